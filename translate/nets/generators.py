@@ -1,0 +1,286 @@
+"""Generators: the pix2pix U-Net and the CycleGAN ResNet, plus their named presets.
+
+Both keep the parameter order and shapes of the reference networks
+(``UnetGenerator`` / ``ResnetGenerator`` in pytorch-CycleGAN-and-pix2pix), so that the
+values of our ``state_dict()`` and of a published checkpoint line up one to one and
+importing one is a matter of renaming keys. Module names differ (ours say what a
+part is); parameter-free modules (activations, padding, dropout) may sit elsewhere
+because they do not appear in a state dict.
+
+Every generator maps ``B x in_channels x H x W`` to ``B x out_channels x H x W`` in
+[-1, 1] and has an int ``size_multiple``: H and W must be multiples of it (``apply``
+pads images up to it).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import torch
+from torch import nn
+
+from translate.nets.layers import conv_bias, conv_padding_mode, norm_layer, padding_layer
+from translate.registry import GENERATORS
+
+
+def _check_positive(**values: int) -> None:
+    for name, value in values.items():
+        if int(value) < 1:
+            raise ValueError(f"{name} must be >= 1, got {value}")
+
+
+# --------------------------------------------------------------------------- U-Net
+
+
+class UnetLevel(nn.Module):
+    """One level of the U-Net: down to the next level, through it, back up, then skip.
+
+    ``x -> act -> down -> inner -> up -> y``; a non-outermost level returns
+    ``cat([act(x), y])``. The skip carries the LeakyReLU'd input, not ``x`` itself:
+    the reference applies that activation in place, so the tensor it concatenates has
+    already been activated, and published U-Net weights were trained with that.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        inner_channels: int,
+        out_channels: int,
+        inner: Optional["UnetLevel"],
+        *,
+        outermost: bool,
+        norm: str,
+        dropout: bool,
+        padding: str,
+    ):
+        super().__init__()
+        innermost = inner is None
+        make_norm = norm_layer(norm)
+        bias = conv_bias(norm)
+        self.outermost = outermost
+
+        # The outermost level sees the raw image, so there is nothing to activate.
+        self.act = nn.Identity() if outermost else nn.LeakyReLU(0.2)
+        down = [
+            nn.Conv2d(
+                in_channels, inner_channels, 4, stride=2, padding=1, bias=bias,
+                padding_mode=conv_padding_mode(padding),
+            )
+        ]
+        if not (outermost or innermost):
+            down.append(make_norm(inner_channels))
+        self.down = nn.Sequential(*down)
+        self.inner = inner
+
+        # Below the innermost level there is no skip, so its up-conv sees half the channels.
+        up_in = inner_channels if innermost else 2 * inner_channels
+        up = [
+            nn.ReLU(),
+            nn.ConvTranspose2d(up_in, out_channels, 4, stride=2, padding=1, bias=bias or outermost),
+        ]
+        up.append(nn.Tanh() if outermost else make_norm(out_channels))
+        if dropout:
+            up.append(nn.Dropout(0.5))
+        self.up = nn.Sequential(*up)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(x)
+        y = self.down(x)
+        if self.inner is not None:
+            y = self.inner(y)
+        y = self.up(y)
+        return y if self.outermost else torch.cat([x, y], dim=1)
+
+
+class UnetGenerator(nn.Module):
+    """pix2pix U-Net: ``num_downs`` stride-2 levels with concatenating skips.
+
+    Level ``i`` (0 = outermost) has ``ngf * min(2**i, 8)`` inner channels. Dropout, when
+    on, goes where the reference puts it: levels whose input and inner width are both
+    ``8 * ngf``, except the innermost.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        num_downs: int = 8,
+        ngf: int = 64,
+        norm: str = "batch",
+        dropout: bool = False,
+        padding: str = "zero",
+    ):
+        super().__init__()
+        _check_positive(in_channels=in_channels, out_channels=out_channels, num_downs=num_downs, ngf=ngf)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.num_downs = num_downs
+        self.size_multiple = 2**num_downs
+
+        widths = [ngf * min(2**i, 8) for i in range(num_downs)]
+        level: Optional[UnetLevel] = None
+        for i in reversed(range(num_downs)):  # built from the bottleneck outwards
+            outer = widths[i - 1] if i > 0 else out_channels
+            is_middle = 0 < i < num_downs - 1 and outer == widths[i] == 8 * ngf
+            level = UnetLevel(
+                in_channels if i == 0 else outer,
+                widths[i],
+                outer,
+                level,
+                outermost=i == 0,
+                norm=norm,
+                dropout=dropout and is_middle,
+                padding=padding,
+            )
+        self.root = level
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.root(x)
+
+
+@GENERATORS.register("unet")
+def unet(
+    in_channels: int = 3,
+    out_channels: int = 3,
+    ngf: int = 64,
+    norm: str = "batch",
+    dropout: bool = False,
+    padding: str = "zero",
+    num_downs: int = 8,
+    **kwargs: Any,
+) -> UnetGenerator:
+    """U-Net with skip connections (pix2pix); ``num_downs`` levels, sizes a multiple of 2**num_downs.
+
+    ``padding`` is the down-convs' padding mode; ``"zero"`` is the reference's. Options
+    meant for other generators (``n_blocks`` ...) are accepted and ignored, so one
+    config can build any member of the zoo.
+    """
+    return UnetGenerator(in_channels, out_channels, num_downs, ngf, norm, dropout, padding)
+
+
+@GENERATORS.register("unet_128")
+def unet_128(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, norm: str = "batch",
+             dropout: bool = False, padding: str = "zero", **kwargs: Any) -> UnetGenerator:
+    """U-Net with 7 downsamplings (pix2pix ``unet_128``): a 128x128 input reaches 1x1."""
+    return UnetGenerator(in_channels, out_channels, 7, ngf, norm, dropout, padding)
+
+
+@GENERATORS.register("unet_256")
+def unet_256(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, norm: str = "batch",
+             dropout: bool = False, padding: str = "zero", **kwargs: Any) -> UnetGenerator:
+    """U-Net with 8 downsamplings (pix2pix default ``unet_256``): a 256x256 input reaches 1x1."""
+    return UnetGenerator(in_channels, out_channels, 8, ngf, norm, dropout, padding)
+
+
+# --------------------------------------------------------------------------- ResNet
+
+
+class ResnetBlock(nn.Module):
+    """``x + body(x)`` with body = pad, conv3x3, norm, ReLU, [dropout], pad, conv3x3, norm."""
+
+    def __init__(self, channels: int, norm: str, dropout: bool, padding: str):
+        super().__init__()
+        make_norm, bias = norm_layer(norm), conv_bias(norm)
+        layers = []
+        for second in (False, True):
+            pad = padding_layer(padding, 1)
+            if pad is not None:
+                layers.append(pad)
+            conv_padding = 0 if pad is not None else 1
+            layers += [nn.Conv2d(channels, channels, 3, padding=conv_padding, bias=bias), make_norm(channels)]
+            if not second:
+                layers.append(nn.ReLU())
+                if dropout:
+                    layers.append(nn.Dropout(0.5))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class ResnetGenerator(nn.Module):
+    """CycleGAN ResNet: 7x7 stem, stride-2 downsamplings, residual blocks, transposed-conv
+    upsamplings, 7x7 head with tanh.
+
+    The stem and head always reflect-pad (as the reference does); ``padding`` applies
+    inside the residual blocks.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        ngf: int = 64,
+        norm: str = "instance",
+        dropout: bool = False,
+        padding: str = "reflect",
+        n_blocks: int = 9,
+        n_downsampling: int = 2,
+    ):
+        super().__init__()
+        _check_positive(in_channels=in_channels, out_channels=out_channels, ngf=ngf)
+        if n_blocks < 0 or n_downsampling < 0:
+            raise ValueError(f"n_blocks and n_downsampling must be >= 0, got {n_blocks}, {n_downsampling}")
+        padding_layer(padding, 1)  # fail on a bad name even when n_blocks == 0
+        make_norm, bias = norm_layer(norm), conv_bias(norm)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.size_multiple = 2**n_downsampling
+
+        self.stem = nn.Sequential(
+            nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias), make_norm(ngf), nn.ReLU()
+        )
+        self.down = nn.Sequential(*(
+            nn.Sequential(
+                nn.Conv2d(ngf * 2**i, ngf * 2 ** (i + 1), 3, stride=2, padding=1, bias=bias),
+                make_norm(ngf * 2 ** (i + 1)),
+                nn.ReLU(),
+            )
+            for i in range(n_downsampling)
+        ))
+        width = ngf * 2**n_downsampling
+        self.blocks = nn.Sequential(*(ResnetBlock(width, norm, dropout, padding) for _ in range(n_blocks)))
+        self.up = nn.Sequential(*(
+            nn.Sequential(
+                # output_padding=1 makes the output exactly twice the input size.
+                nn.ConvTranspose2d(ngf * 2**i, ngf * 2 ** (i - 1), 3, stride=2, padding=1,
+                                   output_padding=1, bias=bias),
+                make_norm(ngf * 2 ** (i - 1)),
+                nn.ReLU(),
+            )
+            for i in range(n_downsampling, 0, -1)
+        ))
+        self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.up(self.blocks(self.down(self.stem(x)))))
+
+
+@GENERATORS.register("resnet")
+def resnet(
+    in_channels: int = 3,
+    out_channels: int = 3,
+    ngf: int = 64,
+    norm: str = "instance",
+    dropout: bool = False,
+    padding: str = "reflect",
+    n_blocks: int = 9,
+    n_downsampling: int = 2,
+    **kwargs: Any,
+) -> ResnetGenerator:
+    """ResNet generator (CycleGAN) with ``n_blocks`` residual blocks; sizes a multiple of 2**n_downsampling.
+
+    Options meant for other generators (``num_downs`` ...) are accepted and ignored.
+    """
+    return ResnetGenerator(in_channels, out_channels, ngf, norm, dropout, padding, n_blocks, n_downsampling)
+
+
+@GENERATORS.register("resnet_6blocks")
+def resnet_6blocks(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, norm: str = "instance",
+                   dropout: bool = False, padding: str = "reflect", **kwargs: Any) -> ResnetGenerator:
+    """ResNet generator with 6 residual blocks (CycleGAN, for 128x128 images)."""
+    return ResnetGenerator(in_channels, out_channels, ngf, norm, dropout, padding, n_blocks=6)
+
+
+@GENERATORS.register("resnet_9blocks")
+def resnet_9blocks(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, norm: str = "instance",
+                   dropout: bool = False, padding: str = "reflect", **kwargs: Any) -> ResnetGenerator:
+    """ResNet generator with 9 residual blocks (CycleGAN default, 256x256 images)."""
+    return ResnetGenerator(in_channels, out_channels, ngf, norm, dropout, padding, n_blocks=9)
