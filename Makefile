@@ -1,0 +1,32 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   installs into .venv, applies the bundled demo model to the bundled samples
+#   make test   installs into .venv, runs the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export NO_ALBUMENTATIONS_UPDATE := 1
+
+.PHONY: demo test install bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python tools/demo.py --out demo_out
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+bench: $(STAMP)
+	$(BIN)/python tools/bench_train.py
+	$(BIN)/python tools/bench_apply.py
+
+clean:
+	rm -rf $(VENV) demo_out .pytest_cache

@@ -1,0 +1,160 @@
+"""Translate image files with a trained generator.
+
+Any image size works: each image is padded (reflect) up to the generator's
+``size_multiple``, translated, and cropped back, so outputs have the input's size
+(or ``size`` on the long side when asked). Images of the same size are batched.
+Reading runs in a background thread so decoding overlaps the network. A file that
+cannot be read or written is reported and skipped; the others still go through.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from translate.data import ImageReadError, list_images, read_image, to_image, write_image
+from translate.devices import autocast
+
+
+@dataclass
+class ApplyReport:
+    written: List[Path] = field(default_factory=list)
+    failed: List[Tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class ApplyError(ValueError):
+    """Bad arguments to apply (paths), one line for the user."""
+
+
+def plan_outputs(input_path: Path, output_path: Path) -> List[Tuple[Path, Path]]:
+    """(source, destination) pairs; a folder's tree is mirrored, never written into."""
+    input_path, output_path = Path(input_path), Path(output_path)
+    if not input_path.exists():
+        raise ApplyError(f"{input_path}: no such file or folder")
+    if input_path.is_file():
+        if output_path.suffix == "" or output_path.is_dir():
+            return [(input_path, output_path / input_path.name)]
+        if output_path.resolve() == input_path.resolve():
+            raise ApplyError(f"{output_path}: output would overwrite the input")
+        return [(input_path, output_path)]
+    src_root, dst_root = input_path.resolve(), output_path.resolve()
+    if dst_root == src_root or src_root in dst_root.parents:
+        raise ApplyError(f"{output_path}: output folder is inside the input folder {input_path}; choose another")
+    sources = list_images(input_path, recursive=True)
+    if not sources:
+        raise ApplyError(f"{input_path}: no images found (looked for .jpg, .png, .bmp, .tif, .webp)")
+    return [(src, output_path / src.relative_to(input_path)) for src in sources]
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> Tuple[torch.Tensor, Tuple[int, int]]:
+    """Pad NCHW ``x`` on the bottom/right so H and W divide by ``multiple``."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        # Reflect needs the pad to be smaller than the side; tiny images fall back to replicate.
+        mode = "reflect" if ph < h and pw < w else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x, (h, w)
+
+
+def resize_long_side(image: np.ndarray, size: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    scale = size / max(h, w)
+    new = (max(1, round(w * scale)), max(1, round(h * scale)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    out = cv2.resize(image, new, interpolation=interp)
+    return out[..., None] if out.ndim == 2 else out
+
+
+def _to_batch(images: Sequence[np.ndarray]) -> torch.Tensor:
+    arr = np.stack(images).astype(np.float32)  # N,H,W,C
+    return torch.from_numpy(arr).permute(0, 3, 1, 2).div_(127.5).sub_(1.0)
+
+
+@torch.inference_mode()
+def translate_tensor(net: nn.Module, x: torch.Tensor, multiple: int, dtype: Optional[torch.dtype]) -> torch.Tensor:
+    """NCHW in [-1,1] on the net's device -> NCHW in [-1,1], same H and W, float32."""
+    padded, (h, w) = pad_to_multiple(x, multiple)
+    with autocast(x.device, dtype):
+        y = net(padded)
+    return y[..., :h, :w].float()
+
+
+def _read(src: Path, channels: int, size: Optional[int]):
+    try:
+        image = read_image(src, channels=channels)
+    except ImageReadError as exc:
+        return src, None, str(exc)
+    if size:
+        image = resize_long_side(image, size)
+    return src, image, None
+
+
+def apply_to_images(
+    net: nn.Module,
+    pairs: Sequence[Tuple[Path, Path]],
+    in_channels: int,
+    device: torch.device,
+    dtype: Optional[torch.dtype] = None,
+    batch_size: int = 4,
+    size: Optional[int] = None,
+    progress: bool = True,
+) -> ApplyReport:
+    net = net.to(device).eval()
+    multiple = int(getattr(net, "size_multiple", 1))
+    destination = dict(pairs)
+    report = ApplyReport()
+    bar = tqdm(total=len(pairs), desc="apply", unit="img", disable=not progress, dynamic_ncols=True)
+
+    def flush(group: List[Tuple[Path, np.ndarray]]) -> None:
+        if not group:
+            return
+        x = _to_batch([image for _, image in group]).to(device)
+        y = translate_tensor(net, x, multiple, dtype).cpu()
+        for (src, _), out in zip(group, y):
+            dst = destination[src]
+            try:
+                write_image(dst, to_image(out))
+                report.written.append(dst)
+            except (OSError, ValueError, cv2.error) as exc:
+                report.failed.append((src, f"{dst}: cannot write ({exc})"))
+        bar.update(len(group))
+
+    group: List[Tuple[Path, np.ndarray]] = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        for src, image, error in _prefetch(pool, pairs, in_channels, size, depth=2 * batch_size + 2):
+            if error is not None:
+                report.failed.append((src, error))
+                bar.update(1)
+                continue
+            if group and (group[0][1].shape != image.shape or len(group) >= batch_size):
+                flush(group)
+                group = []
+            group.append((src, image))
+        flush(group)
+    bar.close()
+    return report
+
+
+def _prefetch(pool, pairs, channels, size, depth) -> Iterator[tuple]:
+    """Read images ahead in ``pool`` while keeping at most ``depth`` decoded in memory."""
+    pending: List[concurrent.futures.Future] = []
+    sources: Iterable[Path] = (src for src, _ in pairs)
+    for src in sources:
+        pending.append(pool.submit(_read, src, channels, size))
+        if len(pending) >= depth:
+            yield pending.pop(0).result()
+    for future in pending:
+        yield future.result()

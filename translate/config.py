@@ -1,0 +1,252 @@
+"""Typed configuration for a training run.
+
+A run is configured by two dataclasses:
+
+* ``TrainConfig``: what every translator shares (data, steps, devices, logging).
+* the translator's own options dataclass (networks, losses and their weights),
+  whose field defaults are the paper's preset.
+
+Both are filled in three layers, later ones winning: the defaults, a YAML file
+(``--config``), then ``--set KEY=VALUE`` pairs. Keys live in one flat namespace
+(``--set lambda_cycle=5`` or ``--set batch_size=4``), so a user never needs to
+know which dataclass holds a key; the two dataclasses never share a field name.
+Unknown keys and mistyped values are one-line errors naming the key and the
+nearest valid ones.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A bad configuration key or value; the message is one line meant for the user."""
+
+
+@dataclass
+class TrainConfig:
+    """Options every translator shares. Field comments are the ``--help`` text."""
+
+    data: str = ""  # dataset root (trainA/trainB, train/ of AB images, or train/A + train/B)
+    name: str = "run"  # run name: checkpoints go to <checkpoints_dir>/<name>/
+    checkpoints_dir: str = "checkpoints"
+    size: int = 256  # training crop size in pixels
+    load_size: Optional[int] = None  # resize before cropping; default size * 286 / 256
+    preprocess: str = "resize_and_crop"  # resize_and_crop | crop | scale_width | scale_width_and_crop | none
+    flip: bool = True  # random horizontal flips
+    channels_a: int = 3  # 1 for grayscale inputs
+    channels_b: int = 3
+    direction: str = "AtoB"  # paired translators: which side is the input
+    batch_size: int = 1  # per process; under torchrun the global batch is this x world size
+    steps: Optional[int] = None  # total optimiser steps of the run (a resumed run continues up to it)
+    epochs: Optional[int] = None  # alternative to steps: passes over the training set
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (auto: bf16 where the device has it, see README)
+    channels_last: bool = False  # NHWC memory format; measured slower on CPU, try it on GPU
+    num_workers: int = 2  # data loading processes
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lr_decay_start: float = 0.5  # fraction of the run after which the LR decays linearly to 0
+    log_every: int = 25  # steps between TensorBoard scalar writes
+    save_every: int = 500  # steps between checkpoints (one is always written at the end)
+    sample_every: int = 0  # steps between HTML/TensorBoard sample grids; 0 = once per epoch
+    tensorboard: bool = True
+
+
+def _default_load_size(size: int) -> int:
+    # pix2pix/CycleGAN resize 256 crops from 286: keep that ratio at other sizes.
+    return int(round(size * 286 / 256))
+
+
+def preset_fields(options_cls: type) -> List[str]:
+    return [f.name for f in fields(options_cls)]
+
+
+def _type_of(cls: type, name: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    return hints[name]
+
+
+def _coerce(key: str, value: Any, expected: Any) -> Any:
+    """Check ``value`` (already parsed from YAML) against a dataclass field type."""
+    origin = typing.get_origin(expected)
+    args = typing.get_args(expected)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(key, value, arg)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"config key {key!r}: bad value {value!r}")
+    if origin in (list, List, tuple, Tuple):
+        if not isinstance(value, (list, tuple)):
+            value = [value]
+        inner = args[0] if args else Any
+        return [_coerce(key, v, inner) for v in value]
+    if expected is Any:
+        return value
+    if origin in (dict, Dict):
+        if isinstance(value, dict):
+            return dict(value)
+        raise ConfigError(f"config key {key!r} expects a mapping like {{name: value}}, got {value!r}")
+    if expected is bool:
+        if isinstance(value, bool):
+            return value
+    elif expected is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif expected is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif expected is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    elif isinstance(value, expected):
+        return value
+    name = getattr(expected, "__name__", str(expected))
+    raise ConfigError(f"config key {key!r} expects {name}, got {value!r}")
+
+
+def parse_set_pairs(pairs: Iterable[str]) -> Dict[str, Any]:
+    """``["a=1", "b=x"]`` -> ``{"a": 1, "b": "x"}``; values are parsed as YAML scalars."""
+    out: Dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--set expects KEY=VALUE, got {pair!r}")
+        key, raw = pair.split("=", 1)
+        key = key.strip()
+        try:
+            out[key] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            out[key] = raw
+    return out
+
+
+def load_yaml(path: str | Path) -> Dict[str, Any]:
+    """Read a config file: a flat mapping, or the ``train:``/``model:`` sections we save."""
+    path = Path(path)
+    try:
+        loaded = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: expected a mapping of KEY: VALUE")
+    flat: Dict[str, Any] = {}
+    for key, value in loaded.items():
+        if key in ("train", "model") and isinstance(value, dict):
+            flat.update(value)
+        elif key == "translator":
+            continue  # recorded for humans; the command line names the translator
+        else:
+            flat[key] = value
+    return flat
+
+
+@dataclass
+class RunConfig:
+    """The resolved configuration of one run: shared options plus the translator's own."""
+
+    translator: str
+    train: TrainConfig
+    model: Any  # the translator's options dataclass
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "translator": self.translator,
+            "train": dataclasses.asdict(self.train),
+            "model": dataclasses.asdict(self.model),
+        }
+
+    def save(self, path: str | Path) -> None:
+        from translate.fileio import atomic_write_text
+
+        atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+
+def apply_overrides(train: TrainConfig, model: Any, overrides: Dict[str, Any]) -> Tuple[TrainConfig, Any]:
+    """Return copies of ``train`` and ``model`` with ``overrides`` applied and type-checked."""
+    train_keys = set(preset_fields(TrainConfig))
+    model_keys = set(preset_fields(type(model)))
+    train_changes: Dict[str, Any] = {}
+    model_changes: Dict[str, Any] = {}
+    for key, value in overrides.items():
+        key = key.replace("-", "_")
+        if key in train_keys:
+            train_changes[key] = _coerce(key, value, _type_of(TrainConfig, key))
+        elif key in model_keys:
+            model_changes[key] = _coerce(key, value, _type_of(type(model), key))
+        else:
+            valid = sorted(train_keys | model_keys)
+            close = difflib.get_close_matches(key, valid, n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else " (see `translate train --help-config`)"
+            raise ConfigError(f"unknown config key {key!r}{hint}")
+    return dataclasses.replace(train, **train_changes), dataclasses.replace(model, **model_changes)
+
+
+def resolve(
+    translator: str,
+    model_defaults: Any,
+    yaml_paths: Iterable[str] = (),
+    cli_values: Optional[Dict[str, Any]] = None,
+    set_pairs: Iterable[str] = (),
+) -> RunConfig:
+    """Defaults, then YAML files in order, then explicit flags, then ``--set`` pairs."""
+    train, model = TrainConfig(), model_defaults
+    for path in yaml_paths:
+        train, model = apply_overrides(train, model, load_yaml(path))
+    if cli_values:
+        train, model = apply_overrides(train, model, {k: v for k, v in cli_values.items() if v is not None})
+    train, model = apply_overrides(train, model, parse_set_pairs(set_pairs))
+    if train.load_size is None:
+        train = dataclasses.replace(train, load_size=_default_load_size(train.size))
+    validate(train)
+    return RunConfig(translator=translator, train=train, model=model)
+
+
+_CHOICES = {
+    "preprocess": ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"),
+    "precision": ("auto", "fp32", "bf16", "fp16"),
+    "direction": ("AtoB", "BtoA"),
+}
+
+
+def validate(train: TrainConfig) -> None:
+    for key, choices in _CHOICES.items():
+        value = getattr(train, key)
+        if value not in choices:
+            raise ConfigError(f"config key {key!r} must be one of {', '.join(choices)}; got {value!r}")
+    for key in ("size", "batch_size", "channels_a", "channels_b", "save_every", "log_every"):
+        if getattr(train, key) < 1:
+            raise ConfigError(f"config key {key!r} must be at least 1; got {getattr(train, key)}")
+    if train.steps is not None and train.steps < 1:
+        raise ConfigError(f"config key 'steps' must be at least 1; got {train.steps}")
+    if train.epochs is not None and train.epochs < 1:
+        raise ConfigError(f"config key 'epochs' must be at least 1; got {train.epochs}")
+    if not 0.0 <= train.lr_decay_start <= 1.0:
+        raise ConfigError("config key 'lr_decay_start' must be between 0 and 1")
+
+
+def describe_keys(model_defaults: Any) -> List[Tuple[str, str, Any]]:
+    """(key, type, default) for every config key, for ``--help-config``."""
+    rows = []
+    for cls, obj in ((TrainConfig, TrainConfig()), (type(model_defaults), model_defaults)):
+        hints = typing.get_type_hints(cls)
+        for f in fields(cls):
+            rows.append((f.name, getattr(hints[f.name], "__name__", str(hints[f.name]).replace("typing.", "")), getattr(obj, f.name)))
+    return rows

@@ -1,0 +1,82 @@
+"""Watching a run: progress bar, TensorBoard scalars and image grids, and an HTML page.
+
+Only rank 0 creates a ``Watcher``; other ranks get ``NullWatcher`` so the loop
+never asks "am I rank 0?" at every call site.
+"""
+from __future__ import annotations
+
+import html
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import torch
+from tqdm import tqdm
+
+from translate.data import to_image, write_image
+from translate.fileio import atomic_write_text
+
+
+class NullWatcher:
+    def step(self, step: int, logs: Dict[str, float], images: int) -> None: ...
+    def samples(self, step: int, epoch: int, visuals: Dict[str, torch.Tensor]) -> None: ...
+    def message(self, text: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class Watcher(NullWatcher):
+    def __init__(self, folder: Path, start_step: int, total_steps: int, log_every: int, tensorboard: bool):
+        self.folder = Path(folder)
+        self.log_every = log_every
+        self.bar = tqdm(total=total_steps, initial=start_step, desc="train", unit="step", dynamic_ncols=True)
+        self.writer = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.writer = SummaryWriter(str(self.folder / "tensorboard"))
+            except ImportError:  # tensorboard is optional at run time
+                self.bar.write("tensorboard is not installed: scalars go to the progress bar only")
+        self.web_rows: List[str] = []
+        self._last = time.perf_counter()
+        self._images = 0
+
+    def step(self, step: int, logs: Dict[str, float], images: int) -> None:
+        self._images += images
+        self.bar.update(1)
+        if step % self.log_every == 0 or step == self.bar.total:
+            now = time.perf_counter()
+            rate = self._images / max(now - self._last, 1e-9)
+            self._last, self._images = now, 0
+            shown = {k: f"{v:.3f}" for k, v in logs.items()}
+            shown["img/s"] = f"{rate:.1f}"
+            self.bar.set_postfix(shown, refresh=False)
+            if self.writer is not None:
+                for key, value in logs.items():
+                    self.writer.add_scalar(f"loss/{key}", value, step)
+                self.writer.add_scalar("speed/images_per_s", rate, step)
+
+    def samples(self, step: int, epoch: int, visuals: Dict[str, torch.Tensor]) -> None:
+        """One row per call in web/index.html, and the same images in TensorBoard."""
+        image_dir = self.folder / "web" / "images"
+        cells = []
+        for label, batch in visuals.items():
+            first = batch[0].detach().float().cpu()
+            name = f"step{step:07d}_{label}.png"
+            write_image(image_dir / name, to_image(first))
+            cells.append(f'<td><img src="images/{name}" width="192"><br>{html.escape(label)}</td>')
+            if self.writer is not None:
+                self.writer.add_image(f"samples/{label}", (first.clamp(-1, 1) + 1) / 2, step)
+        self.web_rows.insert(0, f"<tr><th>epoch {epoch}<br>step {step}</th>{''.join(cells)}</tr>")
+        page = ("<!doctype html><meta charset='utf-8'><title>training samples</title>"
+                "<style>body{font-family:sans-serif} td,th{padding:4px;text-align:center}</style>"
+                f"<h1>{html.escape(self.folder.name)}</h1><table>{''.join(self.web_rows)}</table>")
+        atomic_write_text(self.folder / "web" / "index.html", page)
+
+    def message(self, text: str) -> None:
+        self.bar.write(text)
+
+    def close(self) -> None:
+        self.bar.close()
+        if self.writer is not None:
+            self.writer.close()

@@ -1,0 +1,116 @@
+"""CycleGAN (Zhu et al. 2017): unpaired translation with cycle consistency.
+
+G_A: A->B and G_B: B->A, with discriminators D_A (judges B images) and D_B
+(judges A images). Loss_G = GAN(D_A(G_A(a))) + GAN(D_B(G_B(b)))
++ lambda_cycle * (|G_B(G_A(a)) - a| + |G_A(G_B(b)) - b|)
++ lambda_cycle * lambda_identity * (|G_A(b) - b| + |G_B(a) - a|).
+Discriminators see fakes drawn from a 50-image history pool. Preset: ResNet-9
+generators with instance norm, 70x70 PatchGAN, LSGAN, cycle x10, identity x0.5.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict
+
+import torch
+from torch import nn
+
+from translate.losses import AdversarialLoss, build_loss, gradient_penalty
+from translate.registry import TRANSLATORS
+from translate.translators.base import (NetworkOptions, StepResult, build_generator_from_spec,
+                                        generator_spec, make_discriminator, preprocess_record)
+from translate.translators.image_pool import ImagePool
+from translate.translators.terms import WeightedTerms, image_terms
+
+
+@dataclass
+class CycleGANOptions(NetworkOptions):
+    lambda_cycle: float = 10.0  # weight of both cycle-consistency terms
+    lambda_identity: float = 0.5  # identity weight, relative to lambda_cycle (paper's convention)
+    cycle_loss: str = "l1"  # l1 | mse | ssim
+    pool_size: int = 50  # 0 disables the image history pool
+
+
+@TRANSLATORS.register("cyclegan")
+class CycleGAN:
+    """Unpaired A<->B translation: two ResNet generators, cycle + identity losses (Zhu et al. 2017)."""
+
+    Options = CycleGANOptions
+    data_kind = "unpaired"
+
+    def __init__(self, opts: CycleGANOptions, train):
+        self.opts = opts
+        ca, cb = train.channels_a, train.channels_b
+        pre = preprocess_record(train)
+        self.specs = {
+            "AtoB": generator_spec(opts, ca, cb, "cyclegan", "AtoB", pre),
+            "BtoA": generator_spec(opts, cb, ca, "cyclegan", "BtoA", pre),
+        }
+        self.generators = nn.ModuleDict({
+            "G_A": build_generator_from_spec(self.specs["AtoB"], opts),
+            "G_B": build_generator_from_spec(self.specs["BtoA"], opts),
+        })
+        self.discriminators = nn.ModuleDict({
+            "D_A": make_discriminator(opts, cb),  # judges B-domain images
+            "D_B": make_discriminator(opts, ca),
+        })
+        # Identity mapping needs G_A to accept B images: only when channel counts agree.
+        self.use_identity = opts.lambda_identity > 0 and ca == cb
+        self.adversarial = AdversarialLoss(opts.gan_mode)
+        self.cycle = build_loss(opts.cycle_loss)
+        self.identity = build_loss("l1")
+        self.extra = WeightedTerms(image_terms(opts))
+        self.pools = {"A": ImagePool(opts.pool_size, seed=train.seed), "B": ImagePool(opts.pool_size, seed=train.seed + 1)}
+
+    def generator_loss(self, batch: Dict[str, torch.Tensor]) -> StepResult:
+        o, g, d = self.opts, self.generators, self.discriminators
+        real_a, real_b = batch["A"], batch["B"]
+        fake_b = g["G_A"](real_a)
+        rec_a = g["G_B"](fake_b)
+        fake_a = g["G_B"](real_b)
+        rec_b = g["G_A"](fake_a)
+        logs: Dict[str, torch.Tensor] = {}
+        gan_a = self.adversarial.generator_loss(d["D_A"](fake_b)) * o.lambda_gan
+        gan_b = self.adversarial.generator_loss(d["D_B"](fake_a)) * o.lambda_gan
+        cycle_a = self.cycle(rec_a, real_a) * o.lambda_cycle
+        cycle_b = self.cycle(rec_b, real_b) * o.lambda_cycle
+        extra = self.extra(rec_a, real_a, logs, "_A") + self.extra(rec_b, real_b, logs, "_B")
+        total = gan_a + gan_b + cycle_a + cycle_b + extra
+        if self.use_identity:
+            idt_weight = o.lambda_cycle * o.lambda_identity
+            idt_a = self.identity(g["G_A"](real_b), real_b) * idt_weight
+            idt_b = self.identity(g["G_B"](real_a), real_a) * idt_weight
+            logs.update(idt_A=idt_a.detach(), idt_B=idt_b.detach())
+            total = total + idt_a + idt_b
+        logs.update(G_A=gan_a.detach(), G_B=gan_b.detach(), cycle_A=cycle_a.detach(), cycle_B=cycle_b.detach())
+        fakes = {"fake_B": fake_b.detach(), "fake_A": fake_a.detach(), "rec_A": rec_a.detach(), "rec_B": rec_b.detach()}
+        return StepResult(total, logs, fakes)
+
+    def discriminator_loss(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> StepResult:
+        logs: Dict[str, torch.Tensor] = {}
+        total = 0.0
+        # D_A separates real B from (pooled) G_A(A); D_B real A from G_B(B).
+        for d_name, real, fake in (("D_A", batch["B"], self.pools["B"].query(fakes["fake_B"])),
+                                   ("D_B", batch["A"], self.pools["A"].query(fakes["fake_A"]))):
+            d = self.discriminators[d_name]
+            loss = self.adversarial.discriminator_loss(d(real), d(fake.to(real.dtype)))
+            if self.adversarial.needs_gradient_penalty:
+                loss = loss + gradient_penalty(d, real, fake, weight=self.opts.lambda_gp)
+            logs[d_name] = loss.detach()
+            total = total + loss
+        return StepResult(total, logs)
+
+    def visuals(self, batch, fakes):
+        return {"real_A": batch["A"], "fake_B": fakes["fake_B"], "rec_A": fakes["rec_A"],
+                "real_B": batch["B"], "fake_A": fakes["fake_A"], "rec_B": fakes["rec_B"]}
+
+    def exported(self):
+        return {"AtoB": (self.generators["G_A"], self.specs["AtoB"]),
+                "BtoA": (self.generators["G_B"], self.specs["BtoA"])}
+
+    def extra_state(self) -> dict:
+        return {"pool_A": self.pools["A"].state_dict(), "pool_B": self.pools["B"].state_dict()}
+
+    def load_extra_state(self, state: dict, device: torch.device) -> None:
+        self.pools["A"].load_state_dict(state["pool_A"], device)
+        self.pools["B"].load_state_dict(state["pool_B"], device)

@@ -1,0 +1,102 @@
+"""pix2pix (Isola et al. 2017): paired translation with a conditional PatchGAN.
+
+G maps A to B; D judges (A, B) pairs, so it learns what a *matching* B looks like.
+Loss_G = lambda_gan * GAN(D(A, G(A))) + lambda_l1 * |G(A) - B|_1 (+ optional SSIM,
+perceptual and feature-matching terms). Preset: U-Net 256 with batch norm and
+dropout, 70x70 PatchGAN, vanilla GAN, L1 x 100, Adam 2e-4 (beta1 0.5).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Tuple
+
+import torch
+from torch import nn
+
+from translate.losses import AdversarialLoss, FeatureMatchingLoss, build_loss, gradient_penalty
+from translate.registry import TRANSLATORS
+from translate.translators.base import (NetworkOptions, StepResult, build_generator_from_spec,
+                                        generator_spec, make_discriminator,
+                                        preprocess_record)
+from translate.translators.terms import WeightedTerms, image_terms, predictions
+
+
+@dataclass
+class Pix2PixOptions(NetworkOptions):
+    generator: str = "unet_256"
+    norm: str = "batch"
+    dropout: bool = True
+    gan_mode: str = "vanilla"
+    lambda_l1: float = 100.0
+
+
+@TRANSLATORS.register("pix2pix")
+class Pix2Pix:
+    """Paired A->B translation: U-Net + conditional PatchGAN, GAN + L1 x100 (Isola et al. 2017)."""
+
+    Options = Pix2PixOptions
+    data_kind = "paired"
+
+    def __init__(self, opts: Pix2PixOptions, train):
+        self.opts = opts
+        self.direction = train.direction
+        c_in, c_out = (train.channels_a, train.channels_b) if self.direction == "AtoB" else (train.channels_b, train.channels_a)
+        self.spec = generator_spec(opts, c_in, c_out, "pix2pix", self.direction, preprocess_record(train))
+        self.generators = nn.ModuleDict({"G": build_generator_from_spec(self.spec, opts)})
+        self.discriminators = nn.ModuleDict({"D": make_discriminator(opts, c_in + c_out)})
+        self.adversarial = AdversarialLoss(opts.gan_mode)
+        self.l1 = build_loss("l1")
+        self.extra = WeightedTerms(image_terms(opts))
+        self.feature_matching = FeatureMatchingLoss() if opts.lambda_feature_matching else None
+
+    def _pair(self, batch: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        return (batch["A"], batch["B"]) if self.direction == "AtoB" else (batch["B"], batch["A"])
+
+    def generator_loss(self, batch: Dict[str, torch.Tensor]) -> StepResult:
+        real_in, real_out = self._pair(batch)
+        fake_out = self.generators["G"](real_in)
+        d = self.discriminators["D"]
+        fake_pair = torch.cat([real_in, fake_out], 1)
+        logs: Dict[str, torch.Tensor] = {}
+        if self.feature_matching is not None:
+            fake_features = d.forward_features(fake_pair)
+            with torch.no_grad():
+                real_features = d.forward_features(torch.cat([real_in, real_out], 1))
+            pred_fake = predictions(fake_features)
+            fm = self.feature_matching(real_features, fake_features) * self.opts.lambda_feature_matching
+            logs["G_fm"] = fm.detach()
+        else:
+            pred_fake = d(fake_pair)
+            fm = 0.0
+        gan = self.adversarial.generator_loss(pred_fake) * self.opts.lambda_gan
+        l1 = self.l1(fake_out, real_out) * self.opts.lambda_l1
+        extra = self.extra(fake_out, real_out, logs)
+        logs.update(G_gan=gan.detach(), G_l1=l1.detach())
+        return StepResult(gan + l1 + fm + extra, logs, {"fake": fake_out.detach()})
+
+    def discriminator_loss(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> StepResult:
+        real_in, real_out = self._pair(batch)
+        d = self.discriminators["D"]
+        real_pair = torch.cat([real_in, real_out], 1)
+        fake_pair = torch.cat([real_in, fakes["fake"]], 1)
+        loss = self.adversarial.discriminator_loss(d(real_pair), d(fake_pair))
+        logs = {"D": loss.detach()}
+        if self.adversarial.needs_gradient_penalty:
+            gp = gradient_penalty(d, real_pair, fake_pair, weight=self.opts.lambda_gp)
+            logs["D_gp"] = gp.detach()
+            loss = loss + gp
+        return StepResult(loss, logs)
+
+    def visuals(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        real_in, real_out = self._pair(batch)
+        return {"input": real_in, "output": fakes["fake"], "target": real_out}
+
+    def exported(self):
+        return {self.direction: (self.generators["G"], self.spec)}
+
+    # Pix2pix keeps no state beyond its networks.
+    def extra_state(self) -> dict:
+        return {}
+
+    def load_extra_state(self, state: dict, device: torch.device) -> None:
+        pass
