@@ -1,18 +1,8 @@
 """The one training loop: every translator trains here.
 
-The loop owns what translators must not care about: devices, mixed precision,
-DistributedDataParallel, the order of optimiser steps, the LR schedule,
-checkpoints and logging. Per step:
-
-1. generator step: discriminators frozen, ``translator.generator_loss`` under
-   autocast, backward, Adam step for all generators;
-2. discriminator step: ``translator.discriminator_loss`` on the detached fakes,
-   backward, Adam step for all discriminators.
-
-Under torchrun each step's networks are wrapped in one DDP module per step
-(``_Step``) whose forward returns the loss, so DDP sees exactly one forward and
-one backward per optimiser step even when a translator calls a generator several
-times (CycleGAN) or differentiates the critic twice (gradient penalty).
+The loop owns what translators must not care about: data order, resuming,
+checkpoints and logging; ``translate.train.trainer.Trainer`` does each
+optimisation step (devices, mixed precision, DDP, the order of optimiser steps).
 """
 from __future__ import annotations
 
@@ -23,18 +13,16 @@ from typing import Any, Dict, Optional
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from translate import checkpoint as ckpt
 from translate.config import RunConfig
 from translate.data import PairedDataset, PreprocessConfig, UnpairedDataset
-from translate.devices import autocast, configure_threads, grad_scaler, precision_name, resolve_device, resolve_precision
-from translate.nets import set_requires_grad
+from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
 from translate.registry import TRANSLATORS
 from translate.train import distributed
 from translate.train.sampler import EpochIndexed, EpochSampler
-from translate.train.schedule import linear_decay
+from translate.train.trainer import Trainer
 from translate.train.watch import NullWatcher, Watcher
 
 DATASETS = {"paired": PairedDataset, "unpaired": UnpairedDataset}
@@ -43,19 +31,6 @@ DEFAULT_EPOCHS = 200  # the papers' 100 constant + 100 decaying epochs
 
 class TrainingError(RuntimeError):
     """A run that cannot start or continue; the message is one line for the user."""
-
-
-class _Step(nn.Module):
-    """Holds one group of networks so DDP can wrap it; forward runs one translator loss."""
-
-    def __init__(self, nets: nn.ModuleDict, loss_fn):
-        super().__init__()
-        self.nets = nets
-        self._loss_fn = [loss_fn]  # in a list so nn.Module does not register the translator
-
-    def forward(self, *args):
-        result = self._loss_fn[0](*args)
-        return result.loss, result
 
 
 def build_dataset(kind: str, run: RunConfig, split: str = "train"):
@@ -82,17 +57,6 @@ def _set_rng_state(state: Dict[str, Any], device: torch.device) -> None:
     torch.set_rng_state(state["torch"])
     if device.type == "cuda" and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"], device)
-
-
-def _to_device(batch: Dict[str, Any], device: torch.device, channels_last: bool) -> Dict[str, Any]:
-    out = {}
-    for key, value in batch.items():
-        if isinstance(value, torch.Tensor):
-            value = value.to(device, non_blocking=True)
-            if channels_last and value.dim() == 4:
-                value = value.contiguous(memory_format=torch.channels_last)
-        out[key] = value
-    return out
 
 
 def train(run: RunConfig, resume: bool = False, max_steps_this_call: Optional[int] = None) -> Path:
@@ -125,51 +89,13 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     per_epoch = sampler.batches_per_epoch
     total = t.steps or (t.epochs or DEFAULT_EPOCHS) * per_epoch
 
-    generators, discriminators = translator.generators, translator.discriminators
-    if dist_info.enabled and device.type == "cuda":
-        # Batch statistics over the global batch, as one process with the whole batch would see.
-        generators = nn.SyncBatchNorm.convert_sync_batchnorm(generators)
-        discriminators = nn.SyncBatchNorm.convert_sync_batchnorm(discriminators)
-        translator.generators, translator.discriminators = generators, discriminators
-    memory_format = torch.channels_last if t.channels_last else torch.contiguous_format
-    for nets in (generators, discriminators):
-        nets.to(device=device, memory_format=memory_format)
-    for module in translator.__dict__.values():  # loss modules with weights (VGG) follow the nets
-        if isinstance(module, nn.Module) and module not in (generators, discriminators):
-            module.to(device)
-
-    betas = (t.beta1, t.beta2)
-    opt_g = torch.optim.Adam(generators.parameters(), lr=t.lr, betas=betas)
-    opt_d = torch.optim.Adam(discriminators.parameters(), lr=t.lr, betas=betas)
-    factor = linear_decay(total, t.lr_decay_start)
-    sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, factor)
-    sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, factor)
-    scaler = grad_scaler(device, amp_dtype)
-
-    step = 0
+    trainer = Trainer(translator, t, device, amp_dtype, total, dist_info)
     if resume:
         state = ckpt.load_training_state(folder)
-        generators.load_state_dict(state["generators"])
-        discriminators.load_state_dict(state["discriminators"])
-        opt_g.load_state_dict(state["opt_G"])
-        opt_d.load_state_dict(state["opt_D"])
-        scaler.load_state_dict(state["scaler"])
-        translator.load_extra_state(state["translator"], device)
+        trainer.load_state_dict(state)
         if state.get("world_size", 1) == dist_info.world_size:
-            _set_rng_state(state["rng"][min(dist_info.rank, len(state["rng"]) - 1)], device)
-        step = int(state["step"])
-        # The schedule is a pure function of the step (and of the possibly raised total).
-        for sched in (sched_g, sched_d):
-            sched.last_epoch = step
-            for group, base in zip(sched.optimizer.param_groups, sched.base_lrs):
-                group["lr"] = base * factor(step)
-
-    g_step: nn.Module = _Step(generators, translator.generator_loss)
-    d_step: nn.Module = _Step(discriminators, translator.discriminator_loss)
-    if dist_info.enabled:
-        ids = [device.index] if device.type == "cuda" else None
-        g_step = DistributedDataParallel(g_step, device_ids=ids)
-        d_step = DistributedDataParallel(d_step, device_ids=ids)
+            _set_rng_state(state["rng"][dist_info.rank], device)
+    step = trainer.step_count
 
     if dist_info.is_main:
         folder.mkdir(parents=True, exist_ok=True)
@@ -186,8 +112,6 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     stop_at = total if max_steps_this_call is None else min(total, step + max_steps_this_call)
     epoch, in_epoch = divmod(step, per_epoch)
     sampler.set_position(epoch, in_epoch)
-    generators.train()
-    discriminators.train()
     try:
         while step < stop_at:
             if loader is None:
@@ -203,25 +127,8 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
                 sampler.set_position(epoch, 0)
                 loader = None
                 continue
-            batch = _to_device(batch, device, t.channels_last)
-
-            set_requires_grad(discriminators, False)
-            with autocast(device, amp_dtype):
-                g_loss, g_out = g_step(batch)
-            opt_g.zero_grad(set_to_none=True)
-            scaler.scale(g_loss).backward()
-            scaler.step(opt_g)
-
-            set_requires_grad(discriminators, True)
-            with autocast(device, amp_dtype):
-                d_loss, d_out = d_step(batch, g_out.fakes)
-            opt_d.zero_grad(set_to_none=True)
-            scaler.scale(d_loss).backward()
-            scaler.step(opt_d)
-            scaler.update()
-            sched_g.step()
-            sched_d.step()
-            step += 1
+            g_out, d_out = trainer.step(trainer.to_device(batch))
+            step = trainer.step_count
 
             if step % t.log_every == 0 or step == stop_at:
                 logs = {k: float(v) for k, v in {**g_out.logs, **d_out.logs}.items()}
@@ -234,14 +141,14 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
             if sample_due or step == stop_at:
                 watcher.samples(step, step // per_epoch, translator.visuals(batch, g_out.fakes))
             if step % t.save_every == 0 or step == stop_at:
-                _save(folder, run, translator, step, dist_info, device, opt_g, opt_d, scaler)
+                _save(folder, run, trainer, dist_info)
     finally:
         watcher.close()
     return folder
 
 
-def _save(folder, run, translator, step, dist_info, device, opt_g, opt_d, scaler) -> None:
-    rng = _rng_state(device)
+def _save(folder: Path, run: RunConfig, trainer: Trainer, dist_info) -> None:
+    rng = _rng_state(trainer.device)
     if dist_info.enabled:
         # Each rank's RNG state (dropout masks differ per rank) travels to rank 0.
         gathered = [None] * dist_info.world_size
@@ -251,19 +158,6 @@ def _save(folder, run, translator, step, dist_info, device, opt_g, opt_d, scaler
         rng_states = [rng]
     if not dist_info.is_main:
         return
-    generators = translator.generators
-    discriminators = translator.discriminators
-    state = {
-        "step": step,
-        "world_size": dist_info.world_size,
-        "generators": generators.state_dict(),
-        "discriminators": discriminators.state_dict(),
-        "opt_G": opt_g.state_dict(),
-        "opt_D": opt_d.state_dict(),
-        "scaler": scaler.state_dict(),
-        "rng": rng_states,
-        "translator": translator.extra_state(),
-    }
+    state = {**trainer.state_dict(), "world_size": dist_info.world_size, "rng": rng_states}
     # SyncBatchNorm saves the same keys as BatchNorm2d, so exported weights load on one device.
-    ckpt.save_run(folder, translator.exported(), step, run.translator, state)
-
+    ckpt.save_run(folder, trainer.translator.exported(), trainer.step_count, run.translator, state)
