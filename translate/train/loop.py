@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 
 from translate import checkpoint as ckpt
 from translate.config import RunConfig
-from translate.data import PairedDataset, PreprocessConfig, UnpairedDataset
+from translate.data import PairedDataset, PreprocessConfig, UnpairedDataset, detect_layout
 from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
 from translate.registry import TRANSLATORS
 from translate.train import distributed
@@ -35,9 +35,27 @@ class TrainingError(RuntimeError):
 
 def build_dataset(kind: str, run: RunConfig, split: str = "train"):
     t = run.train
+    layout = detect_layout(t.data, split)
+    found = "unpaired" if layout == "unpaired" else "paired"
+    if found != kind:
+        raise TrainingError(
+            f"{t.data}: holds {found} data ({layout.replace('_', ' ')}), but {run.translator} trains on {kind} data"
+        )
     pre = PreprocessConfig(mode=t.preprocess, load_size=t.load_size, crop_size=t.size, flip=t.flip)
     return DATASETS[kind](t.data, split=split, preprocess=pre, train=True,
                           channels_a=t.channels_a, channels_b=t.channels_b, seed=t.seed)
+
+
+def _check_crop_fits(translator, t) -> None:
+    if "crop" not in t.preprocess:
+        return
+    for direction, (net, spec) in translator.exported().items():
+        multiple = getattr(net, "size_multiple", 1)
+        if t.size % multiple:
+            raise TrainingError(
+                f"--size {t.size} does not fit {spec.architecture}: crops must be a multiple of {multiple} "
+                f"(try --size {max(multiple, t.size // multiple * multiple)})"
+            )
 
 
 def seed_everything(seed: int) -> None:
@@ -84,6 +102,7 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
 
     translator_cls = TRANSLATORS.get(run.translator)
     translator = translator_cls(run.model, t)
+    _check_crop_fits(translator, t)
     dataset = build_dataset(translator_cls.data_kind, run)
     sampler = EpochSampler(len(dataset), t.batch_size, t.seed, dist_info.rank, dist_info.world_size)
     per_epoch = sampler.batches_per_epoch
