@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import io
 import os
-import secrets
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
+
+from translate.fileio import atomic_write_bytes
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 
@@ -164,8 +165,8 @@ def read_image(path: str | os.PathLike, channels: int = 3) -> np.ndarray:
 def write_image(path: str | os.PathLike, array: np.ndarray, jpeg_quality: int = 95) -> Path:
     """Write uint8 HxW, HxWx1, HxWx3 (RGB) or HxWx4 (RGBA) atomically; the extension picks the format.
 
-    The file is encoded in memory, written to a temporary file beside the target and moved into
-    place with os.replace, so a reader (or a crash) never sees a half-written image.
+    The file is encoded in memory and written with ``translate.fileio.atomic_write_bytes``, so a
+    reader (or a crash) never sees a half-written image.
     """
     path = Path(path)
     if not is_image_file(path):
@@ -187,18 +188,7 @@ def write_image(path: str | os.PathLike, array: np.ndarray, jpeg_quality: int = 
     if not ok:
         raise ValueError(f"{path}: OpenCV could not encode this image")
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Not tempfile.mkstemp: it creates mode 0600, and the image would stay private after the rename.
-    # O_EXCL with a random name is just as safe and lets the umask decide, like a plain open().
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(encoded.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, encoded.tobytes())
     return path
 
 
