@@ -12,7 +12,6 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 import torch
-from torch import nn
 from torch.utils.data import DataLoader
 
 from translate import checkpoint as ckpt

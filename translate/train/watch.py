@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 from tqdm import tqdm

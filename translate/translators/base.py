@@ -13,13 +13,13 @@ only in their translator file. Each translator declares
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 import torch
 from torch import nn
 
 from translate.checkpoint import GeneratorSpec
-from translate.nets import build_discriminator, build_generator, init_weights
+from translate.nets import build_discriminator, init_weights
 
 
 @dataclass

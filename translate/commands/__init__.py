@@ -1,0 +1,50 @@
+"""Subcommands of the ``translate`` CLI, one module each.
+
+A command module defines how to add its arguments and how to run, and registers
+a ``Command``; ``translate.cli`` imports the modules listed in ``MODULES`` and
+builds the parser from the registry. Adding a command is one module plus one
+line in ``MODULES``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+from dataclasses import dataclass
+from typing import Callable, Dict
+
+MODULES = ("train", "apply", "models")
+
+
+class UsageError(ValueError):
+    """Arguments that do not make sense together; printed as one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: Dict[str, Command] = {}
+
+
+def register(command: Command) -> Command:
+    if command.name in COMMANDS:
+        raise ValueError(f"command {command.name!r} is registered twice")
+    COMMANDS[command.name] = command
+    return command
+
+
+def load_all() -> Dict[str, Command]:
+    for module in MODULES:
+        importlib.import_module(f"translate.commands.{module}")
+    return COMMANDS
+
+
+def add_device_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default=None, help="auto (default: CUDA if present, else CPU), cpu, cuda or cuda:N")
+    p.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "fp16"],
+                   help="autocast precision. auto (default) = bf16 on CUDA and on CPUs with native bf16 "
+                        "(measured faster than fp32 there, see tools/BENCHMARKS.md), else fp32; fp16 is CUDA only")

@@ -1,0 +1,69 @@
+"""`translate train TRANSLATOR`: train on a dataset folder."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import List
+
+from translate.commands import Command, UsageError, add_device_args, register
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    from translate.registry import TRANSLATORS
+
+    p.add_argument("translator", help="one of: " + ", ".join(TRANSLATORS.names()))
+    p.add_argument("--data", help="dataset root: trainA/ + trainB/ (unpaired); train/ of side-by-side AB "
+                                  "images, or train/A/ + train/B/ matched by file name (paired)")
+    p.add_argument("--name", help="run name; checkpoints go to CHECKPOINTS_DIR/NAME/")
+    p.add_argument("--checkpoints-dir", help="where run folders live (default: checkpoints)")
+    p.add_argument("--size", type=int, help="training crop size in pixels (default 256)")
+    p.add_argument("--batch-size", type=int, help="images per step per process (default 1)")
+    p.add_argument("--steps", type=int, help="total optimiser steps of the run; a resumed run continues up to it")
+    p.add_argument("--epochs", type=int, help="passes over the training set, instead of --steps (default 200)")
+    p.add_argument("--seed", type=int, help="random seed (default 0); fp32 runs with a seed repeat exactly on CPU")
+    p.add_argument("--num-workers", type=int, help="data loading processes (default 2)")
+    add_device_args(p)
+    p.add_argument("--resume", action="store_true", help="continue the run in CHECKPOINTS_DIR/NAME from its last checkpoint")
+    p.add_argument("--config", metavar="FILE.yaml", help="YAML file of config keys (flat, or the saved config.yaml)")
+    p.add_argument("--set", dest="set_pairs", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config key, repeatable (e.g. --set lambda_cycle=5 --set generator=resnet_6blocks)")
+    p.add_argument("--help-config", action="store_true", help="list every config key of this translator with its default")
+
+
+def _train_run(args: argparse.Namespace) -> int:
+
+    from translate import checkpoint as ckpt
+    from translate.config import TrainConfig, describe_keys, resolve
+    from translate.registry import TRANSLATORS
+    import translate.translators  # noqa: F401  (registration)
+
+    translator_cls = TRANSLATORS.get(args.translator)
+    if args.help_config:
+        for key, type_name, default in describe_keys(translator_cls.Options()):
+            print(f"{key:26s} {type_name:16s} {default!r}")
+        return 0
+    cli_values = {
+        "data": args.data, "name": args.name, "checkpoints_dir": args.checkpoints_dir, "size": args.size,
+        "batch_size": args.batch_size, "steps": args.steps, "epochs": args.epochs, "seed": args.seed,
+        "device": args.device, "precision": args.precision, "num_workers": args.num_workers,
+    }
+    yaml_paths: List[str] = []
+    if args.resume:
+        name = args.name or TrainConfig.name
+        saved = Path(args.checkpoints_dir or TrainConfig.checkpoints_dir) / name / ckpt.CONFIG_FILE
+        if not saved.exists():
+            raise ckpt.CheckpointError(f"{saved}: nothing to resume (no run named {name!r} there)")
+        yaml_paths.append(str(saved))
+    if args.config:
+        yaml_paths.append(args.config)
+    run = resolve(args.translator, translator_cls.Options(), yaml_paths, cli_values, args.set_pairs)
+    if not run.train.data:
+        raise UsageError("train needs --data DATASET_ROOT")
+    from translate.train.loop import train
+
+    folder = train(run, resume=args.resume)
+    print(f"checkpoint: {folder}")
+    return 0
+
+
+register(Command("train", "train a translator on a dataset folder", _train_args, _train_run))
