@@ -1,19 +1,14 @@
 """Subcommands of the ``translate`` CLI, one module each.
 
 A command module defines how to add its arguments and how to run, and registers
-a ``Command``; ``translate.cli`` imports the modules listed in ``MODULES`` and
-builds the parser from the registry. Adding a command is one module plus one
-line in ``MODULES``.
+a ``Command``; ``translate.cli`` imports every module of this package and builds
+the parser from the registry. Adding a command is one new module.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 from dataclasses import dataclass
 from typing import Callable, Dict
-
-MODULES = ("train", "apply", "models")
-
 
 class UsageError(ValueError):
     """Arguments that do not make sense together; printed as one line, exit code 2."""
@@ -38,8 +33,9 @@ def register(command: Command) -> Command:
 
 
 def load_all() -> Dict[str, Command]:
-    for module in MODULES:
-        importlib.import_module(f"translate.commands.{module}")
+    from translate.registry_discovery import import_submodules
+
+    import_submodules(__name__)
     return COMMANDS
 
 

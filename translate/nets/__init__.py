@@ -7,10 +7,12 @@ Importing this package registers every network in ``translate.registry.GENERATOR
     G = init_weights(build_generator("unet_256", in_channels=3, out_channels=3))
     D = build_discriminator("patchgan", in_channels=6)
 """
-from translate.nets import discriminators, generators  # noqa: F401  (registers the zoo)
 from translate.nets.discriminators import patchgan_receptive_field
 from translate.nets.layers import init_weights, norm_layer, padding_layer, set_requires_grad
 from translate.registry import DISCRIMINATORS, GENERATORS
+from translate.registry_discovery import import_submodules
+
+import_submodules(__name__)  # every module registers its networks; a new one is just a new file
 
 build_generator = GENERATORS.build
 build_discriminator = DISCRIMINATORS.build

@@ -32,7 +32,12 @@ class TrainingError(RuntimeError):
     """A run that cannot start or continue; the message is one line for the user."""
 
 
-def build_dataset(kind: str, run: RunConfig, split: str = "train"):
+def build_dataset(translator_cls, run: RunConfig, split: str = "train"):
+    """The translator's own dataset if it defines ``build_dataset(run, split)``, else by ``data_kind``."""
+    custom = getattr(translator_cls, "build_dataset", None)
+    if custom is not None:
+        return custom(run, split)
+    kind = translator_cls.data_kind
     t = run.train
     layout = detect_layout(t.data, split)
     found = "unpaired" if layout == "unpaired" else "paired"
@@ -102,7 +107,7 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     translator_cls = TRANSLATORS.get(run.translator)
     translator = translator_cls(run.model, t)
     _check_crop_fits(translator, t)
-    dataset = build_dataset(translator_cls.data_kind, run)
+    dataset = build_dataset(translator_cls, run)
     sampler = EpochSampler(len(dataset), t.batch_size, t.seed, dist_info.rank, dist_info.world_size)
     per_epoch = sampler.batches_per_epoch
     total = t.steps or (t.epochs or DEFAULT_EPOCHS) * per_epoch

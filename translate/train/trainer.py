@@ -98,6 +98,9 @@ class Trainer:
 
     def step(self, batch: Dict[str, Any]) -> Tuple[StepResult, StepResult]:
         """One generator and one discriminator update on a batch already on the device."""
+        before_step = getattr(self.translator, "before_step", None)
+        if before_step is not None:  # e.g. pix2pixHD unfreezing its global generator after N steps
+            before_step(self.step_count)
         set_requires_grad(self.discriminators, False)
         with autocast(self.device, self.amp_dtype):
             g_loss, g_out = self.g_step(batch)
