@@ -62,8 +62,10 @@ class Trainer:
                 module.to(device)
 
         betas = (train.beta1, train.beta2)
-        self.opt_g = torch.optim.Adam(self.generators.parameters(), lr=train.lr, betas=betas)
-        self.opt_d = torch.optim.Adam(self.discriminators.parameters(), lr=train.lr, betas=betas)
+        # A translator may ask for extra Adam arguments (DiscoGAN: weight_decay=1e-5).
+        extra = dict(getattr(translator, "optimizer_options", None) or {})
+        self.opt_g = torch.optim.Adam(self.generators.parameters(), lr=train.lr, betas=betas, **extra)
+        self.opt_d = torch.optim.Adam(self.discriminators.parameters(), lr=train.lr, betas=betas, **extra)
         self.lr_factor = linear_decay(total_steps, train.lr_decay_start)
         self.base_lr = train.lr
         self.scaler = grad_scaler(device, amp_dtype)
