@@ -132,7 +132,7 @@ def _choose_direction(available: Dict[str, Any], direction: Optional[str], where
 
 
 def load_generator(path: Path, direction: Optional[str] = None, map_location: str = "cpu") -> Tuple[nn.Module, GeneratorSpec]:
-    """Rebuild a generator from a run folder or a bare ``.safetensors`` file."""
+    """Rebuild a generator from a run folder, a bare ``.safetensors`` file or a reference ``.pth``."""
     path = Path(path).expanduser()
     if path.is_dir():
         meta = read_metadata(path)
@@ -145,8 +145,15 @@ def load_generator(path: Path, direction: Optional[str] = None, map_location: st
         spec = _spec_from_safetensors(path)
         if direction is not None and direction != spec.direction:
             raise CheckpointError(f"{path}: holds the {spec.direction} generator, not {direction}")
+    elif path.suffix in (".pth", ".pt"):
+        # A bare published/reference state dict: the interop room recognises its layout and
+        # reads it with weights_only=True (a file that needs code execution is refused).
+        from translate.interop.reference import load_reference_generator
+
+        net, spec = load_reference_generator(path, direction)
+        return net.to(map_location), spec
     elif path.exists():
-        raise CheckpointError(f"{path}: expected a checkpoint folder or a .safetensors weights file")
+        raise CheckpointError(f"{path}: expected a checkpoint folder, a .safetensors or a .pth weights file")
     else:
         raise CheckpointError(f"{path}: no such checkpoint")
     net = spec.build()

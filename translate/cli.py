@@ -39,11 +39,13 @@ def _user_errors() -> tuple:
     from translate.config import ConfigError
     from translate.data import ImageReadError
     from translate.devices import DeviceError
+    from translate.interop.errors import DownloadError, ExportError
     from translate.registry import UnknownNameError
     from translate.train.loop import TrainingError
 
     return (UsageError, ConfigError, CheckpointError, DeviceError, ApplyError, UnknownNameError,
-            TrainingError, ImageReadError, FileNotFoundError, NotADirectoryError, ValueError)
+            TrainingError, ImageReadError, FileNotFoundError, NotADirectoryError, ValueError,
+            DownloadError, ExportError)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

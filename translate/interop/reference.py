@@ -1,0 +1,211 @@
+"""Import pytorch-CycleGAN-and-pix2pix generator files into the toolkit's own generators.
+
+Those files (``latest_net_G.pth``, ``latest_net_G_A.pth``, the published ``horse2zebra.pth``)
+are pickled state dicts. They are read with ``torch.load(weights_only=True)``, which only
+rebuilds tensors and plain containers: a file that would need to import or call anything
+else is refused before any of it runs (``UnsafeCheckpointError``).
+
+The architecture is recognised from keys and shapes (``translate.interop.layouts``), so no
+flags are needed. The toolkit's generators list their weights in the reference's order
+with the reference's shapes, so the import maps keys by position and checks every shape
+on the way; DataParallel's ``module.`` prefix is stripped, the running statistics that
+PyTorch < 0.4 saved for InstanceNorm are dropped (they were never used), and batch-norm
+``num_batches_tracked`` counters that such old files lack keep their fresh value.
+"""
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+import torch
+from torch import nn
+
+from translate.checkpoint import CheckpointError, GeneratorSpec, save_run
+from translate.fileio import atomic_write_text
+from translate.interop.errors import UnsafeCheckpointError
+from translate.interop.layouts import Layout, recognise
+
+SOURCE_FILE = "source.json"  # provenance of a converted run folder, next to translate.json
+# Some scripts wrap the state dict one level down; these are the keys seen in the wild.
+_WRAPPER_KEYS = ("state_dict", "model", "netG", "generator")
+
+
+@dataclass
+class ImportedGenerator:
+    net: nn.Module
+    spec: GeneratorSpec
+    layout: Layout
+    notes: List[str] = field(default_factory=list)  # what the import had to adjust, for `inspect`
+
+
+def direction_from_name(path: Path) -> str:
+    """CycleGAN saves ``*_net_G_B.pth`` for the B->A generator; everything else is A->B."""
+    return "BtoA" if re.search(r"(^|_)G_B$", Path(path).stem) else "AtoB"
+
+
+def _unsafe_reason(exc: Exception) -> str:
+    text = str(exc)
+    m = re.search(r"Unsupported (?:global|operand)[^\n]*?(?=\s+was not|\.|\n|$)", text)
+    return m.group(0).strip() if m else text.strip().splitlines()[0][:160]
+
+
+def read_state_dict(path: Path) -> Dict[str, torch.Tensor]:
+    """Tensors of a ``.pth``/``.pt`` file, read without executing anything from it."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise UnsafeCheckpointError(
+            f"{path}: refused: loading it would run code ({_unsafe_reason(exc)}); "
+            "only plain state dicts of tensors are read"
+        ) from None
+    except Exception as exc:  # truncated, not a torch file, ...: one line naming the file
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: cannot read as a PyTorch weights file ({first})") from None
+    return _as_state_dict(obj, path)
+
+
+def _as_state_dict(obj: Any, path: Path) -> Dict[str, torch.Tensor]:
+    if isinstance(obj, Mapping) and len(obj) == 1 and next(iter(obj)) in _WRAPPER_KEYS:
+        obj = next(iter(obj.values()))
+    if isinstance(obj, Mapping) and {"generators", "opt_G"} <= set(obj):
+        raise CheckpointError(f"{path}: this is a translate training state; pass its run folder instead")
+    if not isinstance(obj, Mapping) or not obj:
+        raise CheckpointError(f"{path}: not a state dict (found {type(obj).__name__})")
+    bad = [str(k) for k, v in obj.items() if not (isinstance(k, str) and isinstance(v, torch.Tensor))]
+    if bad:
+        raise CheckpointError(f"{path}: not a state dict of tensors (entries {', '.join(bad[:4])} are not tensors)")
+    return dict(obj)
+
+
+def _strip_data_parallel(state: Dict[str, torch.Tensor], notes: List[str]) -> Dict[str, torch.Tensor]:
+    if all(k.startswith("module.") for k in state):
+        notes.append("stripped DataParallel 'module.' prefix")
+        return {k[len("module."):]: v for k, v in state.items()}
+    return state
+
+
+def _map_weights(net: nn.Module, state: Mapping[str, torch.Tensor], layout: Layout,
+                 notes: List[str]) -> Dict[str, torch.Tensor]:
+    """Our state dict filled from ``state``, pairing keys by position in forward order."""
+    ours = net.state_dict()
+    if len(ours) != len(layout.keys):
+        raise RuntimeError(f"internal: {layout.architecture} has {len(ours)} entries, layout {len(layout.keys)}")
+    mapped, filled = {}, 0
+    for (our_key, our_value), (ref_key, ref_shape) in zip(ours.items(), layout.keys.items()):
+        if tuple(our_value.shape) != tuple(ref_shape):
+            raise RuntimeError(f"internal: {our_key} {tuple(our_value.shape)} vs layout {ref_key} {ref_shape}")
+        if ref_key in state:
+            mapped[our_key] = state[ref_key]
+        else:  # an optional key (checked by recognise): keep our fresh value
+            mapped[our_key] = our_value
+            filled += 1
+    legacy = sum(1 for k in state if k in layout.legacy)
+    if legacy:
+        notes.append(f"dropped {legacy} legacy InstanceNorm running-stat keys")
+    if filled:
+        notes.append(f"{filled} batch-norm num_batches_tracked counters absent (old file), set to 0")
+    return mapped
+
+
+def import_state_dict(state: Dict[str, torch.Tensor], where: str = "state dict",
+                      direction: str = "AtoB") -> ImportedGenerator:
+    """Recognise ``state``'s layout and load it into the matching toolkit generator."""
+    notes: List[str] = []
+    state = _strip_data_parallel(state, notes)
+    layout = recognise({k: tuple(v.shape) for k, v in state.items()}, where)
+    spec = GeneratorSpec(layout.architecture, layout.in_channels, layout.out_channels, dict(layout.kwargs),
+                         {}, layout.translator, direction)
+    net = spec.build()
+    net.load_state_dict(_map_weights(net, state, layout, notes), strict=True)
+    return ImportedGenerator(net.eval(), spec, layout, notes)
+
+
+def import_file(path: Path, direction: Optional[str] = None) -> ImportedGenerator:
+    path = Path(path).expanduser()
+    return import_state_dict(read_state_dict(path), str(path), direction or direction_from_name(path))
+
+
+def load_reference_generator(path: Path, direction: Optional[str] = None) -> Tuple[nn.Module, GeneratorSpec]:
+    """``load_generator`` for a bare ``.pth``/``.pt``: one generator, direction from its name."""
+    path = Path(path).expanduser()
+    own = direction_from_name(path)
+    if direction is not None and direction != own:
+        raise CheckpointError(
+            f"{path}: holds a single generator ({own}, by its file name), not {direction}; "
+            "pass the other direction's own file instead"
+        )
+    imported = import_file(path, own)
+    return imported.net, imported.spec
+
+
+def convert_reference_files(files: Mapping[str, Path], folder: Path, translator: Optional[str] = None,
+                            source: Optional[Dict[str, Any]] = None) -> Dict[str, ImportedGenerator]:
+    """Write reference files ({direction: path}) once as a toolkit run folder."""
+    imported = {d: import_file(p, d) for d, p in files.items()}
+    save_imported(folder, imported, {d: Path(p).name for d, p in files.items()}, translator, source)
+    return imported
+
+
+def save_imported(folder: Path, imported: Mapping[str, ImportedGenerator], file_names: Mapping[str, str],
+                  translator: Optional[str] = None, source: Optional[Dict[str, Any]] = None) -> Path:
+    """Save imported generators as a run folder.
+
+    The folder then holds safetensors + metadata like a trained run (``apply``, ``export``
+    and ``inspect`` read it without the original), plus ``source.json`` saying where the
+    weights came from and what the import adjusted.
+    """
+    folder = Path(folder)
+    name = translator or next(iter(imported.values())).spec.translator
+    for item in imported.values():
+        item.spec.translator = name
+    provenance = dict(source or {})
+    provenance["files"] = {d: {"file": file_names[d], "layout": i.layout.description,
+                               "parameters": i.layout.parameters, "notes": i.notes}
+                           for d, i in imported.items()}
+    atomic_write_text(folder / SOURCE_FILE, json.dumps(provenance, indent=2) + "\n")
+    # translate.json is written last by save_run, so a half-converted folder never looks complete.
+    save_run(folder, {d: (i.net, i.spec) for d, i in imported.items()}, step=0, translator=name)
+    return folder
+
+
+# --------------------------------------------------------------------------- test-script mode
+
+
+class ReferenceTestMode(nn.Module):
+    """A generator that always runs as the reference ``test.py`` runs it by default.
+
+    That script never calls ``eval()`` unless given ``--eval``: batch norm normalises each
+    image with its own statistics and dropout stays on (random), which is how the published
+    pix2pix results were produced. This wrapper keeps the inner network in training mode
+    whatever ``eval()``/``train()`` is called on it, and runs images one at a time, as the
+    script's batch size of 1 did, so batch norm never mixes statistics across images.
+    Instance norm without running statistics is the same in both modes.
+    """
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+        self.size_multiple = int(getattr(net, "size_multiple", 1))
+        self.in_channels = getattr(net, "in_channels", None)
+        self.out_channels = getattr(net, "out_channels", None)
+        self.train(False)
+
+    def train(self, mode: bool = True) -> "ReferenceTestMode":
+        super().train(mode)
+        self.net.train(True)
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.net(x[i:i + 1]) for i in range(x.shape[0])], dim=0)
+
+
+def reference_test_mode(net: nn.Module) -> nn.Module:
+    """Wrap ``net`` so it behaves as under the reference test script (see ``ReferenceTestMode``)."""
+    return net if isinstance(net, ReferenceTestMode) else ReferenceTestMode(net)
