@@ -1,0 +1,245 @@
+"""pix2pixHD (Wang et al. 2018): high-resolution paired translation from label maps or images.
+
+G maps a condition (one-hot label map + instance-boundary channel, or an RGB image such as a
+pose stick figure) to a photo; a multi-scale PatchGAN D judges (condition, photo) pairs.
+Loss_G = GAN_lsgan(D(c, G(c))) summed over scales + 10 * feature matching (L1 between D's
+intermediate features of real and fake) + 10 * VGG19 perceptual; Loss_D = LSGAN, halved.
+Preset: global generator (ngf 64, 4 downsamplings, 9 blocks, instance norm), 2-scale 3-layer
+D with instance norm, Adam 2e-4 (beta1 0.5).
+
+High resolution comes in two stages (see ``translate train-hd``): the global generator at half
+resolution, then ``generator=pix2pixhd_local`` initialised from it (``global_weights``) with the
+global part frozen for ``fix_global_steps`` steps. ``ngf`` is the global generator's width in
+both stages, so the weights always fit: the local enhancer is ``ngf / 2**n_local_enhancers`` wide.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional
+
+import torch
+from torch import nn
+
+from translate.checkpoint import GeneratorSpec, load_generator
+from translate.config import ConfigError
+from translate.data.hd_pairs import INPUT_KINDS, HDPairedDataset, find_hd_sources
+from translate.data.labels import colorize, encode_labels, input_channels, scan_labels
+from translate.data.transforms import PreprocessConfig
+from translate.losses import AdversarialLoss, FeatureMatchingLoss, gradient_penalty
+from translate.nets import set_requires_grad
+from translate.nets.pix2pixhd import GlobalGenerator, LocalEnhancer
+from translate.registry import TRANSLATORS
+from translate.translators.base import (NetworkOptions, StepResult, build_generator_from_spec, generator_spec,
+                                        make_discriminator, preprocess_record)
+from translate.translators.terms import WeightedTerms, image_terms, predictions
+
+
+@dataclass
+class Pix2PixHDOptions(NetworkOptions):
+    generator: str = "pix2pixhd_global"  # pix2pixhd_global | pix2pixhd_local | any generator of the zoo
+    discriminator: str = "multiscale"
+    num_scales: int = 2  # pix2pixHD uses 3 for the local (1024p) stage
+    gan_mode: str = "lsgan"
+    lambda_feature_matching: float = 10.0
+    lambda_perceptual: float = 10.0  # needs VGG19 weights (vgg19-dcbb9e9d.pth); 0 switches it off
+    input: str = "label"  # label (integer label maps) | rgb (edges, poses, sketches)
+    num_classes: Optional[int] = None  # label input: N; None = max id in the training labels + 1
+    instance_maps: Optional[bool] = None  # add the instance-boundary channel; None = when train_inst/ exists
+    n_downsample_global: int = 4
+    n_blocks_global: int = 9
+    n_local_enhancers: int = 1
+    n_blocks_local: int = 3
+    global_weights: Optional[str] = None  # local generator: a trained global checkpoint to start from
+    fix_global_steps: int = 0  # local generator: steps during which the global part stays frozen
+    gradient_checkpointing: bool = False  # recompute activations in backward: less memory, more time
+
+
+def _global_kwargs(o: Pix2PixHDOptions) -> Dict[str, Any]:
+    return {"ngf": o.ngf, "n_downsampling": o.n_downsample_global, "n_blocks": o.n_blocks_global}
+
+
+def _local_kwargs(o: Pix2PixHDOptions) -> Dict[str, Any]:
+    scale = 2**o.n_local_enhancers
+    if o.ngf % scale:
+        raise ConfigError(f"config key 'ngf' ({o.ngf}) must divide by 2**n_local_enhancers ({scale}): ngf is the "
+                          f"global generator's width and each enhancer halves it")
+    return {"ngf": o.ngf // scale, "n_downsampling": o.n_downsample_global, "n_blocks": o.n_blocks_global,
+            "n_enhancers": o.n_local_enhancers, "n_blocks_local": o.n_blocks_local}
+
+
+# How the translator's flat options become builder arguments, per pix2pixHD generator.
+_HD_GENERATOR_KWARGS: Dict[str, Callable[[Pix2PixHDOptions], Dict[str, Any]]] = {
+    "pix2pixhd_global": _global_kwargs,
+    "pix2pixhd_local": _local_kwargs,
+}
+
+
+_SCANNED: Dict[tuple, int] = {}  # label files -> max id + 1, per process
+
+
+def resolve_inputs(opts: Pix2PixHDOptions, train) -> None:
+    """Fill in ``num_classes`` and ``instance_maps`` from the training data, in place.
+
+    Written back into the options so the saved config.yaml records them and a resumed run
+    (or the local stage) builds exactly the same network without scanning again. Also reads
+    every training label map once, so an id >= num_classes stops the run before it starts.
+    """
+    if opts.input not in INPUT_KINDS:
+        raise ConfigError(f"config key 'input' must be one of {', '.join(INPUT_KINDS)}; got {opts.input!r}")
+    if opts.input != "label":
+        return
+    sources = find_hd_sources(train.data, "train", "label") if train.data else None
+    if sources is None:
+        if opts.num_classes is None:
+            raise ConfigError("config key 'num_classes' is not set and there is no --data to infer it from")
+        opts.instance_maps = bool(opts.instance_maps)
+        return
+    if opts.instance_maps is None:
+        opts.instance_maps = sources.has_instances
+    labels = [item.input for item in sources.items]
+    key = tuple(str(p) for p in labels)
+    if key not in _SCANNED:  # the train-hd stages share one scan
+        _SCANNED[key] = scan_labels(labels)
+    if opts.num_classes is None:
+        opts.num_classes = _SCANNED[key]
+    elif _SCANNED[key] > opts.num_classes:
+        scan_labels(labels, opts.num_classes)  # raises, naming the first file with a too-large id
+    if opts.num_classes < 1:
+        raise ConfigError(f"config key 'num_classes' must be at least 1; got {opts.num_classes}")
+
+
+def _input_record(opts: Pix2PixHDOptions, channels: int) -> Dict[str, Any]:
+    """What ``apply`` needs to encode a file the way training did (see translate.apply.inputs)."""
+    if opts.input == "label":
+        return {"input": "label", "num_classes": opts.num_classes, "instance_maps": bool(opts.instance_maps)}
+    return {"input": "rgb", "channels": channels}
+
+
+@TRANSLATORS.register("pix2pixhd")
+class Pix2PixHD:
+    """High-resolution paired translation from label maps or images: global/local generators, multi-scale D (Wang et al. 2018)."""
+
+    Options = Pix2PixHDOptions
+    data_kind = "paired"
+
+    def __init__(self, opts: Pix2PixHDOptions, train):
+        if train.direction != "AtoB":
+            raise ConfigError("pix2pixhd translates condition (A) -> photo (B); swap the folders instead of "
+                              "setting direction")
+        resolve_inputs(opts, train)
+        self.opts = opts
+        c_in = input_channels(opts.num_classes, opts.instance_maps) if opts.input == "label" else train.channels_a
+        c_out = train.channels_b
+        self.spec = self._spec(opts, c_in, c_out, preprocess_record(train))
+        generator = build_generator_from_spec(self.spec, opts)
+        generator.gradient_checkpointing = opts.gradient_checkpointing
+        self.generators = nn.ModuleDict({"G": generator})
+        self.discriminators = nn.ModuleDict({"D": make_discriminator(opts, c_in + c_out)})
+        self.adversarial = AdversarialLoss(opts.gan_mode)
+        self.feature_matching = FeatureMatchingLoss() if opts.lambda_feature_matching else None
+        # pix2pixHD's VGG term is pix2pix's optional perceptual term at weight 10.
+        self.extra = WeightedTerms(image_terms(opts))
+        self.global_frozen = False
+        if opts.global_weights or opts.fix_global_steps:
+            self._prepare_global(generator)
+
+    @staticmethod
+    def _spec(opts: Pix2PixHDOptions, c_in: int, c_out: int, preprocess: Dict[str, Any]) -> GeneratorSpec:
+        spec = generator_spec(opts, c_in, c_out, "pix2pixhd", "AtoB", {**preprocess, **_input_record(opts, c_in)})
+        hd_kwargs = _HD_GENERATOR_KWARGS.get(opts.generator)
+        if hd_kwargs is not None:
+            spec.kwargs = {"norm": opts.norm, **({"padding": opts.padding} if opts.padding else {}),
+                           **hd_kwargs(opts), **opts.generator_options}
+        return spec
+
+    def _prepare_global(self, generator: nn.Module) -> None:
+        if not isinstance(generator, LocalEnhancer):
+            raise ConfigError("config keys 'global_weights' and 'fix_global_steps' need generator=pix2pixhd_local")
+        if self.opts.global_weights:
+            source, spec = load_generator(self.opts.global_weights)
+            if not isinstance(source, GlobalGenerator):
+                raise ConfigError(f"{self.opts.global_weights}: holds a {spec.architecture} generator, "
+                                  f"not pix2pixhd_global")
+            try:
+                generator.load_global(source)
+            except ValueError as exc:
+                raise ConfigError(f"{self.opts.global_weights}: {exc}") from None
+        if self.opts.fix_global_steps > 0:
+            # Frozen from construction, so the frozen trunk is skipped by backward and by Adam (its
+            # moments start fresh when it thaws, like pix2pixHD's new optimiser at niter_fix_global).
+            set_requires_grad(generator.global_trunk, False)
+            self.global_frozen = True
+
+    def before_step(self, step: int) -> None:
+        if not (self.global_frozen and step >= self.opts.fix_global_steps):
+            return
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            # DDP registered only the trainable parameters when it wrapped the generator; the
+            # thawed trunk's gradients would not be averaged. A resumed run re-wraps everything.
+            raise RuntimeError(f"step {step}: the global generator thaws now, which DDP cannot pick up mid-run; "
+                               f"resume this run with --set fix_global_steps=0 (translate train-hd does so)")
+        set_requires_grad(self.generators["G"].global_trunk, True)
+        self.global_frozen = False
+
+    def condition(self, batch: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """The generator's input: one-hot labels (+ instance edges), or the RGB condition image."""
+        if self.opts.input == "rgb":
+            return batch["A"]
+        return encode_labels(batch["A"], self.opts.num_classes, batch.get("inst") if self.opts.instance_maps else None)
+
+    def generator_loss(self, batch: Dict[str, torch.Tensor]) -> StepResult:
+        o, d = self.opts, self.discriminators["D"]
+        cond, real = self.condition(batch), batch["B"]
+        fake = self.generators["G"](cond)
+        fake_features = d.forward_features(torch.cat([cond, fake], 1))
+        logs: Dict[str, torch.Tensor] = {}
+        gan = self.adversarial.generator_loss(predictions(fake_features)) * o.lambda_gan
+        total = gan
+        if self.feature_matching is not None:
+            with torch.no_grad():
+                real_features = d.forward_features(torch.cat([cond, real], 1))
+            fm = self.feature_matching(real_features, fake_features) * o.lambda_feature_matching
+            logs["G_fm"] = fm.detach()
+            total = total + fm
+        total = total + self.extra(fake, real, logs)
+        logs["G_gan"] = gan.detach()
+        return StepResult(total, logs, {"fake": fake.detach(), "input": cond})
+
+    def discriminator_loss(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> StepResult:
+        d, cond = self.discriminators["D"], fakes["input"]
+        real_pair = torch.cat([cond, batch["B"]], 1)
+        fake_pair = torch.cat([cond, fakes["fake"].to(real_pair.dtype)], 1)
+        loss = self.adversarial.discriminator_loss(d(real_pair), d(fake_pair))
+        logs = {"D": loss.detach()}
+        if self.adversarial.needs_gradient_penalty:
+            gp = gradient_penalty(d, real_pair, fake_pair, weight=self.opts.lambda_gp)
+            logs["D_gp"] = gp.detach()
+            loss = loss + gp
+        return StepResult(loss, logs)
+
+    def visuals(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        shown = batch["A"] if self.opts.input == "rgb" else colorize(batch["A"], self.opts.num_classes)
+        return {"input": shown, "output": fakes["fake"], "target": batch["B"]}
+
+    def exported(self):
+        return {"AtoB": (self.generators["G"], self.spec)}
+
+    def extra_state(self) -> dict:
+        return {}
+
+    def load_extra_state(self, state: dict, device: torch.device) -> None:
+        pass
+
+    @classmethod
+    def build_dataset(cls, run, split: str = "train") -> HDPairedDataset:
+        opts, t = run.model, run.train
+        if opts.input == "label" and opts.num_classes is None:  # built without the translator (tools)
+            resolve_inputs(opts, t)
+        sources = find_hd_sources(t.data, split, opts.input)
+        c_in = input_channels(opts.num_classes, opts.instance_maps) if opts.input == "label" else t.channels_a
+        with torch.device("meta"):  # the multiple without allocating the network
+            multiple = cls._spec(opts, c_in, t.channels_b, {}).build().size_multiple
+        pre = PreprocessConfig(mode=t.preprocess, load_size=t.load_size, crop_size=t.size, flip=t.flip)
+        return HDPairedDataset(sources, opts.input, pre, train=True, num_classes=opts.num_classes,
+                               instance_maps=bool(opts.instance_maps), channels_a=t.channels_a,
+                               channels_b=t.channels_b, size_multiple=multiple, seed=t.seed)
