@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from translate.data import ImageReadError, list_images, read_image, to_image, write_image
+from translate.apply.inputs import InputEncoder, input_encoder
+from translate.data import ImageReadError, list_images, to_image, write_image
 from translate.devices import autocast
 
 
@@ -78,11 +79,6 @@ def resize_long_side(image: np.ndarray, size: int) -> np.ndarray:
     return out[..., None] if out.ndim == 2 else out
 
 
-def _to_batch(images: Sequence[np.ndarray]) -> torch.Tensor:
-    arr = np.stack(images).astype(np.float32)  # N,H,W,C
-    return torch.from_numpy(arr).permute(0, 3, 1, 2).div_(127.5).sub_(1.0)
-
-
 @torch.inference_mode()
 def translate_tensor(net: nn.Module, x: torch.Tensor, multiple: int, dtype: Optional[torch.dtype]) -> torch.Tensor:
     """NCHW in [-1,1] on the net's device -> NCHW in [-1,1], same H and W, float32."""
@@ -92,13 +88,11 @@ def translate_tensor(net: nn.Module, x: torch.Tensor, multiple: int, dtype: Opti
     return y[..., :h, :w].float()
 
 
-def _read(src: Path, channels: int, size: Optional[int]):
+def _read(src: Path, encoder: InputEncoder, size: Optional[int]):
     try:
-        image = read_image(src, channels=channels)
+        image = encoder.read(src, size)  # resizes too: label maps nearest-neighbour only
     except ImageReadError as exc:
         return src, None, str(exc)
-    if size:
-        image = resize_long_side(image, size)
     return src, image, None
 
 
@@ -111,7 +105,11 @@ def apply_to_images(
     batch_size: int = 4,
     size: Optional[int] = None,
     progress: bool = True,
+    preprocess: Optional[dict] = None,
 ) -> ApplyReport:
+    """``preprocess`` is the checkpoint's ``spec.preprocess``: it picks how files are read and
+    encoded (RGB images, or label maps one-hot encoded; see ``translate.apply.inputs``)."""
+    encoder = input_encoder(preprocess, in_channels)
     net = net.to(device).eval()
     multiple = int(getattr(net, "size_multiple", 1))
     destination = dict(pairs)
@@ -121,7 +119,7 @@ def apply_to_images(
     def flush(group: List[Tuple[Path, np.ndarray]]) -> None:
         if not group:
             return
-        x = _to_batch([image for _, image in group]).to(device)
+        x = encoder.to_batch([image for _, image in group]).to(device)
         y = translate_tensor(net, x, multiple, dtype).cpu()
         for (src, _), out in zip(group, y):
             dst = destination[src]
@@ -134,7 +132,7 @@ def apply_to_images(
 
     group: List[Tuple[Path, np.ndarray]] = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        for src, image, error in _prefetch(pool, pairs, in_channels, size, depth=2 * batch_size + 2):
+        for src, image, error in _prefetch(pool, pairs, encoder, size, depth=2 * batch_size + 2):
             if error is not None:
                 report.failed.append((src, error))
                 bar.update(1)
@@ -148,12 +146,12 @@ def apply_to_images(
     return report
 
 
-def _prefetch(pool, pairs, channels, size, depth) -> Iterator[tuple]:
+def _prefetch(pool, pairs, encoder, size, depth) -> Iterator[tuple]:
     """Read images ahead in ``pool`` while keeping at most ``depth`` decoded in memory."""
     pending: List[concurrent.futures.Future] = []
     sources: Iterable[Path] = (src for src, _ in pairs)
     for src in sources:
-        pending.append(pool.submit(_read, src, channels, size))
+        pending.append(pool.submit(_read, src, encoder, size))
         if len(pending) >= depth:
             yield pending.pop(0).result()
     for future in pending:
