@@ -1,47 +1,106 @@
-"""`translate apply`: translate image files with a trained checkpoint."""
+"""`translate apply`: translate images and videos (a file, or a folder of both) with a trained checkpoint."""
 from __future__ import annotations
 
 import argparse
 import sys
+from fractions import Fraction
 from pathlib import Path
 
-from translate.commands import Command, add_device_args, register
+from translate.commands import Command, UsageError, add_device_args, register
 
 EXIT_FAILED = 1
 DIRECTIONS = ("AtoB", "BtoA")
 
 
+def _tile(value: str) -> str:
+    if value in ("auto", "off") or (value.isdigit() and int(value) > 0):
+        return value
+    raise argparse.ArgumentTypeError(f"expected auto, off or a tile size in pixels, got {value!r}")
+
+
+def _fps(value: str) -> Fraction:
+    try:
+        fps = Fraction(value)  # "30", "29.97" and "30000/1001" all work
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"expected a frame rate such as 30 or 30000/1001, got {value!r}") from None
+    if fps <= 0:
+        raise argparse.ArgumentTypeError(f"frame rate must be positive, got {value}")
+    return fps.limit_denominator(1001 * 1000)
+
+
 def _apply_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="a run folder (checkpoints/NAME) or a .safetensors generator file")
-    p.add_argument("--input", required=True, help="an image file or a folder (searched recursively)")
+    p.add_argument("--input", required=True, help="an image, a video (.mp4 .mov .mkv .avi .webm .m4v) or a folder "
+                                                  "of both (searched recursively)")
     p.add_argument("--output", required=True, help="output file, or folder that mirrors the input tree")
     p.add_argument("--direction", choices=DIRECTIONS, help="which generator of a two-way model (default AtoB; "
                                                            "a one-way model uses its own)")
-    p.add_argument("--size", type=int, help="resize so the long side is SIZE before translating (default: keep size)")
-    p.add_argument("--batch-size", type=int, default=4, help="images per forward pass (same-size images only)")
+    p.add_argument("--size", type=int, help="resize so the long side is SIZE before translating (default: keep size; "
+                                            "videos round to even sizes)")
+    p.add_argument("--batch-size", type=int, default=4, help="images or video frames per forward pass (4)")
+    p.add_argument("--side-by-side", action="store_true", help="write input | output side by side, for review")
+    p.add_argument("--overwrite", action="store_true", help="redo outputs that already exist (default: skip them, "
+                                                            "so a re-run resumes an interrupted batch)")
+    g = p.add_argument_group("large inputs")
+    g.add_argument("--tile", type=_tile, default="auto", metavar="auto|off|N",
+                   help="auto (default): translate whole, switch to tiles only if a frame does not fit in memory; "
+                        "N: tiles of N px whenever a frame is larger; off: never tile")
+    g.add_argument("--tile-overlap", type=int, default=64, help="pixels shared by neighbouring tiles (64), blended")
+    v = p.add_argument_group("video")
+    v.add_argument("--fps", type=_fps, help="constant output frame rate (frames dropped or repeated); default keeps "
+                                            "every input frame and its timestamp (variable frame rate too)")
+    v.add_argument("--temporal", type=float, default=0.0, metavar="STRENGTH",
+                   help="reduce flicker: blend each output with the previous one warped by optical flow, "
+                        "0 (off, default) to 1; prints the flicker metric")
+    v.add_argument("--flicker", action="store_true", help="print the flicker metric without filtering")
+    v.add_argument("--codec", help="video encoder (default: libx264, or VP9 for .webm; another available one "
+                                   "is chosen with a message if missing)")
+    v.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (18)")
     add_device_args(p)
 
 
+def _check(args: argparse.Namespace) -> None:
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.size is not None and args.size < 2:
+        raise UsageError(f"--size must be >= 2, got {args.size}")
+    if not 0.0 <= args.temporal <= 1.0:
+        raise UsageError(f"--temporal must be between 0 and 1, got {args.temporal}")
+    if args.tile_overlap < 0:
+        raise UsageError(f"--tile-overlap must be >= 0, got {args.tile_overlap}")
+
+
 def _apply_run(args: argparse.Namespace) -> int:
-    from translate.apply.images import apply_to_images, plan_outputs
+    from translate.apply.batch import BatchOptions, plan_media, run_batch
+    from translate.apply.tiling import TileSpec, TilingNet
     from translate.checkpoint import load_generator
     from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
+    from translate.video.pipeline import VideoOptions
 
+    _check(args)
     configure_threads()
     net, spec = load_generator(Path(args.checkpoint), args.direction)
     device = resolve_device(args.device or "auto")
     dtype = resolve_precision(args.precision or "auto", device)
-    pairs = plan_outputs(Path(args.input), Path(args.output))
+    pairs = plan_media(Path(args.input), Path(args.output))
+    say = lambda message: print(message, file=sys.stderr)  # noqa: E731
+    tile_mode, tile_size = ("on", int(args.tile)) if args.tile.isdigit() else (args.tile, 512)
+    overlap = min(args.tile_overlap, tile_size // 2)
+    net = TilingNet(net, tile_mode, TileSpec(tile_size, overlap), (spec.preprocess or {}).get("size"), say)
     print(f"{spec.translator or 'model'} {spec.direction} ({spec.architecture}) on {device}, "
-          f"{precision_name(dtype)}: {len(pairs)} image(s) -> {args.output}", file=sys.stderr)
-    report = apply_to_images(net, pairs, spec.in_channels, device, dtype, args.batch_size, args.size)
-    print(f"wrote {len(report.written)} image(s) to {args.output}", file=sys.stderr)
+          f"{precision_name(dtype)}: {len(pairs)} file(s) -> {args.output}", file=sys.stderr)
+    video = VideoOptions(batch_size=args.batch_size, size=args.size, fps=args.fps, side_by_side=args.side_by_side,
+                         temporal=args.temporal, measure_flicker=args.flicker, codec=args.codec, crf=args.crf)
+    options = BatchOptions(args.batch_size, args.size, args.side_by_side, args.overwrite, video)
+    report = run_batch(net, pairs, spec.in_channels, device, dtype, options, spec.preprocess)
+    skipped = f", skipped {len(report.skipped)} existing" if report.skipped else ""
+    print(f"wrote {len(report.written)} file(s) to {args.output}{skipped}", file=sys.stderr)
     if report.failed:
         print(f"{len(report.failed)} file(s) failed:", file=sys.stderr)
-        for src, reason in report.failed:
+        for _, reason in report.failed:
             print(f"  {reason}", file=sys.stderr)
         return EXIT_FAILED
     return 0
 
 
-register(Command("apply", "translate images with a trained checkpoint", _apply_args, _apply_run))
+register(Command("apply", "translate images and videos with a trained checkpoint", _apply_args, _apply_run))

@@ -1,0 +1,186 @@
+"""Apply a generator to a file or a folder of images and videos, mirroring the input tree.
+
+Why re-runs skip existing outputs: every output (image or video) is written to a
+temporary file and renamed into place only when complete (``translate.fileio``), so
+an output that exists is a finished one. A long batch killed half way is resumed by
+running the same command again; ``overwrite`` redoes everything.
+
+Every file is attempted: a file that fails is listed in ``BatchReport.failed`` with a
+one-line reason, and the caller exits non-zero. A video that decodes only partly is
+written as far as it decoded and still counted as a failure (its reason says where
+decoding stopped).
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from translate.apply.frames import FrameTranslator
+from translate.apply.images import ApplyError, apply_to_images, resize_long_side
+from translate.data import ImageReadError, read_image, write_image
+from translate.data.io import IMAGE_EXTENSIONS, is_image_file
+from translate.video.io import VIDEO_EXTENSIONS, VideoError, VideoInfo, is_video_file, probe
+from translate.video.pipeline import VideoOptions, VideoResult, translate_video
+
+Message = Callable[[str], None]
+Pair = Tuple[Path, Path]
+
+
+def _stderr(message: str) -> None:
+    tqdm.write(message, file=sys.stderr)
+
+
+@dataclass
+class BatchOptions:
+    batch_size: int = 4
+    size: Optional[int] = None
+    side_by_side: bool = False
+    overwrite: bool = False
+    video: VideoOptions = field(default_factory=VideoOptions)
+
+
+@dataclass
+class BatchReport:
+    written: List[Path] = field(default_factory=list)
+    skipped: List[Path] = field(default_factory=list)
+    failed: List[Tuple[Path, str]] = field(default_factory=list)
+    videos: List[VideoResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def is_media_file(path: Path) -> bool:
+    return is_image_file(path) or is_video_file(path)
+
+
+def plan_media(input_path: Path, output_path: Path) -> List[Pair]:
+    """(source, destination) pairs for images and videos; a folder's tree is mirrored, never written into."""
+    input_path, output_path = Path(input_path), Path(output_path)
+    if not input_path.exists():
+        raise ApplyError(f"{input_path}: no such file or folder")
+    if input_path.is_file():
+        if output_path.suffix == "" or output_path.is_dir():
+            return [(input_path, output_path / input_path.name)]
+        if output_path.resolve() == input_path.resolve():
+            raise ApplyError(f"{output_path}: output would overwrite the input")
+        if is_video_file(input_path) and not is_video_file(output_path):
+            raise ApplyError(f"{output_path}: a video needs a video output ({', '.join(sorted(VIDEO_EXTENSIONS))}) "
+                             f"or a folder")
+        if is_image_file(input_path) and is_video_file(output_path):
+            raise ApplyError(f"{output_path}: an image cannot be written as a video; use an image suffix")
+        return [(input_path, output_path)]
+    src_root, dst_root = input_path.resolve(), output_path.resolve()
+    if dst_root == src_root or src_root in dst_root.parents:
+        raise ApplyError(f"{output_path}: output folder is inside the input folder {input_path}; choose another")
+    # Hidden files are skipped: they include temporaries of an interrupted run.
+    sources = sorted(p for p in input_path.rglob("*")
+                     if p.is_file() and is_media_file(p) and not p.name.startswith("."))
+    if not sources:
+        raise ApplyError(f"{input_path}: no images or videos found (looked for "
+                         f"{', '.join(sorted(IMAGE_EXTENSIONS | VIDEO_EXTENSIONS))})")
+    return [(src, output_path / src.relative_to(input_path)) for src in sources]
+
+
+def run_batch(net: nn.Module, pairs: Sequence[Pair], in_channels: int, device: torch.device,
+              dtype: Optional[torch.dtype], options: BatchOptions, preprocess: Optional[Dict] = None,
+              on_message: Message = _stderr, progress: bool = True) -> BatchReport:
+    """Translate every pair; images first (batched by size), then videos one by one, streamed."""
+    report = BatchReport()
+    todo = []
+    for src, dst in pairs:
+        if dst.exists() and not options.overwrite:
+            report.skipped.append(dst)
+        else:
+            todo.append((src, dst))
+    if report.skipped:
+        on_message(f"skipping {len(report.skipped)} output(s) that already exist (--overwrite redoes them)")
+    images = [(s, d) for s, d in todo if is_image_file(s)]
+    videos = [(s, d) for s, d in todo if is_video_file(s)]
+    rgb_model = (preprocess or {}).get("input", "rgb") == "rgb"
+    if images:
+        if options.side_by_side:
+            _side_by_side_images(net, images, in_channels, device, dtype, options, rgb_model, report, progress)
+        else:
+            images_report = apply_to_images(net, images, in_channels, device, dtype, options.batch_size,
+                                            options.size, progress, preprocess=preprocess)
+            report.written += images_report.written
+            report.failed += images_report.failed
+    if videos:
+        if not rgb_model:
+            report.failed += [(s, f"{s}: this model reads label maps, not video frames") for s, _ in videos]
+        else:
+            translator = FrameTranslator(net, device, dtype, in_channels)
+            _videos(translator, videos, options.video, report, on_message, progress)
+    return report
+
+
+def _side_by_side_images(net, pairs, in_channels, device, dtype, options, rgb_model, report, progress) -> None:
+    """Input | output images for review (one at a time: review sets are small)."""
+    if not rgb_model:
+        report.failed += [(s, f"{s}: --side-by-side needs a model that reads RGB images") for s, _ in pairs]
+        return
+    translator = FrameTranslator(net, device, dtype, in_channels)
+    for src, dst in tqdm(pairs, desc="apply", unit="img", disable=not progress, dynamic_ncols=True):
+        try:
+            image = read_image(src, channels=3)
+            if options.size:
+                image = resize_long_side(image, options.size)
+            write_image(dst, np.concatenate([image, translator([image])[0]], axis=1))
+            report.written.append(dst)
+        except (ImageReadError, OSError, ValueError) as exc:
+            report.failed.append((src, str(exc) if str(src) in str(exc) else f"{src}: {exc}"))
+
+
+def _videos(translator: FrameTranslator, pairs: Sequence[Pair], options: VideoOptions, report: BatchReport,
+            on_message: Message, progress: bool) -> None:
+    infos: List[Tuple[Path, Path, VideoInfo]] = []
+    for src, dst in pairs:
+        try:
+            infos.append((src, dst, probe(src)))
+        except VideoError as exc:
+            report.failed.append((src, str(exc)))
+    total = sum(info.expected_frames for _, _, info in infos)
+    overall = None
+    if len(infos) > 1:
+        overall = tqdm(total=total or None, desc=f"{len(infos)} videos", unit="frame", disable=not progress,
+                       dynamic_ncols=True, position=0)
+    try:
+        for src, dst, info in infos:
+            try:
+                result = translate_video(src, dst, translator, options, on_message, progress, overall, info)
+            except VideoError as exc:
+                report.failed.append((src, str(exc)))
+                continue
+            except (OSError, ValueError, RuntimeError) as exc:  # av errors are OSError/ValueError subclasses
+                report.failed.append((src, f"{src}: {' '.join(str(exc).split())}"))
+                continue
+            report.videos.append(result)
+            report.written.append(dst)
+            on_message(_describe(result))
+            if result.problem:
+                report.failed.append((src, f"{src}: {result.problem} (the frames before were translated and "
+                                           f"written to {dst})"))
+    finally:
+        if overall is not None:
+            overall.close()
+
+
+def _describe(result: VideoResult) -> str:
+    info = result.info
+    line = (f"{result.destination}: {result.frames_out} frame(s) {result.encoder}, {result.fps:.1f} frames/s"
+            f"{', audio ' + info.audio.codec if info.audio else ', no audio'}")
+    busy = ", ".join(f"{k} {v:.1f} s" for k, v in result.stage_seconds.items())
+    if busy:
+        line += f" (busy: {busy})"
+    if result.flicker is not None:
+        line += f"; {result.flicker.summary()}"
+    return line
