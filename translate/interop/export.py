@@ -21,6 +21,7 @@ import contextlib
 import io
 import json
 import math
+import re
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -73,12 +74,15 @@ def _compare(report: ExportReport, run, net: nn.Module, inputs: List[torch.Tenso
     with torch.no_grad():
         for x in inputs:
             expected = net(x).float()
+            if not torch.isfinite(expected).all():
+                raise ExportError(f"{report.path}: the PyTorch model itself gives non-finite outputs "
+                                  f"for input {tuple(x.shape)}; nothing to verify against (bad weights?)")
             got = torch.as_tensor(run(x)).float()
             if got.shape != expected.shape:
                 raise ExportError(f"{report.path}: output shape {tuple(got.shape)} for input "
                                   f"{tuple(x.shape)}, PyTorch gives {tuple(expected.shape)}")
             report.checks.append((tuple(x.shape), float((got - expected).abs().max())))
-    if report.max_diff > TOLERANCE:
+    if not report.max_diff <= TOLERANCE:  # also catches NaN from the exported side
         raise ExportError(f"{report.path}: {report.format} output differs from PyTorch by "
                           f"{report.max_diff:.2e} (> {TOLERANCE:.0e}); not written")
     return report
@@ -138,6 +142,8 @@ class TorchScriptFormat:
             # torch marks torch.jit as deprecated in favour of torch.export; it still works and
             # is what C++ (libtorch) users load today.
             warnings.simplefilter("ignore", FutureWarning)
+            # Tracer warnings say a trace might not generalise to other sizes; verify() checks that.
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
             traced = torch.jit.trace(net, torch.zeros(1, spec.in_channels, side, side), check_trace=False)
             torch.jit.save(traced, str(tmp))
 
@@ -180,6 +186,11 @@ def export_generator(net: nn.Module, spec: GeneratorSpec, output: Path, fmt: str
     """Export ``net`` (fp32, CPU, eval mode) as ``fmt`` to ``output``; see the module docstring."""
     exporter = EXPORT_FORMATS.get(fmt)
     path = output_path(output, fmt, spec)
+    # A generator that is not a fixed feed-forward graph (e.g. one that optimises at run time)
+    # can say why it cannot be exported with a string attribute ``export_unsupported``.
+    reason = getattr(net, "export_unsupported", None)
+    if reason:
+        raise ExportError(f"{spec.architecture}: cannot be exported: {reason}")
     net = net.float().cpu().eval()
     report = ExportReport(path, fmt)
     with atomic_path(path) as tmp:
@@ -188,7 +199,8 @@ def export_generator(net: nn.Module, spec: GeneratorSpec, output: Path, fmt: str
         except ExportError:
             raise
         except Exception as exc:  # exporter internals: one line naming the model and the failure
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # the exporter colours its messages
+            first = (text.splitlines() or [type(exc).__name__])[0][:300]
             raise ExportError(f"{spec.architecture}: {fmt} export failed ({first})") from None
         if verify:
             exporter.verify(tmp, net, spec, report)

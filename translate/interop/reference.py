@@ -47,10 +47,16 @@ def direction_from_name(path: Path) -> str:
     return "BtoA" if re.search(r"(^|_)G_B$", Path(path).stem) else "AtoB"
 
 
-def _unsafe_reason(exc: Exception) -> str:
+def _refusal(path: Path, exc: Exception) -> str:
+    """Why weights_only refused the pickle, without torch's advice to lift the restriction."""
     text = str(exc)
-    m = re.search(r"Unsupported (?:global|operand)[^\n]*?(?=\s+was not|\.|\n|$)", text)
-    return m.group(0).strip() if m else text.strip().splitlines()[0][:160]
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if found:
+        return f"{path}: refused: loading it would import and call {found.group(1)}; only plain state dicts " \
+               "of tensors are read, and no code from a file is ever run"
+    found = re.search(r"Unsupported operand \d+", text)
+    detail = found.group(0) if found else text.strip().splitlines()[0][:160]
+    return f"{path}: refused: not a plain tensors-only pickle ({detail}); files that need code to load are not read"
 
 
 def read_state_dict(path: Path) -> Dict[str, torch.Tensor]:
@@ -61,10 +67,7 @@ def read_state_dict(path: Path) -> Dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise UnsafeCheckpointError(
-            f"{path}: refused: loading it would run code ({_unsafe_reason(exc)}); "
-            "only plain state dicts of tensors are read"
-        ) from None
+        raise UnsafeCheckpointError(_refusal(path, exc)) from None
     except Exception as exc:  # truncated, not a torch file, ...: one line naming the file
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{path}: cannot read as a PyTorch weights file ({first})") from None
