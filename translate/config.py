@@ -19,7 +19,7 @@ import dataclasses
 import difflib
 import types
 import typing
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -60,6 +60,12 @@ class TrainConfig:
     save_every: int = 500  # steps between checkpoints (one is always written at the end)
     sample_every: int = 0  # steps between HTML/TensorBoard sample grids; 0 = once per epoch
     tensorboard: bool = True
+    # Quality measured while training (translate.eval, docs/eval.md); rank 0 only.
+    eval_every: int = 0  # steps between evaluations of eval_split (0 = never)
+    eval_split: str = "test"  # dataset split to translate and measure
+    eval_max_images: int = 50  # first N images of the split (per domain if unpaired); 0 = all
+    eval_metrics: List[str] = field(default_factory=list)  # e.g. [psnr, ssim]; empty = defaults for the data
+    eval_weights_dir: Optional[str] = None  # feature-network weights folder; default the torch cache
 
 
 def _default_load_size(size: int) -> int:
@@ -238,6 +244,9 @@ def validate(train: TrainConfig) -> None:
         raise ConfigError(f"config key 'steps' must be at least 1; got {train.steps}")
     if train.epochs is not None and train.epochs < 1:
         raise ConfigError(f"config key 'epochs' must be at least 1; got {train.epochs}")
+    for key in ("eval_every", "eval_max_images"):
+        if getattr(train, key) < 0:
+            raise ConfigError(f"config key {key!r} must be 0 or more; got {getattr(train, key)}")
     if not 0.0 <= train.lr_decay_start <= 1.0:
         raise ConfigError("config key 'lr_decay_start' must be between 0 and 1")
 

@@ -50,11 +50,12 @@ class EvalOptions:
     progress: bool = True
     context: Dict[str, object] = field(default_factory=dict)  # recorded in the report (checkpoint, step)
 
+    def __post_init__(self) -> None:
+        for name in self.metrics:
+            METRICS.get(name)  # an unknown name fails here, before any image is read, with close names
+
     def metric_names(self, kind: str) -> List[str]:
-        names = list(self.metrics) or list(DEFAULT_METRICS[kind])
-        for name in names:
-            METRICS.get(name)  # unknown name: one-line error suggesting close ones
-        return list(dict.fromkeys(names))
+        return list(dict.fromkeys(self.metrics or DEFAULT_METRICS[kind]))
 
 
 class _Run:

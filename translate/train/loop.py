@@ -120,6 +120,7 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
             _set_rng_state(state["rng"][dist_info.rank], device)
     step = trainer.step_count
 
+    evaluate = _quality_evaluator(t, folder, device, amp_dtype, dist_info)
     if dist_info.is_main:
         folder.mkdir(parents=True, exist_ok=True)
         run.save(folder / ckpt.CONFIG_FILE)
@@ -163,11 +164,30 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
             sample_due = (step % t.sample_every == 0) if t.sample_every else (step % per_epoch == 0)
             if sample_due or step == stop_at:
                 watcher.samples(step, step // per_epoch, translator.visuals(batch, g_out.fakes))
+            if evaluate is not None and step % t.eval_every == 0:
+                _evaluate(evaluate, step, translator, watcher)
             if step % t.save_every == 0 or step == stop_at:
                 _save(folder, run, trainer, dist_info)
     finally:
         watcher.close()
     return folder
+
+
+def _quality_evaluator(t, folder: Path, device: torch.device, amp_dtype, dist_info):
+    """translate.eval's hook for ``--set eval_every=N``: rank 0 only; None when it is off.
+    Built before training starts so a missing eval split stops the run at step 0."""
+    if not t.eval_every or not dist_info.is_main:
+        return None
+    from translate.eval.training import TrainingEval
+
+    return TrainingEval(t, folder, device, amp_dtype)
+
+
+def _evaluate(evaluate, step: int, translator, watcher) -> None:
+    report = evaluate(step, translator.exported())  # also appends to <run>/eval_log.json
+    for line in evaluate.notes(report):
+        watcher.message(line)
+    watcher.metrics(step, report.scalars())
 
 
 def _save(folder: Path, run: RunConfig, trainer: Trainer, dist_info) -> None:

@@ -20,6 +20,7 @@ from translate.fileio import atomic_write_text
 class NullWatcher:
     def step(self, step: int, logs: Dict[str, float], images: int) -> None: ...
     def samples(self, step: int, epoch: int, visuals: Dict[str, torch.Tensor]) -> None: ...
+    def metrics(self, step: int, values: Dict[str, float]) -> None: ...
     def message(self, text: str) -> None: ...
     def close(self) -> None: ...
 
@@ -38,6 +39,7 @@ class Watcher(NullWatcher):
             except ImportError:  # tensorboard is optional at run time
                 self.bar.write("tensorboard is not installed: scalars go to the progress bar only")
         self.web_rows: List[str] = []
+        self.metric_rows: List[Dict[str, float]] = []  # one per evaluation: step and values, newest first
         self._last = time.perf_counter()
         self._images = 0
 
@@ -68,9 +70,36 @@ class Watcher(NullWatcher):
             if self.writer is not None:
                 self.writer.add_image(f"samples/{label}", (first.clamp(-1, 1) + 1) / 2, step)
         self.web_rows.insert(0, f"<tr><th>epoch {epoch}<br>step {step}</th>{''.join(cells)}</tr>")
+        self._write_page()
+
+    def metrics(self, step: int, values: Dict[str, float]) -> None:
+        """Quality metrics (translate.eval): TensorBoard ``eval/<name>``, a line, a table on the page."""
+        if not values:
+            return
+        if self.writer is not None:
+            for key, value in values.items():
+                self.writer.add_scalar(f"eval/{key}", value, step)
+        self.bar.write(f"eval @ step {step}: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
+        self.metric_rows.insert(0, {"step": step, **values})
+        self._write_page()
+
+    def _metrics_table(self) -> str:
+        if not self.metric_rows:
+            return ""
+        names = list(dict.fromkeys(k for row in self.metric_rows for k in row if k != "step"))
+        head = "".join(f"<th>{html.escape(n)}</th>" for n in ["step", *names])
+        body = "".join(
+            "<tr>" + f"<td>{row['step']}</td>"
+            + "".join(f"<td>{row[n]:.4g}</td>" if n in row else "<td></td>" for n in names) + "</tr>"
+            for row in self.metric_rows
+        )
+        return f"<h2>quality (translate eval)</h2><table class='metrics'><tr>{head}</tr>{body}</table><h2>samples</h2>"
+
+    def _write_page(self) -> None:
         page = ("<!doctype html><meta charset='utf-8'><title>training samples</title>"
                 "<style>body{font-family:sans-serif} td,th{padding:4px;text-align:center}</style>"
-                f"<h1>{html.escape(self.folder.name)}</h1><table>{''.join(self.web_rows)}</table>")
+                f"<h1>{html.escape(self.folder.name)}</h1>{self._metrics_table()}"
+                f"<table>{''.join(self.web_rows)}</table>")
         atomic_write_text(self.folder / "web" / "index.html", page)
 
     def message(self, text: str) -> None:
