@@ -228,3 +228,22 @@ def test_download_list_and_unknown_names(capsys):
     assert "http://efrosgans.eecs.berkeley.edu/cyclegan/pretrained_models/horse2zebra.pth" in listing
     assert main(["download", "hors2zebra"]) == 1
     assert "did you mean horse2zebra" in capsys.readouterr().err
+
+
+def test_manual_model_needs_the_file_by_hand_then_converts_with_its_input_encoding(tmp_path):
+    from translate.interop.download import install
+    from translate.interop.layouts_pix2pixhd import pix2pixhd_local
+    from translate.interop.published import PublishedModel
+
+    small = dict(ngf=4, n_downsampling=3, n_blocks=1, n_enhancers=1, n_blocks_local=1, norm="instance")
+    model = PublishedModel("tiny_hd", "https://drive.example/abc", "latest_net_G.pth", "pix2pixhd",
+                           "pix2pixhd_local", small, in_channels=36, manual=True,
+                           preprocess={"input": "label", "num_classes": 35, "instance_maps": True})
+    with pytest.raises(DownloadError, match=r"needs a browser; download https://drive.example/abc by hand"):
+        install(model, tmp_path, log=lambda line: None)
+    (tmp_path / "tiny_hd" / "latest_net_G.pth").write_bytes(
+        _reference_file(pix2pixhd_local(36, 3, **{k: v for k, v in small.items()})))
+    folder = install(model, tmp_path, log=lambda line: None)
+    entry = read_metadata(folder)["generators"]["AtoB"]
+    assert entry["architecture"] == "pix2pixhd_local" and entry["translator"] == "pix2pixhd"
+    assert entry["preprocess"] == {"input": "label", "num_classes": 35, "instance_maps": True}

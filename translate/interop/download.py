@@ -141,6 +141,7 @@ def install(model: PublishedModel, checkpoints_dir: Path, url: Optional[str] = N
         log(f"{model.name}: using {raw} already there")
         verify(raw, expected_sha, model.size, str(raw))
     elif model.manual and not url:
+        folder.mkdir(parents=True, exist_ok=True)  # ready for the file the user will put there
         raise DownloadError(f"{model.name}: its host needs a browser; {_by_hand(model.url, raw)}")
     else:
         if force and raw.exists():
@@ -151,6 +152,7 @@ def install(model: PublishedModel, checkpoints_dir: Path, url: Optional[str] = N
         log(f"{model.name}: no published checksum; sha256 {digest} (its layout is verified instead)")
     imported = import_file(raw, "AtoB")
     _check_expected(model, imported, raw)
+    imported.spec.preprocess = {**imported.spec.preprocess, **model.preprocess}
     return save_imported(folder, {"AtoB": imported}, {"AtoB": raw.name}, model.translator,
                          {"name": model.name, "url": url or model.url, "sha256": digest, "published": asdict(model)})
 

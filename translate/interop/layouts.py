@@ -52,18 +52,20 @@ class Layout:
 class _Writer:
     """Accumulates keys in forward order with the conventions shared by the reference networks."""
 
-    def __init__(self, norm: str):
+    def __init__(self, norm: str, always_bias: bool = False):
         if norm not in ("batch", "instance"):
             raise ValueError(f"reference layouts have batch or instance norm, not {norm!r}")
         self.norm = norm
+        self.always_bias = always_bias
         self.keys: Dict[str, Shape] = {}
         self.optional: set = set()
         self.legacy: set = set()
 
     @property
     def bias(self) -> bool:
-        # The reference drops conv biases before batch norm (the norm's mean cancels them).
-        return self.norm != "batch"
+        # pytorch-CycleGAN-and-pix2pix drops conv biases before batch norm (the norm's mean
+        # cancels them); pix2pixHD keeps them everywhere.
+        return self.always_bias or self.norm != "batch"
 
     def conv(self, prefix: str, cout: int, cin: int, k: int, bias: bool) -> None:
         self.keys[f"{prefix}.weight"] = (cout, cin, k, k)
@@ -208,11 +210,32 @@ def reference_unet(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n
 
 # name -> candidates(shapes) -> [Layout]: the family's best guesses for a file.
 LAYOUT_FAMILIES = Registry("layout family")
+# When two families state identical keys and shapes (a pix2pixHD global generator with two
+# downsamplings *is* a CycleGAN ResNet), the same network is named after the earlier family.
+_PREFERENCE = ("reference-resnet", "reference-unet", "pix2pixhd-global", "pix2pixhd-local")
 
 
 def _conv_shape(shapes: Mapping[str, Shape], key: str) -> Optional[Shape]:
     shape = shapes.get(key)
     return shape if shape is not None and len(shape) == 4 else None
+
+
+def resnet_blocks(shapes: Mapping[str, Shape], prefix: str) -> Dict[int, set]:
+    """{index of a residual block in ``prefix``'s Sequential: indices of its convs}."""
+    pattern = re.compile(re.escape(prefix) + r"\.(\d+)\.conv_block\.(\d+)\.weight$")
+    blocks: Dict[int, set] = {}
+    for key, shape in shapes.items():
+        m = pattern.match(key)
+        if m and len(shape) == 4:
+            blocks.setdefault(int(m.group(1)), set()).add(int(m.group(2)))
+    return blocks
+
+
+def block_padding(blocks: Dict[int, set]) -> Tuple[str, bool]:
+    """(padding, dropout) from where a block's two convs sit; reflect and replicate look alike."""
+    convs = tuple(sorted(blocks[min(blocks)])) if blocks else (1, 5)
+    by_convs = {v: k for k, v in _RESNET_BLOCK_CONVS.items()}
+    return by_convs.get(convs, ("reflect", False))
 
 
 @LAYOUT_FAMILIES.register("reference-resnet")
@@ -222,16 +245,9 @@ def _resnet_candidates(shapes: Mapping[str, Shape]) -> List[Layout]:
     stem = _conv_shape(shapes, "model.1.weight")
     ngf, in_channels = (stem[0], stem[1]) if stem else (64, 3)
     norm = "batch" if "model.2.weight" in shapes else "instance"
-    pattern = re.compile(r"model\.(\d+)\.conv_block\.(\d+)\.weight$")
-    blocks: Dict[int, set] = {}
-    for key, shape in shapes.items():
-        m = pattern.match(key)
-        if m and len(shape) == 4:
-            blocks.setdefault(int(m.group(1)), set()).add(int(m.group(2)))
+    blocks = resnet_blocks(shapes, "model")
     n_blocks = len(blocks) if blocks else 9
-    convs = tuple(sorted(blocks[min(blocks)])) if blocks else (1, 5)
-    by_convs = {v: k for k, v in _RESNET_BLOCK_CONVS.items()}
-    padding, dropout = by_convs.get(convs, ("reflect", False))  # reflect and replicate look alike
+    padding, dropout = block_padding(blocks)
     head = _conv_shape(shapes, f"model.{17 + n_blocks}.weight")
     out_channels = head[0] if head else 3
     return [reference_resnet(in_channels, out_channels, ngf, n_blocks, norm, dropout, padding)]
@@ -298,11 +314,8 @@ def compare(shapes: Mapping[str, Shape], layout: Layout) -> Comparison:
 
 def recognise(shapes: Mapping[str, Shape], where: str = "state dict") -> Layout:
     """The layout that ``shapes`` (key -> tensor shape) matches exactly, or ``LayoutError``."""
-    comparisons = [
-        compare(shapes, layout)
-        for name in LAYOUT_FAMILIES.names()
-        for layout in LAYOUT_FAMILIES.get(name)(shapes)
-    ]
+    order = sorted(LAYOUT_FAMILIES.names(), key=lambda n: (_PREFERENCE + (n,)).index(n))
+    comparisons = [compare(shapes, layout) for name in order for layout in LAYOUT_FAMILIES.get(name)(shapes)]
     for comparison in comparisons:
         if comparison.ok:
             return comparison.layout
@@ -312,3 +325,7 @@ def recognise(shapes: Mapping[str, Shape], where: str = "state dict") -> Layout:
         f"{where}: matches no known generator layout; closest is {best.layout.description} "
         f"({best.matched} of {required} keys match; {best.describe()})"
     )
+
+
+# pix2pixHD's families live in their own module; importing it registers them.
+from translate.interop import layouts_pix2pixhd  # noqa: E402,F401

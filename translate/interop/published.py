@@ -1,7 +1,8 @@
 """The published pretrained generators: names, official URLs, and what their files must be.
 
 URLs are those of the reference repository's ``scripts/download_cyclegan_model.sh`` and
-``scripts/download_pix2pix_model.sh`` (``<base>/<name>.pth``, plain HTTP as published).
+``scripts/download_pix2pix_model.sh`` (``<base>/<name>.pth``, plain HTTP as published), and
+the Google Drive link of pix2pixHD's README for ``label2city``.
 Neither the scripts nor the project pages publish checksums or sizes, so ``sha256`` and
 ``size`` are ``None`` here: a download is then verified by what it must contain instead,
 the exact key layout and shapes of its ``architecture`` (``translate.interop.layouts``),
@@ -33,6 +34,7 @@ class PublishedModel:
     sha256: Optional[str] = None  # unknown unless filled in (none is published)
     size: Optional[int] = None  # bytes; unknown unless filled in
     manual: bool = False  # the host needs a browser (e.g. Google Drive): the user places the file
+    preprocess: Dict[str, Any] = field(default_factory=dict)  # how apply encodes inputs (label maps ...)
 
 
 PUBLISHED = Registry("published model")
@@ -76,6 +78,21 @@ for _name, _summary in _PIX2PIX.items():
         # Names only pix2pix publishes may be given without the prefix.
         *([_name] if _name not in _CYCLEGAN else []),
     )
+
+
+# pix2pixHD's Cityscapes model (README of NVIDIA/pix2pixHD): a Google Drive file that needs a
+# browser, so `translate download label2city` says where to put it; test_1024p.sh runs it as
+# --netG local --ngf 32 --resize_or_crop none with 35 label classes plus the instance-edge channel.
+_add(
+    PublishedModel(
+        "label2city", "https://drive.google.com/file/d/1h9SykUnuZul7J3Nbms2QGH1wa85nbN2-/view?usp=sharing",
+        "latest_net_G.pth", "pix2pixhd", "pix2pixhd_local",
+        {"ngf": 32, "n_downsampling": 4, "n_blocks": 9, "n_enhancers": 1, "n_blocks_local": 3, "norm": "instance"},
+        in_channels=36, summary="Cityscapes label map (+ instance map) -> street photo, 2048x1024", manual=True,
+        preprocess={"input": "label", "num_classes": 35, "instance_maps": True},
+    ),
+    "label2city_1024p",
+)
 
 
 def published(name: str) -> PublishedModel:
