@@ -175,3 +175,10 @@ def test_sample_refuses_a_checkpoint_that_cannot_draw_from_noise(unpaired_data, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "needs a CoGAN checkpoint" in err[0]
     assert not (tmp_path / "g.png").exists()
+
+
+def test_a_size_that_is_not_a_power_of_two_is_one_line(unpaired_data, tmp_path, capsys):
+    assert main(["train", "cogan", "--data", str(unpaired_data), "--checkpoints-dir", str(tmp_path),
+                 "--size", "48", "--steps", "1", "--num-workers", "0", *TINY]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--size 48" in err[0] and "power of two" in err[0]

@@ -149,3 +149,10 @@ def test_train_then_apply_from_the_cli(unpaired_data, tmp_path):
         assert main(["apply", "--checkpoint", str(ck / "d"), "--input", str(odd.parent), "--output", str(out),
                      "--direction", direction]) == 0
         assert read_image(out / "odd.png").shape == (37, 53, 3)  # padded to 8, cropped back
+
+
+def test_a_size_that_is_not_a_power_of_two_is_one_line(unpaired_data, tmp_path, capsys):
+    assert main(["train", "discogan", "--data", str(unpaired_data), "--checkpoints-dir", str(tmp_path),
+                 "--size", "48", "--steps", "1", "--num-workers", "0", "--set", "ngf=4"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--size 48" in err[0] and "power of two" in err[0]

@@ -30,7 +30,8 @@ from torch import nn
 from translate.checkpoint import GeneratorSpec
 from translate.losses import AdversarialLoss, gradient_penalty
 from translate.nets import init_weights
-from translate.nets.cogan import DOMAINS, CoGANInverter, CoupledDiscriminator, CoupledGenerator, LatentEncoder
+from translate.nets.cogan import (DOMAINS, CoGANInverter, CoupledDiscriminator, CoupledGenerator, LatentEncoder,
+                                  upsamplings_for)
 from translate.registry import TRANSLATORS
 from translate.translators.base import StepResult, preprocess_record
 
@@ -64,8 +65,12 @@ class CoGAN:
     data_kind = "unpaired"
 
     def __init__(self, opts: CoGANOptions, train):
+        try:
+            upsamplings_for(train.size)
+        except ValueError:
+            raise ValueError(f"--size {train.size}: CoGAN draws squares whose side is a power of two >= 8 "
+                             f"(32 to 128 in the paper)") from None
         self.opts = opts
-        self.size = train.size
         channels = {"A": train.channels_a, "B": train.channels_b}
         generator = CoupledGenerator(opts.latent_dim, train.size, opts.ngf, channels["A"], channels["B"],
                                      opts.norm, opts.private_layers_g)

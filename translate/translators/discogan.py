@@ -80,7 +80,11 @@ class DiscoGAN:
                 raise ValueError(f"{key} must be between 0 and 1; got {getattr(opts, key)}")
         if opts.discriminator == "discogan" and not opts.n_layers_d:
             # Down to 4x4 at the training size, then the valid 4x4 conv gives one logit.
-            opts = dataclasses.replace(opts, n_layers_d=downsamplings_for(train.size))
+            try:
+                opts = dataclasses.replace(opts, n_layers_d=downsamplings_for(train.size))
+            except ValueError:
+                raise ValueError(f"--size {train.size}: DiscoGAN's networks reach 4x4 from a power of two >= 8 "
+                                 f"(or set n_layers_d and generator_options={{n_downs: N}})") from None
         self.opts = opts
         # Weight decay as the reference, for the Trainer's two Adams.
         self.optimizer_options = {"weight_decay": opts.weight_decay}
