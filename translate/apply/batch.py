@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+import av
 import numpy as np
 import torch
 from torch import nn
@@ -160,7 +161,7 @@ def _videos(translator: FrameTranslator, pairs: Sequence[Pair], options: VideoOp
             except VideoError as exc:
                 report.failed.append((src, str(exc)))
                 continue
-            except (OSError, ValueError, RuntimeError) as exc:  # av errors are OSError/ValueError subclasses
+            except (av.error.FFmpegError, OSError, ValueError, RuntimeError) as exc:
                 report.failed.append((src, f"{src}: {' '.join(str(exc).split())}"))
                 continue
             report.videos.append(result)
