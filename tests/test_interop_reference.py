@@ -332,3 +332,17 @@ def test_reference_test_mode_keeps_dropout_on_and_default_stays_deterministic(tm
         assert torch.equal(net.eval()(x), net.eval()(x))
         wrapped = reference_test_mode(net).eval()
         assert not torch.equal(wrapped(x), wrapped(x))
+
+
+def test_apply_command_runs_a_bare_reference_file(tmp_path):
+    import cv2
+    import numpy as np
+
+    from translate.cli import main
+
+    ops, prefix, norm = _ref("resnet", 3, 3, 4, 1, "instance")
+    path = _save(tmp_path, make_state(ops, prefix, norm), "latest_net_G_A.pth")
+    cv2.imwrite(str(tmp_path / "in.png"), (np.random.default_rng(0).random((30, 42, 3)) * 255).astype(np.uint8))
+    assert main(["apply", "--checkpoint", str(path), "--input", str(tmp_path / "in.png"),
+                 "--output", str(tmp_path / "out.png"), "--precision", "fp32"]) == 0
+    assert cv2.imread(str(tmp_path / "out.png")).shape == (30, 42, 3)
