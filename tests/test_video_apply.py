@@ -165,3 +165,15 @@ def test_frames_extract_and_assemble_round_trip(tmp_path, capsys):
     (frames / "clip_000100.png").write_bytes(b"broken")
     assert main(["frames", "assemble", str(frames), str(tmp_path / "b2.mp4"), "--fps", "8"]) == 1
     assert "clip_000100.png" in capsys.readouterr().err
+
+
+def test_frames_extract_of_a_truncated_video_keeps_what_decodes_and_fails(tmp_path, capsys):
+    whole = make_video(tmp_path / "whole.mkv", frames=48, audio=None).read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole[: len(whole) // 2])
+    assert main(["frames", "extract", str(cut), str(tmp_path / "f")]) == 1
+    written = len(list((tmp_path / "f").iterdir()))
+    assert 0 < written < 48
+    assert f"wrote {written} frame(s)" in capsys.readouterr().err
+    assert main(["frames", "extract", str(tmp_path / "none.mp4"), str(tmp_path / "g")]) != 0
+    assert "none.mp4: no such file" in capsys.readouterr().err.strip().splitlines()[-1]
