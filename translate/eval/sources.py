@@ -11,7 +11,7 @@ from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
-from translate.data import ImageReadError, PairedDataset, detect_layout, list_images, read_image
+from translate.data import ImageReadError, PairedDataset, detect_layout, list_images
 
 _NAMES_SHOWN = 10
 TARGET_PARTS = ("auto", "whole", "A", "B")
@@ -114,7 +114,3 @@ def unpaired_split(root: Path, split: str, limit: Optional[int] = None) -> dict[
             raise FileNotFoundError(f"{folder}: no images found")
         out[domain] = paths[:limit] if limit else paths
     return out
-
-
-def read(path: Path, channels: int = 3) -> np.ndarray:
-    return read_image(path, channels)
