@@ -65,6 +65,9 @@ def test_folders_match_by_name_not_extension_and_side_by_side_targets(tmp_path):
     assert main(["eval", "--pred", str(pred), "--target", str(target), "--metrics", "psnr", "--json", str(out)]) == 0
     assert _value(_json(out), "psnr")["value"] == 100.0  # auto: the B half
     assert main(["eval", "--pred", str(pred), "--target", str(target), "--metrics", "psnr", "--json", str(out),
+                 "--size", "16"]) == 0
+    assert _value(_json(out), "psnr")["value"] == 100.0  # resized after the half is cut: still equal
+    assert main(["eval", "--pred", str(pred), "--target", str(target), "--metrics", "psnr", "--json", str(out),
                  "--target-part", "A"]) == 0
     assert _value(_json(out), "psnr")["value"] < 20
 

@@ -69,9 +69,10 @@ class _Run:
     def fail(self, name: str, reason: str) -> None:
         self.report.failed[name] = reason
 
-    def read(self, path: Path, channels: int = 3) -> Optional[np.ndarray]:
+    def read(self, path: Path, channels: int = 3, resize: bool = True) -> Optional[np.ndarray]:
         try:
-            return self.resize(read_image(path, channels))
+            image = read_image(path, channels)
+            return self.resize(image) if resize else image
         except ImageReadError as exc:
             self.fail(str(path), exc.reason)
             return None
@@ -98,7 +99,8 @@ def evaluate_folders(pred_dir: Path, target_dir: Path, features: FeatureNets,
     suite = run.suite(options.metric_names("folders"), features)
     for name, pred_path, target_path in pairs:
         run.bar.update(1)
-        pred, target = run.read(pred_path), run.read(target_path)
+        # --size applies after the target's A|B half is cut out, so both sides are scaled alike.
+        pred, target = run.read(pred_path, resize=False), run.read(target_path, resize=False)
         if pred is None or target is None:
             continue
         try:
@@ -106,6 +108,7 @@ def evaluate_folders(pred_dir: Path, target_dir: Path, features: FeatureNets,
         except ImageReadError as exc:
             run.fail(str(target_path), exc.reason)
             continue
+        pred, target = run.resize(pred), run.resize(target)
         suite.add_pair(name, pred, target)
         suite.add_image(pred, real=False)
         suite.add_image(target, real=True)
