@@ -196,3 +196,18 @@ def test_missing_weights_are_remembered_not_searched_again(tmp_path, no_cache):
     torch.save({}, tmp_path / INCEPTION_FILES[0])  # appearing later does not matter within one run
     with pytest.raises(MissingWeightsError):
         features.get("inception")
+
+
+def test_a_non_finite_result_is_skipped_so_the_json_stays_valid(monkeypatch):
+    from translate.eval.metrics import PSNR
+    from translate.eval.suite import MetricSuite
+
+    monkeypatch.setattr(PSNR, "compute", lambda self: {"value": float("nan")})
+    skipped, errors = {}, []
+    suite = MetricSuite(["psnr", "ssim"], FeatureNets(WeightPaths(random=True)), skipped,
+                        lambda name, reason: errors.append(name))
+    image = _smooth(np.random.default_rng(0), 16, 16)
+    suite.add_pair("x", image, image)
+    values = suite.results("AtoB", skipped)
+    assert [v.key for v in values] == ["ssim_AtoB"]
+    assert "not a finite number" in skipped["psnr_AtoB"] and errors == []

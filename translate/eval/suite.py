@@ -8,6 +8,7 @@ Images of the same size are batched through the feature network.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -117,6 +118,9 @@ class MetricSuite:
                 out = metric.compute()
             except MetricUnavailable as exc:
                 skipped[label(name)] = str(exc)
+                continue
+            if not math.isfinite(out["value"]):  # e.g. a degenerate covariance: say so, keep JSON valid
+                skipped[label(name)] = f"not a finite number ({out['value']}) for these {metric.images} images"
                 continue
             values.append(MetricValue(name, out["value"], metric.images, metric.higher_is_better,
                                       direction, out.get("std")))
