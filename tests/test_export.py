@@ -1,5 +1,6 @@
 """Export of every zoo generator to ONNX and TorchScript, verified against PyTorch; the CLI."""
 import json
+import warnings
 
 import onnx
 import pytest
@@ -104,7 +105,9 @@ def test_export_command_from_a_run_folder(tmp_path, capsys):
                  "--output", str(tmp_path / "out")]) == 0
     out = capsys.readouterr()
     assert "verified with torch.jit.load" in out.out and "max |exported - PyTorch|" in out.err
-    loaded = torch.jit.load(str(tmp_path / "out" / "generator_BtoA.pt"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch marks torch.jit as deprecated
+        loaded = torch.jit.load(str(tmp_path / "out" / "generator_BtoA.pt"))
     x = torch.rand(1, 3, 24, 20) * 2 - 1
     with torch.no_grad():
         assert float((loaded(x) - nets["BtoA"][0].eval()(x)).abs().max()) < 1e-5
