@@ -165,3 +165,16 @@ def test_checkpoint_on_an_unpaired_split_fid_kid_and_cycle(unpaired_data, tmp_pa
         assert "std" in _value(record, "kid", direction)
         assert 0 < _value(record, "cycle_psnr", direction)["value"] < 100
     assert record["skipped"] == [] and record["step"] == 1
+
+
+def test_identical_folders_give_fid_near_zero(tmp_path, random_inception_dir):
+    pred = _images(tmp_path / "pred", count=4)
+    target = shutil.copytree(pred, tmp_path / "target")
+    other = _images(tmp_path / "other", count=4, seed=7)  # same names, other images
+    out = tmp_path / "r.json"
+    weights = ["--weights-dir", str(random_inception_dir), "--metrics", "fid", "--json", str(out)]
+    assert main(["eval", "--pred", str(pred), "--target", str(target), *weights]) == 0
+    identical = _value(_json(out), "fid")["value"]
+    assert main(["eval", "--pred", str(other), "--target", str(target), *weights]) == 0
+    different = _value(_json(out), "fid")["value"]
+    assert identical == pytest.approx(0.0, abs=1e-3) and different > 1.0
