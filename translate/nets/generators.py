@@ -196,9 +196,24 @@ class ResnetBlock(nn.Module):
         return x + self.body(x)
 
 
+def _transposed_up(c_in: int, c_out: int, bias: bool) -> nn.Module:
+    # output_padding=1 makes the output exactly twice the input size.
+    return nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1, bias=bias)
+
+
+def _resize_up(c_in: int, c_out: int, bias: bool) -> nn.Module:
+    # Nearest-neighbour x2 then a 3x3 conv: every output pixel sees the same number of input
+    # pixels, so no checkerboard pattern (Odena et al. 2016, "Deconvolution and checkerboard artifacts").
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1),
+                         nn.Conv2d(c_in, c_out, 3, bias=bias))
+
+
+UPSAMPLERS = {"transpose": _transposed_up, "resize": _resize_up}
+
+
 class ResnetGenerator(nn.Module):
-    """CycleGAN ResNet: 7x7 stem, stride-2 downsamplings, residual blocks, transposed-conv
-    upsamplings, 7x7 head with tanh.
+    """CycleGAN ResNet: 7x7 stem, stride-2 downsamplings, residual blocks, upsamplings
+    (transposed convs as in the paper, or resize-convs), 7x7 head with tanh.
 
     The stem and head always reflect-pad (as the reference does); ``padding`` applies
     inside the residual blocks.
@@ -214,9 +229,12 @@ class ResnetGenerator(nn.Module):
         padding: str = "reflect",
         n_blocks: int = 9,
         n_downsampling: int = 2,
+        upsample: str = "transpose",
     ):
         super().__init__()
         _check_positive(in_channels=in_channels, out_channels=out_channels, ngf=ngf)
+        if upsample not in UPSAMPLERS:
+            raise ValueError(f"unknown upsample {upsample!r}; valid: {', '.join(UPSAMPLERS)}")
         if n_blocks < 0 or n_downsampling < 0:
             raise ValueError(f"n_blocks and n_downsampling must be >= 0, got {n_blocks}, {n_downsampling}")
         padding_layer(padding, 1)  # fail on a bad name even when n_blocks == 0
@@ -239,9 +257,7 @@ class ResnetGenerator(nn.Module):
         self.blocks = nn.Sequential(*(ResnetBlock(width, norm, dropout, padding) for _ in range(n_blocks)))
         self.up = nn.Sequential(*(
             nn.Sequential(
-                # output_padding=1 makes the output exactly twice the input size.
-                nn.ConvTranspose2d(ngf * 2**i, ngf * 2 ** (i - 1), 3, stride=2, padding=1,
-                                   output_padding=1, bias=bias),
+                UPSAMPLERS[upsample](ngf * 2**i, ngf * 2 ** (i - 1), bias),
                 make_norm(ngf * 2 ** (i - 1)),
                 nn.ReLU(),
             )
@@ -263,13 +279,16 @@ def resnet(
     padding: str = "reflect",
     n_blocks: int = 9,
     n_downsampling: int = 2,
+    upsample: str = "transpose",
     **kwargs: Any,
 ) -> ResnetGenerator:
     """ResNet generator (CycleGAN) with ``n_blocks`` residual blocks; sizes a multiple of 2**n_downsampling.
 
+    ``upsample="resize"`` replaces the transposed convs by resize-convs (no checkerboard).
     Options meant for other generators (``num_downs`` ...) are accepted and ignored.
     """
-    return ResnetGenerator(in_channels, out_channels, ngf, norm, dropout, padding, n_blocks, n_downsampling)
+    return ResnetGenerator(in_channels, out_channels, ngf, norm, dropout, padding, n_blocks, n_downsampling,
+                           upsample)
 
 
 @GENERATORS.register("resnet_6blocks")
