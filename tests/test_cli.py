@@ -100,3 +100,19 @@ def test_help_config_lists_keys(capsys):
     assert main(["train", "cyclegan", "--help-config"]) == 0
     out = capsys.readouterr().out
     assert "lambda_cycle" in out and "batch_size" in out
+
+
+def test_reference_test_mode_keeps_dropout_random(paired_data, tmp_path):
+    ck = tmp_path / "ck"
+    assert main(["train", "pix2pix", "--data", str(paired_data), "--name", "p", "--checkpoints-dir", str(ck),
+                 "--size", "64", "--steps", "1", "--num-workers", "0", *TINY_PIX2PIX,
+                 "--set", "dropout=true", "--set", "generator_options={num_downs: 6}"]) == 0
+    photos = _photos(tmp_path / "photos")
+    outs = []
+    for i, flags in enumerate(([], [], ["--reference-test-mode"], ["--reference-test-mode"])):
+        out = tmp_path / f"o{i}.png"
+        assert main(["apply", "--checkpoint", str(ck / "p"), "--input", str(photos / "rgba.png"),
+                     "--output", str(out), "--precision", "fp32", *flags]) == 0
+        outs.append(read_image(out).astype(int))
+    assert (outs[0] == outs[1]).all()  # evaluation mode: deterministic
+    assert (outs[2] != outs[3]).any()  # reference behaviour: dropout on, two runs differ

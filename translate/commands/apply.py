@@ -29,7 +29,8 @@ def _fps(value: str) -> Fraction:
 
 
 def _apply_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", required=True, help="a run folder (checkpoints/NAME) or a .safetensors generator file")
+    p.add_argument("--checkpoint", required=True, help="a run folder (checkpoints/NAME), a .safetensors generator file, "
+                                                       "or a published pytorch-CycleGAN-and-pix2pix / pix2pixHD .pth")
     p.add_argument("--input", required=True, help="an image, a video (.mp4 .mov .mkv .avi .webm .m4v) or a folder "
                                                   "of both (searched recursively)")
     p.add_argument("--output", required=True, help="output file, or folder that mirrors the input tree")
@@ -46,6 +47,9 @@ def _apply_args(p: argparse.ArgumentParser) -> None:
                    help="auto (default): translate whole, switch to tiles only if a frame does not fit in memory; "
                         "N: tiles of N px whenever a frame is larger; off: never tile")
     g.add_argument("--tile-overlap", type=int, default=64, help="pixels shared by neighbouring tiles (64), blended")
+    p.add_argument("--reference-test-mode", action="store_true",
+                   help="behave like pytorch-CycleGAN-and-pix2pix's test.py: batch norm uses each image's own "
+                        "statistics and dropout stays on (random). Default: evaluation mode (deterministic)")
     v = p.add_argument_group("video")
     v.add_argument("--fps", type=_fps, help="constant output frame rate (frames dropped or repeated); default keeps "
                                             "every input frame and its timestamp (variable frame rate too)")
@@ -80,6 +84,10 @@ def _apply_run(args: argparse.Namespace) -> int:
     _check(args)
     configure_threads()
     net, spec = load_generator(Path(args.checkpoint), args.direction)
+    if args.reference_test_mode:
+        from translate.interop.reference import reference_test_mode
+
+        net = reference_test_mode(net)
     device = resolve_device(args.device or "auto")
     dtype = resolve_precision(args.precision or "auto", device)
     pairs = plan_media(Path(args.input), Path(args.output))
