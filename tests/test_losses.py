@@ -354,3 +354,18 @@ def test_losses_return_float32_under_bf16_autocast(small_perceptual):
         assert result.dtype == torch.float32 and torch.isfinite(result)
     # SSIM in float32 under autocast equals SSIM outside it
     assert results[5].item() == pytest.approx(SSIMLoss()(xb.float(), yb.float()).item(), abs=1e-5)
+
+
+def test_judge_adds_the_gradient_penalty_only_for_wgangp():
+    import torch
+    from torch import nn
+
+    from translate.losses import AdversarialLoss
+
+    d = nn.Conv2d(3, 1, 3, padding=1)
+    real, fake = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
+    loss, gp = AdversarialLoss("lsgan").judge(d, real, fake)
+    assert gp is None and torch.allclose(loss, AdversarialLoss("lsgan").discriminator_loss(d(real), d(fake)))
+    loss, gp = AdversarialLoss("wgangp").judge(d, real, fake, gp_weight=10.0)
+    plain = AdversarialLoss("wgangp").discriminator_loss(d(real), d(fake))
+    assert gp is not None and gp > 0 and torch.allclose(loss, plain + gp)

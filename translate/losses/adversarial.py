@@ -12,7 +12,7 @@ Losses are computed in float32 so they stay correct under bf16/fp16 autocast.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, NamedTuple, Sequence, Union
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -128,6 +128,19 @@ class AdversarialLoss(nn.Module):
         if len(real) != len(fake):
             raise ValueError(f"{len(real)} real scales but {len(fake)} fake scales")
         return sum(self._objective.discriminator(r, f) for r, f in zip(real, fake))
+
+    def judge(self, discriminator, real: Tensor, fake: Tensor, gp_weight: float = 10.0) -> Tuple[Tensor, Optional[Tensor]]:
+        """The discriminator's whole objective on ``real`` vs ``fake``: ``(loss, penalty)``.
+
+        ``loss`` already includes the gradient penalty when the mode needs one (wgangp);
+        ``penalty`` is returned separately (or None) so callers can log it.
+        """
+        fake = fake.to(real.dtype)
+        loss = self.discriminator_loss(discriminator(real), discriminator(fake))
+        if not self.needs_gradient_penalty:
+            return loss, None
+        penalty = gradient_penalty(discriminator, real, fake, weight=gp_weight)
+        return loss + penalty, penalty
 
     def forward(self, pred_fake: Predictions) -> Tensor:
         """Same as :meth:`generator_loss`, so the module can be called like other losses."""

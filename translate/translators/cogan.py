@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from translate.checkpoint import GeneratorSpec
-from translate.losses import AdversarialLoss, gradient_penalty
+from translate.losses import AdversarialLoss
 from translate.nets import init_weights
 from translate.nets.cogan import (DOMAINS, CoGANInverter, CoupledDiscriminator, CoupledGenerator, LatentEncoder,
                                   upsamplings_for)
@@ -120,9 +120,7 @@ class CoGAN:
         total = 0.0
         for dom in DOMAINS:
             real, fake = batch[dom], fakes["fake_" + dom].to(batch[dom].dtype)
-            loss = self.adversarial.discriminator_loss(d(real, dom), d(fake, dom))
-            if self.adversarial.needs_gradient_penalty:
-                loss = loss + gradient_penalty(functools.partial(d, domain=dom), real, fake, weight=self.opts.lambda_gp)
+            loss, _ = self.adversarial.judge(functools.partial(d, domain=dom), real, fake, self.opts.lambda_gp)
             logs["D_" + dom] = loss.detach()
             total = total + loss
         return StepResult(total, logs)

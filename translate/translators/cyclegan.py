@@ -15,7 +15,7 @@ from typing import Dict
 import torch
 from torch import nn
 
-from translate.losses import AdversarialLoss, build_loss, gradient_penalty
+from translate.losses import AdversarialLoss, build_loss
 from translate.registry import TRANSLATORS
 from translate.translators.base import (NetworkOptions, StepResult, build_generator_from_spec,
                                         generator_spec, make_discriminator, preprocess_record)
@@ -93,9 +93,7 @@ class CycleGAN:
         for d_name, real, fake in (("D_A", batch["B"], self.pools["B"].query(fakes["fake_B"])),
                                    ("D_B", batch["A"], self.pools["A"].query(fakes["fake_A"]))):
             d = self.discriminators[d_name]
-            loss = self.adversarial.discriminator_loss(d(real), d(fake.to(real.dtype)))
-            if self.adversarial.needs_gradient_penalty:
-                loss = loss + gradient_penalty(d, real, fake, weight=self.opts.lambda_gp)
+            loss, _ = self.adversarial.judge(d, real, fake, self.opts.lambda_gp)
             logs[d_name] = loss.detach()
             total = total + loss
         return StepResult(total, logs)

@@ -27,7 +27,7 @@ from typing import Dict, Sequence
 import torch
 from torch import nn
 
-from translate.losses import AdversarialLoss, build_loss, gradient_penalty
+from translate.losses import AdversarialLoss, build_loss
 from translate.nets.discogan import downsamplings_for
 from translate.registry import TRANSLATORS
 from translate.translators.base import (NetworkOptions, StepResult, build_generator_from_spec,
@@ -147,10 +147,7 @@ class DiscoGAN:
         total = 0.0
         for d_name, real, fake in (("D_A", batch["A"], fakes["fake_A"]), ("D_B", batch["B"], fakes["fake_B"])):
             d = self.discriminators[d_name]
-            fake = fake.to(real.dtype)
-            loss = self.adversarial.discriminator_loss(d(real), d(fake))
-            if self.adversarial.needs_gradient_penalty:
-                loss = loss + gradient_penalty(d, real, fake, weight=self.opts.lambda_gp)
+            loss, _ = self.adversarial.judge(d, real, fake, self.opts.lambda_gp)
             logs[d_name] = loss.detach()
             total = total + loss
         return StepResult(total, logs)

@@ -13,7 +13,7 @@ from typing import Dict, Tuple
 import torch
 from torch import nn
 
-from translate.losses import AdversarialLoss, FeatureMatchingLoss, build_loss, gradient_penalty
+from translate.losses import AdversarialLoss, FeatureMatchingLoss, build_loss
 from translate.registry import TRANSLATORS
 from translate.translators.base import (NetworkOptions, StepResult, build_generator_from_spec,
                                         generator_spec, make_discriminator,
@@ -79,12 +79,8 @@ class Pix2Pix:
         d = self.discriminators["D"]
         real_pair = torch.cat([real_in, real_out], 1)
         fake_pair = torch.cat([real_in, fakes["fake"]], 1)
-        loss = self.adversarial.discriminator_loss(d(real_pair), d(fake_pair))
-        logs = {"D": loss.detach()}
-        if self.adversarial.needs_gradient_penalty:
-            gp = gradient_penalty(d, real_pair, fake_pair, weight=self.opts.lambda_gp)
-            logs["D_gp"] = gp.detach()
-            loss = loss + gp
+        loss, gp = self.adversarial.judge(d, real_pair, fake_pair, self.opts.lambda_gp)
+        logs = {"D": loss.detach()} if gp is None else {"D": loss.detach(), "D_gp": gp.detach()}
         return StepResult(loss, logs)
 
     def visuals(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:

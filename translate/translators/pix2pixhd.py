@@ -25,7 +25,7 @@ from translate.config import ConfigError
 from translate.data.hd_pairs import INPUT_KINDS, HDPairedDataset, find_hd_sources
 from translate.data.labels import colorize, encode_labels, input_channels, scan_labels
 from translate.data.transforms import PreprocessConfig
-from translate.losses import AdversarialLoss, FeatureMatchingLoss, gradient_penalty
+from translate.losses import AdversarialLoss, FeatureMatchingLoss
 from translate.nets import set_requires_grad
 from translate.nets.pix2pixhd import GlobalGenerator, LocalEnhancer
 from translate.registry import TRANSLATORS
@@ -209,12 +209,8 @@ class Pix2PixHD:
         d, cond = self.discriminators["D"], fakes["input"]
         real_pair = torch.cat([cond, batch["B"]], 1)
         fake_pair = torch.cat([cond, fakes["fake"].to(real_pair.dtype)], 1)
-        loss = self.adversarial.discriminator_loss(d(real_pair), d(fake_pair))
-        logs = {"D": loss.detach()}
-        if self.adversarial.needs_gradient_penalty:
-            gp = gradient_penalty(d, real_pair, fake_pair, weight=self.opts.lambda_gp)
-            logs["D_gp"] = gp.detach()
-            loss = loss + gp
+        loss, gp = self.adversarial.judge(d, real_pair, fake_pair, self.opts.lambda_gp)
+        logs = {"D": loss.detach()} if gp is None else {"D": loss.detach(), "D_gp": gp.detach()}
         return StepResult(loss, logs)
 
     def visuals(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
