@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from translate.apply.images import ApplyError, pad_to_multiple, plan_outputs, translate_tensor
+from translate.apply.batch import plan_media as plan_outputs
+from translate.apply.images import ApplyError, pad_to_multiple, translate_tensor
 
 
 class _Shift(nn.Module):

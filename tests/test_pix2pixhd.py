@@ -7,7 +7,8 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from translate.apply.images import apply_to_images, plan_outputs
+from translate.apply.batch import plan_media as plan_outputs
+from translate.apply.images import apply_to_images
 from translate.checkpoint import load_generator
 from translate.cli import main
 from translate.config import ConfigError, resolve

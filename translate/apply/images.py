@@ -21,7 +21,7 @@ from torch import nn
 from tqdm import tqdm
 
 from translate.apply.inputs import InputEncoder, input_encoder
-from translate.data import ImageReadError, list_images, to_image, write_image
+from translate.data import ImageReadError, to_image, write_image
 from translate.devices import autocast
 
 
@@ -37,26 +37,6 @@ class ApplyReport:
 
 class ApplyError(ValueError):
     """Bad arguments to apply (paths), one line for the user."""
-
-
-def plan_outputs(input_path: Path, output_path: Path) -> List[Tuple[Path, Path]]:
-    """(source, destination) pairs; a folder's tree is mirrored, never written into."""
-    input_path, output_path = Path(input_path), Path(output_path)
-    if not input_path.exists():
-        raise ApplyError(f"{input_path}: no such file or folder")
-    if input_path.is_file():
-        if output_path.suffix == "" or output_path.is_dir():
-            return [(input_path, output_path / input_path.name)]
-        if output_path.resolve() == input_path.resolve():
-            raise ApplyError(f"{output_path}: output would overwrite the input")
-        return [(input_path, output_path)]
-    src_root, dst_root = input_path.resolve(), output_path.resolve()
-    if dst_root == src_root or src_root in dst_root.parents:
-        raise ApplyError(f"{output_path}: output folder is inside the input folder {input_path}; choose another")
-    sources = list_images(input_path, recursive=True)
-    if not sources:
-        raise ApplyError(f"{input_path}: no images found (looked for .jpg, .png, .bmp, .tif, .webp)")
-    return [(src, output_path / src.relative_to(input_path)) for src in sources]
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> Tuple[torch.Tensor, Tuple[int, int]]:
