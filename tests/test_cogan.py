@@ -11,7 +11,7 @@ from translate.checkpoint import load_generator
 from translate.cli import main
 from translate.config import resolve
 from translate.data import read_image
-from translate.nets import build_generator, init_weights
+from translate.nets import build_generator
 from translate.nets.cogan import CoupledDiscriminator, CoupledGenerator
 from translate.registry import TRANSLATORS
 

@@ -7,7 +7,6 @@ import pytest
 from translate.checkpoint import GeneratorSpec, save_run
 from translate.cli import main
 from translate.data import read_image
-from translate.nets import build_generator
 from video_clips import make_video, pattern, read_back
 
 
