@@ -17,6 +17,6 @@ setup(
     python_requires=">=3.9",
     packages=find_packages(include=["translate", "translate.*"]),
     install_requires=requirements("requirements.txt"),
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7"], "people": requirements("requirements-people.txt")},
     entry_points={"console_scripts": ["translate=translate.cli:main"]},
 )
