@@ -1,0 +1,141 @@
+"""`translate poses extract|render`: pose keypoints from video, stick figures from keypoints."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from tqdm import tqdm
+
+from translate.commands import Command, UsageError, register
+
+EXIT_FAILED = 1
+
+
+def _size(value: str) -> Tuple[int, int]:
+    try:
+        w, h = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 512x512, got {value!r}") from None
+    if w < 1 or h < 1:
+        raise argparse.ArgumentTypeError(f"size must be positive, got {value!r}")
+    return w, h
+
+
+def add_figure_args(p: argparse.ArgumentParser) -> None:
+    """Figure and smoothing options shared by extract, render and dance."""
+    p.add_argument("--figure", default="coco18", help="skeleton the figures are drawn in: coco18 (default), body25 "
+                                                     "(with feet) or mediapipe33")
+    p.add_argument("--figure-mode", choices=("colour", "labels"), default="colour",
+                   help="colour: one RGB figure (default); labels: one channel per limb (saved as .npy)")
+    p.add_argument("--min-confidence", type=float, default=0.3, help="joints below this confidence are not drawn")
+    p.add_argument("--thickness", type=int, help="limb width in pixels (default: frame height / 64)")
+    p.add_argument("--smooth", type=int, default=5, help="median window in frames, odd (1 = no smoothing; 5)")
+
+
+def figure_style(args: argparse.Namespace):
+    from translate.people.poses.render import FigureStyle
+
+    return FigureStyle(args.figure, args.figure_mode, args.min_confidence, args.thickness)
+
+
+def _poses_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION")
+    r = sub.add_parser("render", help="draw stick figures from keypoint files (OpenPose *_keypoints.json too)",
+                       description="Draw one stick figure per *_keypoints.json file (OpenPose BODY_25 / COCO-18 or "
+                                   "MediaPipe-33, recognised by joint count) as <frame>.png. Keypoints are smoothed "
+                                   "over the files in name order, which is frame order for OpenPose's names.")
+    r.add_argument("keypoints", help="folder of *_keypoints.json files")
+    r.add_argument("figures", help="output folder (created if missing)")
+    r.add_argument("--size", type=_size, help="canvas WIDTHxHEIGHT for files without 'canvas_size' "
+                                              "(OpenPose's own files have none)")
+    add_figure_args(r)
+    _extract_args(sub)
+
+
+def _extract_args(sub) -> None:
+    e = sub.add_parser("extract", help="video -> frames + stick figures + keypoints (pose2frame training pairs)",
+                       description="Estimate the body pose in every frame of a video (MediaPipe, offline) and write "
+                                   "a pose2frame dataset: DATASET/train_A/ figures, train_B/ frames, keypoints/ "
+                                   "OpenPose JSON, pose_stats.json (normalisation statistics), figure.json (style).")
+    e.add_argument("video", help="video of the target person")
+    e.add_argument("dataset", help="dataset folder to create (must not hold a dataset already)")
+    e.add_argument("--every", type=int, default=1, help="keep every Nth frame (1 = all; temporal training uses "
+                                                        "consecutive kept frames)")
+    e.add_argument("--max-size", type=int, help="shrink frames so the long side is at most this many pixels")
+    e.add_argument("--limit", type=int, help="stop after this many frames")
+    e.add_argument("--detection-confidence", type=float, default=0.5, help="MediaPipe's person threshold (0.5)")
+    add_figure_args(e)
+
+
+def _render(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from translate.data import write_image
+    from translate.people.poses.openpose_json import KeypointFileError, list_keypoint_files, read_keypoints, stem_of
+    from translate.people.poses.render import render_pose
+    from translate.people.poses.skeletons import convert
+    from translate.people.poses.smoothing import SmoothingOptions, smooth_poses
+    from translate.fileio import atomic_path
+
+    style, smoothing = figure_style(args), SmoothingOptions(args.smooth, args.min_confidence)
+    files = list_keypoint_files(args.keypoints)
+    if not files:
+        raise UsageError(f"{args.keypoints}: no *_keypoints.json files")
+    failed: List[str] = []
+    frames, good = [], []
+    for path in files:
+        try:
+            frame = read_keypoints(path)
+            size = frame.canvas_size or args.size
+            if size is None:
+                raise KeypointFileError(path, "no 'canvas_size' in the file; give --size WIDTHxHEIGHT")
+        except KeypointFileError as exc:
+            failed.append(str(exc))
+            continue
+        frames.append((path, size))
+        main = frame.main
+        good.append(None if main is None else convert(main, style.skeleton))
+    out = Path(args.figures)
+    written = 0
+    for (path, size), pose in tqdm(list(zip(frames, smooth_poses(good, smoothing))), desc="render", unit="figure",
+                                   dynamic_ncols=True):
+        figure = render_pose(pose, size, style)
+        if style.mode == "colour":
+            write_image(out / f"{stem_of(path)}.png", figure)
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            with atomic_path(out / f"{stem_of(path)}.npy") as tmp:
+                np.save(tmp, figure)
+        written += 1
+    print(f"wrote {written} figure(s) to {out}", file=sys.stderr)
+    if failed:
+        print(f"{len(failed)} problem(s):", file=sys.stderr)
+        for reason in failed:
+            print(f"  {reason}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from translate.people.poses.dataset import ExtractOptions, extract_dataset
+
+    if args.every < 1 or (args.max_size is not None and args.max_size < 1) or (args.limit is not None and args.limit < 1):
+        raise UsageError("--every, --max-size and --limit must be positive")
+    options = ExtractOptions(every=args.every, max_size=args.max_size, limit=args.limit, style=figure_style(args),
+                             smooth=args.smooth, detection_confidence=args.detection_confidence)
+    report = extract_dataset(Path(args.video), Path(args.dataset), options)
+    print(report.summary(), file=sys.stderr)
+    return EXIT_FAILED if report.problem else 0
+
+
+def _poses_run(args: argparse.Namespace) -> int:
+    actions = {"render": _render, "extract": _extract}
+    if args.action not in actions:
+        raise UsageError("say what to do: translate poses extract VIDEO DATASET | render KEYPOINTS FIGURES")
+    return actions[args.action](args)
+
+
+register(Command("poses", "body poses: extract pose2frame training pairs from video, draw stick figures",
+                 _poses_args, _poses_run))

@@ -1,0 +1,103 @@
+"""OpenPose's per-frame keypoint files (``<name>_keypoints.json``), read and written.
+
+Layout (OpenPose ``--write_json``): ``{"version": 1.3, "people": [{"person_id": [-1],
+"pose_keypoints_2d": [x0, y0, c0, x1, ...], "face_keypoints_2d": [], "hand_left_keypoints_2d":
+[], "hand_right_keypoints_2d": [], "pose_keypoints_3d": [], ...}]}``; pixel coordinates,
+missing joints are 0, 0, 0. The skeleton is recognised by the joint count (25 = BODY_25,
+18 = COCO-18, 33 = MediaPipe). We add one key OpenPose does not write, ``"canvas_size": [w,
+h]``, so a figure can be rendered at the frame's size without the frame; OpenPose readers
+ignore it, and files without it need a size from the caller.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from translate.fileio import atomic_write_text
+
+from .skeletons import Pose, skeleton_for_count
+
+SUFFIX = "_keypoints.json"
+
+
+class KeypointFileError(ValueError):
+    """A keypoint file that cannot be read; the message names the file."""
+
+    def __init__(self, path: "str | os.PathLike", reason: str):
+        super().__init__(f"{path}: {reason}")
+
+
+@dataclass
+class PoseFrame:
+    """The people found in one frame, and the frame's size when known."""
+
+    people: List[Pose] = field(default_factory=list)
+    canvas_size: Optional[Tuple[int, int]] = None  # (width, height)
+
+    @property
+    def main(self) -> Optional[Pose]:
+        """The person the figure is drawn for: the one with the most confident joints."""
+        return max(self.people, key=lambda p: float(p.points[:, 2].sum()), default=None)
+
+
+def _person(pose: Pose) -> dict:
+    return {"person_id": [-1], "pose_keypoints_2d": [round(float(v), 3) for v in pose.points.reshape(-1)],
+            "face_keypoints_2d": [], "hand_left_keypoints_2d": [], "hand_right_keypoints_2d": [],
+            "pose_keypoints_3d": [], "face_keypoints_3d": [], "hand_left_keypoints_3d": [],
+            "hand_right_keypoints_3d": []}
+
+
+def to_json(frame: PoseFrame) -> str:
+    data = {"version": 1.3, "people": [_person(p) for p in frame.people]}
+    if frame.canvas_size is not None:
+        data["canvas_size"] = [int(frame.canvas_size[0]), int(frame.canvas_size[1])]
+    return json.dumps(data)
+
+
+def write_keypoints(path: "str | os.PathLike", frame: PoseFrame) -> None:
+    """Write atomically (a reader never sees half a file)."""
+    atomic_write_text(path, to_json(frame))
+
+
+def read_keypoints(path: "str | os.PathLike") -> PoseFrame:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise KeypointFileError(path, f"not a readable JSON file ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("people"), list):
+        raise KeypointFileError(path, "no 'people' list (not an OpenPose keypoint file)")
+    people = []
+    for n, person in enumerate(data["people"]):
+        values = person.get("pose_keypoints_2d") if isinstance(person, dict) else None
+        if not isinstance(values, list) or len(values) % 3 or not all(isinstance(v, (int, float)) for v in values):
+            raise KeypointFileError(path, f"person {n}: 'pose_keypoints_2d' must be a list of x, y, confidence numbers")
+        if not values:
+            continue
+        try:
+            people.append(Pose(skeleton_for_count(len(values) // 3).name, values))
+        except ValueError as exc:
+            raise KeypointFileError(path, f"person {n}: {exc}") from None
+    size = data.get("canvas_size")
+    canvas = None
+    if size is not None:
+        if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size)):
+            raise KeypointFileError(path, f"'canvas_size' must be [width, height] in pixels, got {size!r}")
+        canvas = (size[0], size[1])
+    return PoseFrame(people, canvas)
+
+
+def list_keypoint_files(folder: "str | os.PathLike") -> List[Path]:
+    """The ``*_keypoints.json`` files of a folder in name order (frame order for OpenPose's names)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"keypoint folder not found: {folder}")
+    return sorted(p for p in folder.iterdir() if p.name.endswith(SUFFIX) and p.is_file())
+
+
+def stem_of(path: Path) -> str:
+    """``clip_000012_keypoints.json`` -> ``clip_000012`` (the frame's own name)."""
+    return path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) else path.stem
