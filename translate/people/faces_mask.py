@@ -1,0 +1,52 @@
+"""Soft face masks from landmarks: the hull of the face outline, feathered.
+
+BlazeFace gives six keypoints (eyes, nose, mouth, ears). Their hull leaves out the
+forehead and chin, so the outline adds two points estimated from the face's own
+axis (eye centre -> mouth): the chin one axis-length below the mouth's projection,
+scaled by ``chin``, and the forehead above the eyes by ``forehead``. The mask is the
+filled hull, blurred so its edge fades over ``feather`` of the face size: the same
+mask weights training's reconstruction and is the alpha of the swap blend.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def face_outline(landmarks: np.ndarray, chin: float = 0.85, forehead: float = 0.9) -> np.ndarray:
+    """Polygon points (N x 2) around the face from the 6 landmarks of ``faces_detect.LANDMARKS``."""
+    pts = np.asarray(landmarks, np.float64).reshape(-1, 2)
+    eyes_mid = pts[:2].mean(axis=0)
+    axis = pts[3] - eyes_mid  # eyes -> mouth, points "down" the face whatever its roll
+    side = pts[4:6] if len(pts) >= 6 else pts[:2]
+    extra = [pts[3] + axis * chin, eyes_mid - axis * forehead]
+    # Jaw corners: the ears moved down by half the axis keep the cheeks in the hull.
+    extra += [p + axis * 0.6 for p in side]
+    extra += [p - axis * 0.5 for p in side]
+    return np.vstack([pts, np.array(extra)])
+
+
+def face_mask(landmarks: np.ndarray, size: int | tuple, feather: float = 0.08, erode: float = 0.0) -> np.ndarray:
+    """float32 mask in [0, 1] of shape ``size`` ((h, w) or an int for a square).
+
+    ``erode`` shrinks the hull before feathering (both as fractions of the face's size),
+    so a blend fades out inside the face outline rather than on top of it.
+    """
+    h, w = (size, size) if isinstance(size, int) else size
+    outline = face_outline(landmarks)
+    hull = cv2.convexHull(outline.astype(np.float32)).reshape(-1, 2)
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(mask, np.round(hull * 16).astype(np.int32), 255, lineType=cv2.LINE_AA, shift=4)
+    face = float(np.ptp(hull, axis=0).max())
+    if erode > 0:
+        k = max(1, int(round(erode * face)))
+        mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
+    out = mask.astype(np.float32) / 255.0
+    if feather > 0:
+        sigma = max(0.5, feather * face / 2.0)
+        out = cv2.GaussianBlur(out, (0, 0), sigma)
+    return np.clip(out, 0.0, 1.0)
+
+
+def mask_to_uint8(mask: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(mask, 0, 1) * 255).astype(np.uint8)
