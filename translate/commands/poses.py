@@ -123,6 +123,9 @@ def _extract(args: argparse.Namespace) -> int:
 
     if args.every < 1 or (args.max_size is not None and args.max_size < 1) or (args.limit is not None and args.limit < 1):
         raise UsageError("--every, --max-size and --limit must be positive")
+    if args.figure_mode != "colour":
+        raise UsageError("extract writes colour figures (pose2frame reads RGB conditions); for label maps run "
+                         "translate poses render --figure-mode labels on its keypoints/")
     options = ExtractOptions(every=args.every, max_size=args.max_size, limit=args.limit, style=figure_style(args),
                              smooth=args.smooth, detection_confidence=args.detection_confidence)
     report = extract_dataset(Path(args.video), Path(args.dataset), options)

@@ -1,0 +1,57 @@
+"""Global pose normalisation on hand-made keypoints with known answers."""
+import numpy as np
+import pytest
+
+from translate.people.poses.normalise import PoseNormaliser, PoseStats, pose_stats
+from translate.people.poses.skeletons import Pose, skeleton
+
+
+def stick(x, ankle_y, height, conf=1.0):
+    """A coco18 pose with nose ``height`` px above both ankles at ``ankle_y``."""
+    s = skeleton("coco18")
+    points = np.zeros((18, 3), np.float32)
+    points[s.index["nose"]] = (x, ankle_y - height, conf)
+    points[s.index["neck"]] = (x, ankle_y - 0.8 * height, conf)
+    points[s.index["left_ankle"]] = (x + 3, ankle_y, conf)
+    points[s.index["right_ankle"]] = (x - 3, ankle_y, conf)
+    return Pose("coco18", points)
+
+
+def test_stats_measure_near_and_far_positions_and_heights():
+    poses = [stick(32, 50, 20), stick(30, 40, 10), stick(31, 45, 15), None, stick(32, 50, 19)]
+    stats = pose_stats(poses, (64, 64))
+    assert (stats.ankle_close, stats.ankle_far, stats.height_close, stats.height_far) == (50, 40, 20, 10)
+    assert stats.frames == 4
+
+
+def test_a_source_twice_the_size_and_lower_maps_onto_the_targets_framing(tmp_path):
+    target = pose_stats([stick(32, 50, 20), stick(32, 40, 10)], (64, 64))
+    source = pose_stats([stick(64, 120, 40), stick(64, 100, 20)], (128, 128))  # twice as big, lower
+    path = tmp_path / "source_stats.json"
+    source.save(path)
+    norm = PoseNormaliser(PoseStats.load(path), target)
+    close = norm(stick(64, 120, 40))
+    np.testing.assert_allclose(close.joint("left_ankle")[:2], (32 + 1.5, 50))
+    np.testing.assert_allclose(close.joint("nose")[:2], (32, 30))  # 20 px tall at the target's close spot
+    far = norm(stick(64, 100, 20))
+    np.testing.assert_allclose(far.joint("nose")[:2], (32, 30))  # 10 px tall standing at y 40
+    middle = norm(stick(64, 110, 30))  # halfway in depth: halfway in place and scale
+    np.testing.assert_allclose(middle.joint("nose")[:2], (32, 45 - 15), atol=1e-4)
+    assert middle.joint("nose")[2] == 1.0  # confidence untouched
+
+
+def test_a_frame_without_ankles_keeps_the_previous_depth():
+    target = pose_stats([stick(32, 50, 20), stick(32, 40, 10)], (64, 64))
+    source = pose_stats([stick(64, 120, 40), stick(64, 100, 20)], (128, 128))
+    norm = PoseNormaliser(source, target)
+    norm(stick(64, 100, 20))
+    no_feet = stick(64, 100, 20)
+    no_feet.points[[10, 13], 2] = 0
+    assert norm(no_feet).joint("nose")[1] == pytest.approx(30)
+
+
+def test_stats_need_a_visible_nose_and_ankle():
+    upper_body = stick(32, 50, 20)
+    upper_body.points[[10, 13], 2] = 0
+    with pytest.raises(ValueError, match="ankles"):
+        pose_stats([upper_body], (64, 64))
