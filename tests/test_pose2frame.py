@@ -1,0 +1,118 @@
+"""pose2frame: consecutive-pair data, temporal generator and pair discriminator shapes, training."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from translate.checkpoint import load_generator
+from translate.cli import main
+from translate.config import resolve
+from translate.people.poses.frame_pairs import clip_of
+from translate.people.poses.render import render_pose
+from translate.people.poses.skeletons import Pose, skeleton
+from translate.registry import TRANSLATORS
+from translate.train.trainer import Trainer
+
+torch.set_num_threads(1)
+
+TINY = ["ngf=8", "ndf=4", "n_downsample_global=2", "n_blocks_global=1", "n_layers_d=2", "lambda_perceptual=0"]
+
+
+def walker(t, size=32):
+    """A coco18 figure whose arms swing with time t."""
+    s = skeleton("coco18")
+    p = np.zeros((18, 3), np.float32)
+    c = size / 2
+    at = {"nose": (c, 5), "neck": (c, 9), "right_shoulder": (c - 5, 9), "left_shoulder": (c + 5, 9),
+          "right_hip": (c - 3, 19), "left_hip": (c + 3, 19), "right_knee": (c - 4, 24), "left_knee": (c + 4, 24),
+          "right_ankle": (c - 4, 29), "left_ankle": (c + 4, 29),
+          "right_wrist": (c - 8, 12 + 4 * np.sin(t)), "left_wrist": (c + 8, 12 - 4 * np.sin(t)),
+          "right_elbow": (c - 7, 11), "left_elbow": (c + 7, 11)}
+    for name, (x, y) in at.items():
+        p[s.index[name]] = (x, y, 1)
+    return Pose("coco18", p)
+
+
+@pytest.fixture
+def dancer(tmp_path):
+    """train_A figures and train_B 'frames' (a body-coloured blob along the figure) for 6 frames."""
+    root = tmp_path / "dancer"
+    (root / "train_A").mkdir(parents=True)
+    (root / "train_B").mkdir()
+    for i in range(6):
+        figure = render_pose(walker(i * 0.8), (32, 32))
+        frame = np.full_like(figure, 40)
+        frame[cv2.dilate((figure.max(-1) > 0).astype(np.uint8), np.ones((3, 3))) > 0] = (220, 180, 150)
+        cv2.imwrite(str(root / "train_A" / f"clip_{i:06d}.png"), figure[..., ::-1])
+        cv2.imwrite(str(root / "train_B" / f"clip_{i:06d}.png"), frame[..., ::-1])
+    (root / "figure.json").write_text(json.dumps({"skeleton": "coco18", "mode": "colour", "min_confidence": 0.3,
+                                                  "thickness": None, "smooth": 5}))
+    return root
+
+
+def _run(data, tmp_path, extra=(), **cli):
+    values = {"data": str(data), "name": "dancer", "checkpoints_dir": str(tmp_path / "ck"), "size": 32,
+              "num_workers": 0, "precision": "fp32", "tensorboard": False, "log_every": 1, "flip": False, **cli}
+    return resolve("pose2frame", TRANSLATORS.get("pose2frame").Options(), cli_values=values,
+                   set_pairs=TINY + list(extra))
+
+
+def _batch(run):
+    ds = TRANSLATORS.get("pose2frame").build_dataset(run)
+    items = [ds[i] for i in range(len(ds))]
+    return {k: torch.stack([it[k] for it in items]) for k in items[0] if isinstance(items[0][k], torch.Tensor)}
+
+
+def test_clips_and_consecutive_pairs(dancer, tmp_path):
+    assert clip_of("dancer_000012") == "dancer" and clip_of("a-7") == "a" and clip_of("frame") == "frame"
+    for i in range(3):  # a second clip: its first frame must not pair with the first clip's last
+        cv2.imwrite(str(dancer / "train_A" / f"other_{i:06d}.png"), np.zeros((32, 32, 3), np.uint8))
+        cv2.imwrite(str(dancer / "train_B" / f"other_{i:06d}.png"), np.zeros((32, 32, 3), np.uint8))
+    ds = TRANSLATORS.get("pose2frame").build_dataset(_run(dancer, tmp_path))
+    assert len(ds) == 5 + 2
+    item = ds[0]
+    assert set(item) >= {"A_prev", "B_prev", "A", "B"} and item["A"].shape == (3, 32, 32)
+    assert not torch.equal(item["A_prev"], item["A"])
+
+
+def test_temporal_generator_and_pair_discriminator_shapes(dancer, tmp_path):
+    run = _run(dancer, tmp_path)
+    translator = TRANSLATORS.get("pose2frame")(run.model, run.train)
+    assert translator.spec.in_channels == 6 and translator.spec.preprocess["input"] == "pose_sequence"
+    assert translator.spec.preprocess["figure"]["skeleton"] == "coco18"
+    batch = _batch(run)
+    first = translator.generate(batch["A"], None)
+    second = translator.generate(batch["A"], first)
+    assert first.shape == second.shape == batch["B"].shape
+    assert not torch.allclose(first, second)  # the previous frame is really an input
+    real, fake = translator._sequences(batch, first, second)
+    assert real.shape[1] == fake.shape[1] == 12
+    preds = translator.discriminators["D"](real)
+    assert len(preds) == 2  # two scales
+
+
+def test_training_steps_on_pairs_reduce_the_loss(dancer, tmp_path):
+    run = _run(dancer, tmp_path, lr=0.002)
+    trainer = Trainer(TRANSLATORS.get("pose2frame")(run.model, run.train), run.train, torch.device("cpu"), None,
+                      total_steps=1000)
+    batch = _batch(run)
+
+    def error():
+        with torch.no_grad():
+            t = trainer.translator
+            return (t.generate(batch["A"], t.generate(batch["A_prev"], None)) - batch["B"]).abs().mean()
+
+    before, first = error(), trainer.step(batch)[0].logs["G_fm"].item()
+    for _ in range(25):
+        out = trainer.step(batch)[0]
+    assert out.logs["G_fm"].item() < first and error() < 0.8 * before
+
+
+def test_translate_train_pose2frame_writes_a_checkpoint_dance_can_read(dancer, tmp_path):
+    assert main(["train", "pose2frame", "--data", str(dancer), "--name", "dancer", "--checkpoints-dir",
+                 str(tmp_path / "ck"), "--size", "32", "--steps", "2", "--num-workers", "0",
+                 *sum((["--set", s] for s in TINY + ["tensorboard=false"]), [])]) == 0
+    net, spec = load_generator(tmp_path / "ck" / "dancer")
+    assert spec.translator == "pose2frame" and spec.in_channels == 6 and spec.preprocess["temporal"] is True

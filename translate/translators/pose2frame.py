@@ -1,0 +1,153 @@
+"""pose2frame: Everybody Dance Now's generator, pix2pixHD with temporal smoothing (Chan et al. 2019).
+
+G takes the current stick figure and its own previous output (zeros for the first frame) and
+makes the current frame. Training runs on consecutive pairs (x_prev, x) with frames (y_prev, y):
+  y'_prev = G(x_prev, 0),  y' = G(x, y'_prev)
+and a multi-scale D judges the whole pair with both figures, (x_prev, x, y_prev, y) real vs
+(x_prev, x, y'_prev, y') fake, so flicker between frames is something D can see and punish.
+Loss_G = LSGAN + 10 feature matching + 10 VGG (on both frames); gradients flow through y'_prev
+into the first call, as the pair is judged as one. Preset: pix2pixHD's global generator at
+half resolution (``translate train pose2frame``), then ``generator=pix2pixhd_local`` with
+``global_weights`` at full resolution, as pix2pixHD's two stages. The face GAN stage is not
+implemented.
+
+The checkpoint records ``input: pose_sequence`` (``translate apply`` refuses it: frames depend
+on each other, use ``translate dance``), the figure style and, when the dataset has one, its
+pose statistics, so ``translate dance`` needs nothing but the checkpoint and a source video.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict
+
+import torch
+from torch import nn
+
+from translate.config import ConfigError
+from translate.data.hd_pairs import find_hd_sources
+from translate.data.transforms import PreprocessConfig
+from translate.losses import AdversarialLoss, FeatureMatchingLoss
+from translate.people.poses.frame_pairs import FramePairsDataset
+from translate.registry import TRANSLATORS
+from translate.translators.base import StepResult, build_generator_from_spec, make_discriminator, preprocess_record
+from translate.translators.pix2pixhd import Pix2PixHD, Pix2PixHDOptions
+from translate.translators.terms import WeightedTerms, image_terms, predictions
+
+INPUT_KIND = "pose_sequence"
+
+
+@dataclass
+class Pose2FrameOptions(Pix2PixHDOptions):
+    input: str = "rgb"  # stick figures are RGB images
+    temporal: bool = True  # condition on the previous output; False = plain per-frame pix2pixHD
+
+
+def _dataset_record(data) -> Dict[str, Any]:
+    """The dataset's figure style and pose statistics (written by translate poses extract), if any."""
+    record: Dict[str, Any] = {}
+    for key, name in (("figure", "figure.json"), ("pose_stats", "pose_stats.json")):
+        path = Path(data) / name if data else None
+        if path is not None and path.is_file():
+            try:
+                record[key] = json.loads(path.read_text())
+            except ValueError as exc:
+                raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+    return record
+
+
+@TRANSLATORS.register("pose2frame")
+class Pose2Frame(Pix2PixHD):
+    """Pose stick figures -> frames of one person, pix2pixHD with previous-frame conditioning (Everybody Dance Now)."""
+
+    Options = Pose2FrameOptions
+
+    def __init__(self, opts: Pose2FrameOptions, train):
+        if opts.input != "rgb":
+            raise ConfigError("pose2frame reads RGB stick figures: config key 'input' must be rgb")
+        if train.direction != "AtoB":
+            raise ConfigError("pose2frame translates figure (A) -> frame (B); direction must be AtoB")
+        self.opts = opts
+        c_fig, c_out = train.channels_a, train.channels_b
+        c_in = c_fig + c_out if opts.temporal else c_fig
+        preprocess = {**preprocess_record(train), **_dataset_record(train.data), "input": INPUT_KIND,
+                      "figure_channels": c_fig, "temporal": opts.temporal}
+        self.spec = self._spec(opts, c_in, c_out, preprocess)
+        self.spec.translator = "pose2frame"
+        self.spec.preprocess = preprocess  # _spec records pix2pixHD's rgb input; ours is a figure sequence
+        generator = build_generator_from_spec(self.spec, opts)
+        generator.gradient_checkpointing = opts.gradient_checkpointing
+        self.generators = nn.ModuleDict({"G": generator})
+        d_in = 2 * (c_fig + c_out) if opts.temporal else c_fig + c_out
+        self.discriminators = nn.ModuleDict({"D": make_discriminator(opts, d_in)})
+        self.adversarial = AdversarialLoss(opts.gan_mode)
+        self.feature_matching = FeatureMatchingLoss() if opts.lambda_feature_matching else None
+        self.extra = WeightedTerms(image_terms(opts))
+        self.global_frozen = False
+        if opts.global_weights or opts.fix_global_steps:
+            self._prepare_global(generator)
+
+    def generate(self, figure: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
+        """One frame; ``previous`` is the last generated frame, None (zeros) for the first."""
+        if not self.opts.temporal:
+            return self.generators["G"](figure)
+        if previous is None:
+            previous = figure.new_zeros(figure.shape[0], self.spec.out_channels, *figure.shape[2:])
+        return self.generators["G"](torch.cat([figure, previous], 1))
+
+    def _sequences(self, batch, fake_prev, fake):
+        if not self.opts.temporal:
+            return torch.cat([batch["A"], batch["B"]], 1), torch.cat([batch["A"], fake], 1)
+        figures = torch.cat([batch["A_prev"], batch["A"]], 1)
+        real = torch.cat([figures, batch["B_prev"], batch["B"]], 1)
+        return real, torch.cat([figures, fake_prev.to(real.dtype), fake.to(real.dtype)], 1)
+
+    def generator_loss(self, batch: Dict[str, torch.Tensor]) -> StepResult:
+        o, d = self.opts, self.discriminators["D"]
+        fake_prev = self.generate(batch["A_prev"], None) if o.temporal else None
+        fake = self.generate(batch["A"], fake_prev)
+        real_seq, fake_seq = self._sequences(batch, fake_prev, fake)
+        fake_features = d.forward_features(fake_seq)
+        logs: Dict[str, torch.Tensor] = {}
+        gan = self.adversarial.generator_loss(predictions(fake_features)) * o.lambda_gan
+        total = gan
+        if self.feature_matching is not None:
+            with torch.no_grad():
+                real_features = d.forward_features(real_seq)
+            fm = self.feature_matching(real_features, fake_features) * o.lambda_feature_matching
+            logs["G_fm"] = fm.detach()
+            total = total + fm
+        total = total + self.extra(fake, batch["B"], logs)
+        if fake_prev is not None:
+            total = total + self.extra(fake_prev, batch["B_prev"], logs, "_prev")
+        logs["G_gan"] = gan.detach()
+        fakes = {"fake": fake.detach(), "input": batch["A"]}
+        if fake_prev is not None:
+            fakes["fake_prev"] = fake_prev.detach()
+        return StepResult(total, logs, fakes)
+
+    def discriminator_loss(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> StepResult:
+        real_seq, fake_seq = self._sequences(batch, fakes.get("fake_prev"), fakes["fake"])
+        loss, gp = self.adversarial.judge(self.discriminators["D"], real_seq, fake_seq, self.opts.lambda_gp)
+        logs = {"D": loss.detach()} if gp is None else {"D": loss.detach(), "D_gp": gp.detach()}
+        return StepResult(loss, logs)
+
+    def visuals(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        return {"input": batch["A"], "output": fakes["fake"], "target": batch["B"]}
+
+    @classmethod
+    def build_dataset(cls, run, split: str = "train"):
+        opts, t = run.model, run.train
+        sources = find_hd_sources(t.data, split, "rgb")
+        c_in = t.channels_a + t.channels_b if opts.temporal else t.channels_a
+        with torch.device("meta"):
+            multiple = cls._spec(opts, c_in, t.channels_b, {}).build().size_multiple
+        pre = PreprocessConfig(mode=t.preprocess, load_size=t.load_size, crop_size=t.size, flip=t.flip)
+        kwargs = dict(preprocess=pre, train=True, channels_a=t.channels_a, channels_b=t.channels_b,
+                      size_multiple=multiple, seed=t.seed)
+        if not opts.temporal:
+            from translate.data.hd_pairs import HDPairedDataset
+
+            return HDPairedDataset(sources, "rgb", **kwargs)
+        return FramePairsDataset(sources, **kwargs)
