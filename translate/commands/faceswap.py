@@ -1,0 +1,101 @@
+"""`translate faceswap`: swap the face in videos and photos with a trained faceswap checkpoint."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from translate.commands import Command, UsageError, add_device_args, register
+from translate.commands.apply import DIRECTIONS, _fps
+from translate.commands.faces import add_face_args, check_face_args, make_detector
+
+EXIT_FAILED = 1
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", required=True, help="a faceswap run folder (checkpoints/NAME) or a generator "
+                                                       ".safetensors file")
+    p.add_argument("--input", required=True, help="a video, a photo, or a folder of both (searched recursively)")
+    p.add_argument("--output", required=True, help="output file, or folder that mirrors the input tree")
+    p.add_argument("--direction", choices=DIRECTIONS, help="which generator: AtoB (default) turns A's face into B's")
+    p.add_argument("--batch-size", type=int, default=4, help="frames per forward pass (4)")
+    p.add_argument("--side-by-side", action="store_true", help="write input | output side by side, for review")
+    p.add_argument("--overwrite", action="store_true", help="redo outputs that already exist (default: skip them)")
+    add_face_args(p, size_default=None)
+    s = p.add_argument_group("swap")
+    s.add_argument("--smoothing", type=float, default=0.6,
+                   help="landmark smoothing over time against jitter, 0 (off) to <1 (0.6)")
+    s.add_argument("--temporal", type=float, default=0.0,
+                   help="blend each translated face with the previous one, 0 (off, default) to <1")
+    s.add_argument("--color", choices=("none", "mean", "lab", "histogram"), default="lab",
+                   help="colour matching of the face to the frame (lab: mean/std transfer in Lab)")
+    s.add_argument("--blend", choices=("feather", "poisson"), default="feather",
+                   help="feathered alpha blend (default) or Poisson seamless cloning")
+    s.add_argument("--erode", type=float, default=0.04, help="shrink the mask by this fraction of the crop (0.04)")
+    s.add_argument("--feather", type=float, default=0.06, help="soften the mask edge, fraction of the crop (0.06)")
+    v = p.add_argument_group("video")
+    v.add_argument("--fps", type=_fps, help="constant output frame rate; default keeps every frame and timestamp")
+    v.add_argument("--codec", help="video encoder (default: libx264, or VP9 for .webm)")
+    v.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (18)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_device_args(p)
+
+
+def _check(args: argparse.Namespace) -> None:
+    check_face_args(args)
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
+    for name in ("smoothing", "temporal"):
+        if not 0.0 <= getattr(args, name) < 1.0:
+            raise UsageError(f"--{name} must be in [0, 1), got {getattr(args, name)}")
+    if args.erode < 0 or args.feather < 0:
+        raise UsageError("--erode and --feather must be >= 0")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from translate.apply.batch import plan_media
+    from translate.checkpoint import load_generator
+    from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
+    from translate.people.faces_align import AlignSpec
+    from translate.people.faces_blend import BlendOptions
+    from translate.people.faces_swap import FaceSwapper, SwapOptions
+    from translate.people.faces_swap_batch import swap_batch
+    from translate.people.faces_track import TrackOptions
+    from translate.video.pipeline import VideoOptions
+
+    _check(args)
+    configure_threads()
+    net, spec = load_generator(Path(args.checkpoint), args.direction)
+    size = (spec.preprocess or {}).get("size")
+    if not size or spec.in_channels != 3 or spec.out_channels != 3:
+        raise UsageError(f"{args.checkpoint}: not a face model (needs an RGB generator trained on face crops, "
+                         f"e.g. `translate train faceswap`)")
+    if not (spec.preprocess or {}).get("faces"):
+        print(f"note: {args.checkpoint} was trained by {spec.translator or 'another translator'}, not faceswap; "
+              f"using it on {size}x{size} aligned face crops", file=sys.stderr)
+    device = resolve_device(args.device or "auto")
+    dtype = resolve_precision(args.precision or "auto", device)
+    pairs = plan_media(Path(args.input), Path(args.output))
+    options = SwapOptions(AlignSpec(int(size), args.margin),
+                          TrackOptions(args.select, args.face_index, args.smoothing, min_size=args.min_face),
+                          BlendOptions(args.color, args.blend, args.erode, args.feather), args.temporal)
+    video = VideoOptions(batch_size=args.batch_size, fps=args.fps, side_by_side=args.side_by_side,
+                         codec=args.codec, crf=args.crf)
+    print(f"faceswap {spec.direction} ({spec.architecture}, {size}px crops) on {device}, {precision_name(dtype)}: "
+          f"{len(pairs)} file(s) -> {args.output}", file=sys.stderr)
+    with make_detector(args) as detector:
+        swapper = FaceSwapper(net, device, detector, options, dtype)
+        report = swap_batch(swapper, pairs, video, args.overwrite, progress=not args.no_progress)
+    skipped = f", skipped {len(report.skipped)} existing" if report.skipped else ""
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in report.stage_seconds.items())
+    print(f"wrote {len(report.written)} file(s) to {args.output}{skipped}" + (f" (busy: {stages})" if stages else ""),
+          file=sys.stderr)
+    if report.failed:
+        print(f"{len(report.failed)} file(s) failed:", file=sys.stderr)
+        for _, reason in report.failed:
+            print(f"  {reason}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+register(Command("faceswap", "swap faces in videos and photos with a trained faceswap checkpoint", _args, _run))
