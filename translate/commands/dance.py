@@ -1,0 +1,63 @@
+"""`translate dance`: make the target person of a pose2frame checkpoint do a source video's moves."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from translate.commands import Command, UsageError, add_device_args, register
+
+
+def _dance_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", required=True, help="a pose2frame run folder (checkpoints/NAME) or its generator "
+                                                       ".safetensors")
+    p.add_argument("--source", required=True, help="video of someone dancing (any person, any framing)")
+    p.add_argument("--output", required=True, help="output video (.mp4 .mov .mkv .webm); the source's audio is kept")
+    p.add_argument("--side-by-side", action="store_true", help="write source | stick figure | result")
+    p.add_argument("--no-normalise", action="store_true",
+                   help="draw the source poses where they are (only rescaled to the target's frame size) instead of "
+                        "mapping them into the target's framing")
+    p.add_argument("--target-stats", help="pose_stats.json of the target (default: the one saved in the checkpoint "
+                                          "from its dataset)")
+    p.add_argument("--size", type=int, help="long side of the generated frames (default: the target's frame size)")
+    p.add_argument("--batch-size", type=int, default=1,
+                   help="accepted as in translate apply; frames are generated one at a time because each is "
+                        "conditioned on the previous output")
+    p.add_argument("--codec", help="video encoder (default: libx264, or VP9 for .webm)")
+    p.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (18)")
+    add_device_args(p)
+
+
+def _dance_run(args: argparse.Namespace) -> int:
+    from translate.checkpoint import load_generator
+    from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
+    from translate.people.poses.transfer import DanceOptions, check_pose_model, dance
+
+    if args.batch_size < 1 or (args.size is not None and args.size < 2):
+        raise UsageError("--batch-size must be >= 1 and --size >= 2")
+    source, output = Path(args.source), Path(args.output)
+    if output.resolve() == source.resolve():
+        raise UsageError(f"--output {output} is the source video; choose another file")
+    configure_threads()
+    net, spec = load_generator(Path(args.checkpoint))
+    check_pose_model(spec, args.checkpoint)
+    device = resolve_device(args.device or "auto")
+    dtype = resolve_precision(args.precision or "auto", device)
+    say = lambda message: print(message, file=sys.stderr)  # noqa: E731
+    say(f"pose2frame ({spec.architecture}) on {device}, {precision_name(dtype)}: {source} -> {output}")
+    options = DanceOptions(normalise=not args.no_normalise, side_by_side=args.side_by_side, size=args.size,
+                           target_stats=Path(args.target_stats) if args.target_stats else None, codec=args.codec,
+                           crf=args.crf)
+    result = dance((net, spec), source, output, options, device, dtype, say)
+    split = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+    say(f"wrote {result.frames} frame(s) to {output} ({result.fps():.1f} frames/s overall: {split})")
+    if result.no_person:
+        say(f"{result.no_person} frame(s) had nobody found and reused the previous pose")
+    if result.problem:
+        say(f"problem: {result.problem}")
+        return 1
+    return 0
+
+
+register(Command("dance", "pose transfer: a pose2frame checkpoint's person does a source video's moves",
+                 _dance_args, _dance_run))

@@ -1,0 +1,210 @@
+"""Pose transfer on video (``translate dance``): source moves, target person.
+
+Two passes over the source, so memory stays bounded whatever its length:
+  1. poses: decode, estimate each frame's pose (a frame with nobody reuses the previous pose and
+     is counted; a video with nobody is an error), keep only keypoints and timestamps, smooth
+     them over time and measure the source's framing for normalisation;
+  2. frames: decode again (for timestamps and --side-by-side), normalise each pose into the
+     target's framing (``normalise.py``), render it with the checkpoint's figure style, run the
+     generator on the figure and its own previous output (zeros first), encode, copy the audio.
+Frames are generated in order, one at a time, because each depends on the one before.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from translate.apply.images import translate_tensor
+from translate.checkpoint import GeneratorSpec
+from translate.fileio import atomic_path
+from translate.video.encode import VideoWriter
+from translate.video.io import VideoReader, even_size, probe
+
+from .dataset import NoPersonError, fill_missing
+from .estimator import EstimatorOptions, build_estimator
+from .normalise import PoseNormaliser, PoseStats, pose_stats
+from .render import FigureStyle, render_pose
+from .skeletons import Pose, convert
+from .smoothing import SmoothingOptions, smooth_poses
+
+Message = Callable[[str], None]
+
+
+class NotAPoseModelError(ValueError):
+    """The checkpoint was not trained by pose2frame."""
+
+
+@dataclass
+class DanceOptions:
+    normalise: bool = True
+    side_by_side: bool = False  # source | figure | result
+    size: Optional[int] = None  # long side of the generated frames; default: the target's frame size
+    target_stats: Optional[Path] = None  # overrides the statistics saved in the checkpoint
+    codec: Optional[str] = None
+    crf: int = 18
+    progress: bool = True
+
+
+@dataclass
+class DanceResult:
+    frames: int = 0
+    no_person: int = 0
+    seconds: Dict[str, float] = field(default_factory=dict)  # pose / normalise+render / generate / encode
+    source_stats: Optional[PoseStats] = None
+    target_stats: Optional[PoseStats] = None
+    problem: Optional[str] = None
+
+    def fps(self) -> float:
+        total = sum(self.seconds.values())
+        return self.frames / total if total else 0.0
+
+
+def figure_style_of(spec: GeneratorSpec) -> Tuple[FigureStyle, int]:
+    record = dict((spec.preprocess or {}).get("figure") or {})
+    smooth = int(record.pop("smooth", 5))
+    return (FigureStyle(**record) if record else FigureStyle()), smooth
+
+
+def check_pose_model(spec: GeneratorSpec, path) -> None:
+    if (spec.preprocess or {}).get("input") != "pose_sequence":
+        raise NotAPoseModelError(f"{path}: not a pose2frame checkpoint (trained by {spec.translator or 'unknown'}); "
+                                 f"train one with: translate train pose2frame --data DATASET --name NAME")
+
+
+def _canvas(target: Optional[PoseStats], source_size: Tuple[int, int], size: Optional[int]) -> Tuple[int, int]:
+    w, h = target.frame_size if target is not None else source_size
+    return even_size(w, h, size)
+
+
+def _source_poses(video: Path, skeleton_name: str, smooth: SmoothingOptions, progress: bool,
+                  result: DanceResult) -> Tuple[List[Pose], Tuple[int, int]]:
+    info = probe(video)
+    reader = VideoReader(video, info=info)
+    estimator = build_estimator("mediapipe", EstimatorOptions())
+    poses: List[Optional[Pose]] = []
+    start = time.perf_counter()
+    try:
+        for frame in tqdm(reader, total=info.expected_frames or None, desc=f"poses {video.name}", unit="frame",
+                          disable=not progress, dynamic_ncols=True):
+            pose = estimator.estimate(frame.image)
+            poses.append(None if pose is None else convert(pose, skeleton_name))
+    finally:
+        estimator.close()
+    result.seconds["pose"] = time.perf_counter() - start
+    result.problem = reader.problem
+    result.no_person = sum(p is None for p in poses)
+    if poses and result.no_person == len(poses):
+        raise NoPersonError(f"{video}: no person found in any of its {len(poses)} frame(s)")
+    if not poses:
+        raise NoPersonError(f"{video}: no frames decoded ({reader.problem or 'empty video'})")
+    return smooth_poses(fill_missing(poses), smooth), (info.width, info.height)
+
+
+def _scaler(source_size, canvas, target: Optional[PoseStats], normaliser: Optional[PoseNormaliser]):
+    """Source-pixel pose -> canvas-pixel pose: normalised into the target's frame, or just rescaled."""
+    frame = target.frame_size if normaliser is not None else source_size
+    sx, sy = canvas[0] / frame[0], canvas[1] / frame[1]
+
+    def to_canvas(pose: Pose) -> Pose:
+        out = normaliser(pose) if normaliser is not None else pose.copy()
+        out.points[:, 0] *= sx
+        out.points[:, 1] *= sy
+        return out
+
+    return to_canvas
+
+
+def _to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float().div_(127.5).sub_(1.0)
+
+
+def _to_image(tensor: torch.Tensor) -> np.ndarray:
+    return ((tensor[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+
+
+def dance(checkpoint: Tuple[torch.nn.Module, GeneratorSpec], source: Path, output: Path, options: DanceOptions,
+          device: torch.device, dtype: Optional[torch.dtype], on_message: Message = lambda m: None) -> DanceResult:
+    net, spec = checkpoint
+    style, smooth = figure_style_of(spec)
+    result = DanceResult()
+    poses, source_size = _source_poses(Path(source), style.skeleton, SmoothingOptions(smooth, style.min_confidence),
+                                       options.progress, result)
+    normaliser, target = None, None
+    if options.normalise:
+        saved = (spec.preprocess or {}).get("pose_stats")
+        if options.target_stats is not None:
+            target = PoseStats.load(options.target_stats)
+        elif saved:
+            target = PoseStats(**{**saved, "frame_size": tuple(saved["frame_size"])})
+        else:
+            raise ValueError("the checkpoint has no pose statistics (its dataset had no pose_stats.json): give "
+                             "--target-stats FILE or --no-normalise")
+        try:
+            result.source_stats = pose_stats(poses, source_size)
+        except ValueError as exc:
+            raise ValueError(f"{source}: {exc}; use --no-normalise") from None
+        result.target_stats = target
+        normaliser = PoseNormaliser(result.source_stats, target)
+        on_message(f"source framing: {result.source_stats.describe()}")
+        on_message(f"target framing: {target.describe()}")
+        on_message(f"normalisation: {normaliser.describe()}")
+    canvas = _canvas(target, source_size, options.size)
+    to_canvas = _scaler(source_size, canvas, target, normaliser)
+    _generate(net, spec, poses, Path(source), Path(output), canvas, to_canvas, style, options, device, dtype,
+              result, on_message)
+    return result
+
+
+def _generate(net, spec, poses, source, output, canvas, to_canvas, style, options, device, dtype, result,
+              on_message) -> None:
+    info = probe(source)
+    temporal = bool((spec.preprocess or {}).get("temporal", True))
+    net = net.to(device).eval()
+    multiple = int(getattr(net, "size_multiple", 1))
+    timers = {"normalise+render": 0.0, "generate": 0.0, "encode": 0.0}
+    previous: Optional[torch.Tensor] = None
+    reader = VideoReader(source, info=info)
+    with atomic_path(output) as tmp:
+        writer = VideoWriter(tmp, info.time_base, info.fps, source if info.audio else None, options.codec,
+                             options.crf, on_message)
+        try:
+            bar = tqdm(total=len(poses), desc=f"dance {source.name}", unit="frame", disable=not options.progress,
+                       dynamic_ncols=True)
+            for frame, pose in zip(reader, poses):
+                t0 = time.perf_counter()
+                figure = render_pose(to_canvas(pose), canvas, style)
+                t1 = time.perf_counter()
+                with torch.no_grad():
+                    x = _to_tensor(figure, device)
+                    if temporal:
+                        x = torch.cat([x, previous if previous is not None else torch.zeros_like(x[:, :spec.out_channels])], 1)
+                    y = translate_tensor(net, x, multiple, dtype)
+                previous = y if temporal else None
+                image = _to_image(y)
+                t2 = time.perf_counter()
+                if options.side_by_side:
+                    shown = cv2.resize(frame.image, canvas, interpolation=cv2.INTER_AREA)
+                    image = np.concatenate([shown, figure, image], axis=1)
+                writer.write(image, frame.pts)
+                t3 = time.perf_counter()
+                timers["normalise+render"] += t1 - t0
+                timers["generate"] += t2 - t1
+                timers["encode"] += t3 - t2
+                result.frames += 1
+                bar.update(1)
+            bar.close()
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+    result.seconds.update(timers)
+    if result.frames < len(poses):
+        result.problem = result.problem or f"second decode gave {result.frames} of {len(poses)} frames"
