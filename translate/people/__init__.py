@@ -3,4 +3,9 @@
 Backends sit behind small interfaces; the default ones use MediaPipe 0.10.14, whose
 models ship inside its wheel (nothing is downloaded). Install with the ``people``
 extra (``pip install -e .[people]``; ``make test`` and ``make demo`` do it).
+
+Faces: ``faces_detect`` (detector interface, MediaPipe backend), ``faces_track`` (which
+face, temporal smoothing), ``faces_align`` (eye-level similarity crops), ``faces_mask``
+(soft masks from landmarks), ``faces_blend`` (paste-back), ``faces_extract`` (crops for
+training), ``faces_swap`` / ``faces_swap_batch`` (``translate faceswap``); see docs/faceswap.md.
 """
