@@ -72,3 +72,53 @@ def test_dance_refuses_a_checkpoint_that_is_not_pose2frame(tmp_path, paired_data
     assert main(["dance", "--checkpoint", str(tmp_path / "ck" / "p"), "--source", str(source), "--output",
                  str(tmp_path / "o.mp4")]) != 0
     assert "not a pose2frame checkpoint" in capsys.readouterr().err
+
+
+class _TallLowSource:
+    """A stand-in estimator: the source person, twice the target's size, stands lower (y 90, 40 px tall)."""
+
+    skeleton = "coco18"
+
+    def __init__(self, options=None):
+        self.t = 0
+
+    def estimate(self, image):
+        from test_poses_normalise import stick
+
+        pose = stick(48, 90, 40)
+        for side, dx in (("left", 3), ("right", -3)):  # legs, so the figure reaches the ankles
+            pose.points[pose_index(f"{side}_hip")] = (48 + dx, 70, 1)
+            pose.points[pose_index(f"{side}_knee")] = (48 + dx, 80, 1)
+        return pose
+
+    def close(self):
+        pass
+
+
+def pose_index(name):
+    from translate.people.poses.skeletons import skeleton
+
+    return skeleton("coco18").index[name]
+
+
+def test_normalised_dance_draws_the_source_in_the_targets_framing(checkpoint, tmp_path, monkeypatch):
+    from translate.people.poses import estimator
+
+    monkeypatch.setattr(estimator.POSE_ESTIMATORS, "_builders",
+                        {**estimator.POSE_ESTIMATORS._builders, "mediapipe": _TallLowSource})
+    stats = tmp_path / "target_stats.json"  # target 64x64: ankles at 50 (body 20 px) .. 40 (body 10 px)
+    stats.write_text(json.dumps({"frame_size": [64, 64], "ankle_close": 50, "ankle_far": 40, "height_close": 20,
+                                 "height_far": 10, "frames": 10}))
+    source = write_clip(tmp_path / "source.mp4", [np.zeros((96, 96, 3), np.uint8)] * 4, fps=8)  # 96 px wide: x 48 is its centre
+    out = tmp_path / "out.mp4"
+    assert main(["dance", "--checkpoint", str(checkpoint), "--source", str(source), "--output", str(out),
+                 "--target-stats", str(stats), "--side-by-side"]) == 0
+    with av.open(str(out)) as c:
+        frames = [f.to_ndarray(format="rgb24")[:, 64:128] for f in c.decode(video=0)]
+    assert len(frames) == 4 and frames[0].shape[:2] == (64, 64)
+    for figure in frames:
+        rows = np.nonzero(figure.max(axis=(1, 2)) > 100)[0]
+        cols = np.nonzero(figure.max(axis=(0, 2)) > 100)[0]
+        # Half the size, ankles on the target's (only) ground line y 50, centred: nose y 30, ankles y 50.
+        assert abs(rows.min() - 30) <= 2 and abs(rows.max() - 50) <= 2
+        assert abs((cols.min() + cols.max()) / 2 - 32) <= 1.5

@@ -116,3 +116,17 @@ def test_translate_train_pose2frame_writes_a_checkpoint_dance_can_read(dancer, t
                  *sum((["--set", s] for s in TINY + ["tensorboard=false"]), [])]) == 0
     net, spec = load_generator(tmp_path / "ck" / "dancer")
     assert spec.translator == "pose2frame" and spec.in_channels == 6 and spec.preprocess["temporal"] is True
+
+
+def test_train_hd_schedule_runs_for_pose2frame(dancer, tmp_path):
+    ck = tmp_path / "ck"
+    assert main(["train-hd", "--translator", "pose2frame", "--data", str(dancer), "--name", "dancer",
+                 "--checkpoints-dir", str(ck), "--size", "32", "--global-epochs", "1", "--local-epochs", "1",
+                 "--fix-global-epochs", "0", "--num-workers", "0", "--precision", "fp32",
+                 *sum((["--set", s] for s in TINY + ["tensorboard=false", "n_blocks_local=1", "num_scales=1"]), [])]) == 0
+    g_meta = json.loads((ck / "dancer_global" / "translate.json").read_text())
+    l_meta = json.loads((ck / "dancer" / "translate.json").read_text())
+    assert g_meta["generators"]["AtoB"]["translator"] == "pose2frame"
+    assert l_meta["generators"]["AtoB"]["architecture"] == "pix2pixhd_local"
+    net, spec = load_generator(ck / "dancer")
+    assert spec.in_channels == 6 and spec.preprocess["input"] == "pose_sequence"

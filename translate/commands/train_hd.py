@@ -36,6 +36,8 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--local-epochs", type=int, default=200, help="local stage epochs, frozen part included (default 200)")
     p.add_argument("--fix-global-epochs", type=int, default=10,
                    help="local stage epochs with the global trunk frozen (pix2pixHD's niter_fix_global; default 10)")
+    p.add_argument("--translator", choices=("pix2pixhd", "pose2frame"), default="pix2pixhd",
+                   help="pix2pixhd (default) or pose2frame (Everybody Dance Now: the same stages, temporal pairs)")
     p.add_argument("--seed", type=int)
     p.add_argument("--num-workers", type=int)
     add_device_args(p)
@@ -72,11 +74,11 @@ def _run(args: argparse.Namespace) -> int:
 
     if min(args.global_epochs, args.local_epochs) < 1 or not 0 <= args.fix_global_epochs <= args.local_epochs:
         raise UsageError("need --global-epochs, --local-epochs >= 1 and 0 <= --fix-global-epochs <= --local-epochs")
-    cls = TRANSLATORS.get("pix2pixhd")
+    cls = TRANSLATORS.get(args.translator)
     cli_values = {"data": args.data, "name": args.name, "checkpoints_dir": args.checkpoints_dir, "size": args.size,
                   "batch_size": args.batch_size, "seed": args.seed, "device": args.device,
                   "precision": args.precision, "num_workers": args.num_workers}
-    base = resolve("pix2pixhd", cls.Options(), [args.config] if args.config else [], cli_values, args.set_pairs)
+    base = resolve(args.translator, cls.Options(), [args.config] if args.config else [], cli_values, args.set_pairs)
     t, opts = base.train, base.model
     if t.size < 2 or t.load_size < 2:
         raise UsageError("--size and load_size must be at least 2 so the global stage can use half")
@@ -84,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
     samples = len(find_hd_sources(t.data, "train", opts.input).items)
     per_epoch = max(1, math.ceil(samples / (t.batch_size * int(os.environ.get("WORLD_SIZE", "1")))))
 
-    global_run = RunConfig("pix2pixhd", dataclasses.replace(
+    global_run = RunConfig(args.translator, dataclasses.replace(
         t, name=f"{t.name}_global", size=t.size // 2, load_size=t.load_size // 2, epochs=args.global_epochs,
         steps=None), dataclasses.replace(opts, generator="pix2pixhd_global"))
     _stage(train, global_run, args.global_epochs * per_epoch, args.resume)
@@ -95,9 +97,9 @@ def _run(args: argparse.Namespace) -> int:
                                      global_weights=str(Path(t.checkpoints_dir) / global_run.train.name))
     total = args.local_epochs * per_epoch
     if fix_steps:
-        frozen = RunConfig("pix2pixhd", local_train, dataclasses.replace(local_opts, fix_global_steps=fix_steps))
+        frozen = RunConfig(args.translator, local_train, dataclasses.replace(local_opts, fix_global_steps=fix_steps))
         _stage(train, frozen, total, args.resume, stop_at=fix_steps)
-    thawed = RunConfig("pix2pixhd", local_train, dataclasses.replace(local_opts, fix_global_steps=0))
+    thawed = RunConfig(args.translator, local_train, dataclasses.replace(local_opts, fix_global_steps=0))
     _stage(train, thawed, total, resume=args.resume or fix_steps > 0)
     print(f"checkpoint: {Path(t.checkpoints_dir) / t.name}")
     return 0
