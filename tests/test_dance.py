@@ -122,3 +122,17 @@ def test_normalised_dance_draws_the_source_in_the_targets_framing(checkpoint, tm
         # Half the size, ankles on the target's (only) ground line y 50, centred: nose y 30, ankles y 50.
         assert abs(rows.min() - 30) <= 2 and abs(rows.max() - 50) <= 2
         assert abs((cols.min() + cols.max()) / 2 - 32) <= 1.5
+
+
+def test_bench_pose_reports_every_stage(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "bench_pose.py"
+    spec = importlib.util.spec_from_file_location("bench_pose", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--size", "64", "--ngf", "4", "--frames", "3", "--device", "cpu", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert row["frames"] == 3 and row["fps"] > 0
+    assert set(row["ms_per_frame"]) == {"pose", "normalise+render", "generate", "encode"}
