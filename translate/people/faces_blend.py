@@ -15,11 +15,13 @@ import cv2
 import numpy as np
 
 
-def _mean_stats(x: np.ndarray, w: np.ndarray):
-    total = max(float(w.sum()), 1e-6)
-    mean = (x * w[..., None]).sum(axis=(0, 1)) / total
-    var = (((x - mean) ** 2) * w[..., None]).sum(axis=(0, 1)) / total
-    return mean, np.sqrt(var) + 1e-6
+def _mean_stats(x: np.ndarray, weight: np.ndarray):
+    """Per-channel mean and std of ``x`` where the mask is mostly on (OpenCV's C loop: fast at 4K)."""
+    region = (weight > 0.5).astype(np.uint8)
+    if not region.any():
+        region = (weight > 0).astype(np.uint8)
+    mean, std = cv2.meanStdDev(x, mask=region)
+    return mean.reshape(-1).astype(np.float32), std.reshape(-1).astype(np.float32) + 1e-3
 
 
 def _none(crop: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -28,18 +30,18 @@ def _none(crop: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarra
 
 def _mean(crop: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Shift each RGB channel so the masked means agree."""
-    mc, _ = _mean_stats(crop.astype(np.float32), weight)
-    mt, _ = _mean_stats(target.astype(np.float32), weight)
-    return np.clip(crop.astype(np.float32) + (mt - mc), 0, 255).astype(np.uint8)
+    mc, _ = _mean_stats(crop, weight)
+    mt, _ = _mean_stats(target, weight)
+    shift = np.round(mt - mc).astype(np.int16)
+    return np.clip(crop.astype(np.int16) + shift, 0, 255).astype(np.uint8)
 
 
 def _lab(crop: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Reinhard transfer: match mean and standard deviation per channel in Lab."""
-    c = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB).astype(np.float32)
-    t = cv2.cvtColor(target, cv2.COLOR_RGB2LAB).astype(np.float32)
+    c = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB)
     mc, sc = _mean_stats(c, weight)
-    mt, st = _mean_stats(t, weight)
-    out = (c - mc) * (st / sc) + mt
+    mt, st = _mean_stats(cv2.cvtColor(target, cv2.COLOR_RGB2LAB), weight)
+    out = (c.astype(np.float32) - mc) * (st / sc) + mt
     return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
 
 
