@@ -9,7 +9,7 @@ from translate.data import read_image
 from translate.people.poses.openpose_json import PoseFrame, read_keypoints, write_keypoints
 from translate.people.poses.render import FigureStyle, limb_colour, render_pose
 from translate.people.poses.skeletons import SKELETONS, Pose, convert, skeleton
-from translate.people.poses.smoothing import SmoothingOptions, StreamingSmoother, smooth_points
+from translate.people.poses.smoothing import SmoothingOptions, smooth_points
 
 
 def mediapipe_person(w=64, h=64, conf=0.9):
@@ -120,19 +120,6 @@ def test_median_smoothing_reduces_jitter_and_ignores_missing_joints():
     keep = [t for t in range(40) if t != 7]
     assert np.std(out[keep, 0, :2] - truth) < 0.7 * np.std(frames[keep, 0, :2] - truth)
     assert out[7, 0, 2] > 0 and np.abs(out[7, 0, :2] - truth).max() < 5  # filled from its neighbours
-
-
-def test_streaming_smoother_matches_the_batch_median():
-    rng = np.random.default_rng(1)
-    poses = [Pose("coco18", np.concatenate([rng.normal(30, 2, (18, 2)), np.ones((18, 1))], 1)) for _ in range(12)]
-    smoother, out = StreamingSmoother(SmoothingOptions(window=5)), []
-    for p in poses:
-        got = smoother.push(p)
-        out += [got] if got is not None else []
-    out += smoother.flush()
-    batch = smooth_points(np.stack([p.points for p in poses]), SmoothingOptions(window=5))
-    assert len(out) == 12
-    np.testing.assert_allclose(np.stack([p.points for p in out]), batch)
 
 
 def test_poses_render_cli_draws_openpose_files_and_reports_bad_ones(tmp_path):

@@ -130,23 +130,31 @@ def _to_image(tensor: torch.Tensor) -> np.ndarray:
     return ((tensor[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
 
 
+def _saved_stats(spec: GeneratorSpec) -> Optional[PoseStats]:
+    saved = (spec.preprocess or {}).get("pose_stats")
+    return PoseStats(**{**saved, "frame_size": tuple(saved["frame_size"])}) if saved else None
+
+
+def _target_stats(spec: GeneratorSpec, options: DanceOptions) -> PoseStats:
+    if options.target_stats is not None:
+        return PoseStats.load(options.target_stats)
+    saved = _saved_stats(spec)
+    if saved is None:
+        raise ValueError("the checkpoint has no pose statistics (its dataset had no pose_stats.json): give "
+                         "--target-stats FILE or --no-normalise")
+    return saved
+
+
 def dance(checkpoint: Tuple[torch.nn.Module, GeneratorSpec], source: Path, output: Path, options: DanceOptions,
           device: torch.device, dtype: Optional[torch.dtype], on_message: Message = lambda m: None) -> DanceResult:
     net, spec = checkpoint
     style, smooth = figure_style_of(spec)
     result = DanceResult()
+    target = _target_stats(spec, options) if options.normalise else None  # before the slow pass: fail early
     poses, source_size = _source_poses(Path(source), style.skeleton, SmoothingOptions(smooth, style.min_confidence),
                                        options.progress, result)
-    normaliser, target = None, None
-    if options.normalise:
-        saved = (spec.preprocess or {}).get("pose_stats")
-        if options.target_stats is not None:
-            target = PoseStats.load(options.target_stats)
-        elif saved:
-            target = PoseStats(**{**saved, "frame_size": tuple(saved["frame_size"])})
-        else:
-            raise ValueError("the checkpoint has no pose statistics (its dataset had no pose_stats.json): give "
-                             "--target-stats FILE or --no-normalise")
+    normaliser = None
+    if target is not None:
         try:
             result.source_stats = pose_stats(poses, source_size)
         except ValueError as exc:
@@ -156,7 +164,8 @@ def dance(checkpoint: Tuple[torch.nn.Module, GeneratorSpec], source: Path, outpu
         on_message(f"source framing: {result.source_stats.describe()}")
         on_message(f"target framing: {target.describe()}")
         on_message(f"normalisation: {normaliser.describe()}")
-    canvas = _canvas(target, source_size, options.size)
+    # Without normalisation the figure is still drawn at the target's frame size when it is known.
+    canvas = _canvas(target or _saved_stats(spec), source_size, options.size)
     to_canvas = _scaler(source_size, canvas, target, normaliser)
     _generate(net, spec, poses, Path(source), Path(output), canvas, to_canvas, style, options, device, dtype,
               result, on_message)
