@@ -40,3 +40,12 @@ def test_plan_mirrors_tree_and_refuses_to_write_into_input(tmp_path):
     with pytest.raises(ApplyError, match="overwrite"):
         plan_outputs(src / "y.jpg", src / "y.jpg")
     assert plan_outputs(src / "y.jpg", tmp_path / "o") == [(src / "y.jpg", tmp_path / "o" / "y.jpg")]
+
+
+def test_batches_reach_the_network_in_nchw_layout():
+    import numpy as np
+
+    from translate.apply.inputs import RGBInput
+
+    x = RGBInput.to_batch(None, [np.zeros((5, 7, 3), np.uint8)] * 2)
+    assert x.shape == (2, 3, 5, 7) and x.is_contiguous()

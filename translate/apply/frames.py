@@ -34,7 +34,8 @@ class FrameTranslator:
         batch = torch.from_numpy(np.stack(frames))
         if self.device.type == "cuda":
             batch = batch.pin_memory().to(self.device, non_blocking=True)
-        x = batch.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+        # contiguous(): keep NCHW; a permuted NHWC tensor would run the network channels_last.
+        x = batch.permute(0, 3, 1, 2).contiguous().float().div_(127.5).sub_(1.0)
         if self.in_channels == 1 and x.shape[1] == 3:
             x = 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]  # luma, as OpenCV's RGB2GRAY
         return x

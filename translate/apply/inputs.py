@@ -56,7 +56,9 @@ class RGBInput:
         return image
 
     def to_batch(self, arrays: Sequence[np.ndarray]) -> torch.Tensor:
-        batch = torch.from_numpy(np.stack(arrays).astype(np.float32)).permute(0, 3, 1, 2)
+        # contiguous(): a permuted NHWC array is channels_last in memory, and convolutions would
+        # follow that layout, which measured slower than NCHW on CPU (see FACTS.md / bench_apply).
+        batch = torch.from_numpy(np.stack(arrays).astype(np.float32)).permute(0, 3, 1, 2).contiguous()
         return batch.div_(127.5).sub_(1.0)
 
 
