@@ -7,7 +7,7 @@ import skimage.data
 from translate.people.faces_align import AlignSpec, align_face, invert, similarity_from_eyes, transform_points
 from translate.people.faces_blend import BlendOptions, COLOR_MATCHERS, paste_face
 from translate.people.faces_detect import Face, MediaPipeFaceDetector
-from translate.people.faces_mask import face_mask
+from translate.people.faces_mask import HullMasker, MeshMasker, build_masker, face_mask
 from translate.people.faces_track import FaceTracker, TrackOptions
 
 
@@ -150,3 +150,23 @@ def test_face_selection_rules():
     assert FaceTracker(TrackOptions(min_size=40, smoothing=0)).update([small]) is None
     with pytest.raises(ValueError):
         TrackOptions(select="tallest")
+
+
+def test_mesh_mask_follows_the_face_and_falls_back_to_the_hull(detector, astronaut):
+    face = detector(astronaut)[0]
+    spec = AlignSpec(size=128)
+    crop, m = align_face(astronaut, face.landmarks, spec)
+    landmarks = transform_points(m, face.landmarks)
+    masker = build_masker("mesh")
+    mesh = masker(crop, landmarks)
+    hull = HullMasker()(crop, landmarks)
+    for x, y in landmarks[:4]:
+        assert mesh[int(y), int(x)] > 0.95
+    assert mesh[:8, :8].max() == 0 and 0.15 < mesh.mean() < 0.6
+    assert np.abs(mesh - hull).mean() > 0.01  # a different (mesh) outline, not the hull again
+    assert masker.fallbacks == 0
+    blank = np.full_like(crop, 127)
+    np.testing.assert_array_equal(masker(blank, landmarks), hull)  # no face in the crop: the hull
+    assert masker.fallbacks == 1 and isinstance(masker, MeshMasker)
+    with pytest.raises(ValueError):
+        build_masker("ellipse")

@@ -12,7 +12,6 @@ from translate.people.faces_align import AlignSpec
 from translate.people.faces_blend import BlendOptions
 from translate.people.faces_detect import MediaPipeFaceDetector
 from translate.people.faces_swap import FaceSwapper, SwapOptions
-from translate.people.faces_track import TrackOptions
 from video_clips import read_back
 
 TINY = ["generator=unet", "generator_options={num_downs: 5}", "ngf=4", "ndf=4", "n_layers_d=2"]

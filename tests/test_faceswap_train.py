@@ -1,6 +1,5 @@
 """The Face-off preset: its options, mask weighting, gradients, and a tiny `translate train faceswap` run."""
 import numpy as np
-import pytest
 import skimage.data
 import torch
 

@@ -24,6 +24,9 @@ def add_face_args(p: argparse.ArgumentParser, size_default: int | None = 256) ->
                    help="which face to follow when there are several: the largest (default), the one nearest "
                         "to the previous frame's, or --face-index")
     g.add_argument("--face-index", type=int, default=0, help="with --select index: 0 = leftmost face")
+    g.add_argument("--mask", choices=("mesh", "hull"), default="mesh",
+                   help="face mask outline: mesh (MediaPipe face mesh on the crop, default; the hull where it "
+                        "finds nothing) or hull (the 6 detector landmarks, with estimated chin and forehead)")
 
 
 def check_face_args(args: argparse.Namespace) -> None:
@@ -71,7 +74,7 @@ def _faces_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--every must be >= 1, got {args.every}")
     options = ExtractOptions(AlignSpec(args.crop_size, args.margin),
                              TrackOptions(args.select, args.face_index, smoothing=0.0, min_size=args.min_face),
-                             args.every, args.overwrite)
+                             args.every, args.overwrite, args.mask)
     with make_detector(args) as detector:
         report = extract_faces(Path(args.input), Path(args.out_dir), detector, options,
                                progress=not args.no_progress)

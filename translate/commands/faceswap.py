@@ -78,7 +78,8 @@ def _run(args: argparse.Namespace) -> int:
     pairs = plan_media(Path(args.input), Path(args.output))
     options = SwapOptions(AlignSpec(int(size), args.margin),
                           TrackOptions(args.select, args.face_index, args.smoothing, min_size=args.min_face),
-                          BlendOptions(args.color, args.blend, args.erode, args.feather), args.temporal)
+                          BlendOptions(args.color, args.blend, args.erode, args.feather), args.temporal,
+                          args.mask)
     video = VideoOptions(batch_size=args.batch_size, fps=args.fps, side_by_side=args.side_by_side,
                          codec=args.codec, crf=args.crf)
     print(f"faceswap {spec.direction} ({spec.architecture}, {size}px crops) on {device}, {precision_name(dtype)}: "

@@ -17,7 +17,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Tuple
 
 import numpy as np
 from tqdm import tqdm
@@ -26,7 +26,7 @@ from translate.data.io import ImageReadError, is_image_file, read_image, write_i
 from translate.fileio import atomic_write_text
 from translate.people.faces_align import AlignSpec, align_face, transform_points
 from translate.people.faces_detect import FaceDetector
-from translate.people.faces_mask import face_mask, mask_to_uint8
+from translate.people.faces_mask import build_masker, mask_to_uint8
 from translate.people.faces_track import FaceTracker, TrackOptions
 from translate.video.io import VideoError, VideoReader, is_video_file
 
@@ -43,6 +43,7 @@ class ExtractOptions:
     track: TrackOptions = field(default_factory=lambda: TrackOptions(smoothing=0.0))
     every: int = 1  # every Nth video frame
     overwrite: bool = False
+    mask: str = "mesh"  # mesh | hull (faces_mask.MASKERS)
 
     def __post_init__(self) -> None:
         if self.every < 1:
@@ -112,6 +113,7 @@ def extract_faces(input_path: Path, out_dir: Path, detector: FaceDetector, optio
     out_dir = Path(out_dir)
     plan = plan_sources(Path(input_path), out_dir)
     report = ExtractReport()
+    masker = build_masker(options.mask)
     bar = tqdm(desc="faces", unit="frame", disable=not progress, dynamic_ncols=True)
     try:
         for source, stem in plan:
@@ -130,7 +132,7 @@ def extract_faces(input_path: Path, out_dir: Path, detector: FaceDetector, optio
                     if face is None:
                         count.no_face.append(index)
                         continue
-                    _write_crop(image, face, options.align, paths, source, index, seconds)
+                    _write_crop(image, face, options.align, masker, paths, source, index, seconds)
                     count.written += 1
             except (ImageReadError, VideoError) as exc:
                 report.failed.append((source, str(exc)))
@@ -144,15 +146,17 @@ def extract_faces(input_path: Path, out_dir: Path, detector: FaceDetector, optio
                            f"face; {where}")
     finally:
         bar.close()
+        masker.close()
     return report
 
 
-def _write_crop(image: np.ndarray, face, spec: AlignSpec, paths, source: Path, index: int, seconds: float) -> None:
+def _write_crop(image: np.ndarray, face, spec: AlignSpec, masker, paths, source: Path, index: int,
+                seconds: float) -> None:
     crop_path, mask_path, json_path = paths
     crop, matrix = align_face(image, face.landmarks, spec)
     in_crop = transform_points(matrix, face.landmarks)
     write_image(crop_path, crop)
-    write_image(mask_path, mask_to_uint8(face_mask(in_crop, spec.size)))
+    write_image(mask_path, mask_to_uint8(masker(crop, in_crop)))
     record = {
         "source": str(source), "frame": index, "time": round(seconds, 6), "crop": crop_path.name,
         "size": spec.size, "margin": spec.margin,

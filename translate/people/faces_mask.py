@@ -1,4 +1,9 @@
-"""Soft face masks from landmarks: the hull of the face outline, feathered.
+"""Soft face masks: the hull of the face outline, feathered.
+
+Two sources of the outline (``MASKERS``): ``hull`` uses the detector's 6 landmarks with
+estimated chin and forehead points (below); ``mesh`` uses MediaPipe's face-mesh oval on
+the aligned crop (``faces_mesh``), which follows the real jaw and hairline, and falls
+back to ``hull`` when the mesh finds no face.
 
 BlazeFace gives six keypoints (eyes, nose, mouth, ears). Their hull leaves out the
 forehead and chin, so the outline adds two points estimated from the face's own
@@ -27,13 +32,17 @@ def face_outline(landmarks: np.ndarray, chin: float = 0.85, forehead: float = 0.
 
 
 def face_mask(landmarks: np.ndarray, size: int | tuple, feather: float = 0.08, erode: float = 0.0) -> np.ndarray:
-    """float32 mask in [0, 1] of shape ``size`` ((h, w) or an int for a square).
+    """float32 mask in [0, 1] of shape ``size`` ((h, w) or an int for a square) from the 6 landmarks.
 
     ``erode`` shrinks the hull before feathering (both as fractions of the face's size),
     so a blend fades out inside the face outline rather than on top of it.
     """
+    return outline_mask(face_outline(landmarks), size, feather, erode)
+
+
+def outline_mask(outline: np.ndarray, size: int | tuple, feather: float = 0.08, erode: float = 0.0) -> np.ndarray:
+    """The filled convex hull of ``outline`` (N x 2 pixels), eroded and feathered; see ``face_mask``."""
     h, w = (size, size) if isinstance(size, int) else size
-    outline = face_outline(landmarks)
     hull = cv2.convexHull(outline.astype(np.float32)).reshape(-1, 2)
     mask = np.zeros((h, w), np.uint8)
     cv2.fillConvexPoly(mask, np.round(hull * 16).astype(np.int32), 255, lineType=cv2.LINE_AA, shift=4)
@@ -50,3 +59,43 @@ def face_mask(landmarks: np.ndarray, size: int | tuple, feather: float = 0.08, e
 
 def mask_to_uint8(mask: np.ndarray) -> np.ndarray:
     return np.round(np.clip(mask, 0, 1) * 255).astype(np.uint8)
+
+
+class HullMasker:
+    """Masks from the detector's 6 landmarks alone (no extra model)."""
+
+    def __call__(self, crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        return face_mask(landmarks, crop.shape[:2])
+
+    def close(self) -> None:
+        pass
+
+
+class MeshMasker:
+    """Masks from MediaPipe's face-mesh oval on the crop; the landmark hull where the mesh finds no face."""
+
+    def __init__(self):
+        from translate.people.faces_mesh import MeshOutline  # MediaPipe only when asked for
+
+        self.outline = MeshOutline()
+        self.fallbacks = 0  # crops masked by the hull instead
+
+    def __call__(self, crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        outline = self.outline(crop)
+        if outline is None:
+            self.fallbacks += 1
+            return face_mask(landmarks, crop.shape[:2])
+        return outline_mask(outline, crop.shape[:2])
+
+    def close(self) -> None:
+        self.outline.close()
+
+
+MASKERS = {"hull": HullMasker, "mesh": MeshMasker}
+
+
+def build_masker(name: str = "mesh"):
+    try:
+        return MASKERS[name]()
+    except KeyError:
+        raise ValueError(f"unknown mask kind {name!r}; choose {', '.join(MASKERS)}") from None

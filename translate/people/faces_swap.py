@@ -26,7 +26,7 @@ from translate.apply.frames import FrameTranslator
 from translate.people.faces_align import AlignSpec, align_face, transform_points
 from translate.people.faces_blend import BlendOptions, paste_face
 from translate.people.faces_detect import FaceDetector
-from translate.people.faces_mask import face_mask
+from translate.people.faces_mask import build_masker
 from translate.people.faces_track import FaceTracker, TrackOptions
 
 
@@ -36,6 +36,7 @@ class SwapOptions:
     track: TrackOptions = field(default_factory=TrackOptions)
     blend: BlendOptions = field(default_factory=BlendOptions)
     temporal: float = 0.0  # blend each translated crop with the previous one (0 = off, < 1)
+    mask: str = "mesh"  # mesh | hull: where the blend's face outline comes from (faces_mask.MASKERS)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.temporal < 1.0:
@@ -59,6 +60,7 @@ class FaceSwapper:
         self.detector = detector
         self.options = options
         self.tracker = FaceTracker(options.track)
+        self.masker = build_masker(options.mask)
         self.stats = SwapStats()
         self._previous_crop: Optional[np.ndarray] = None
 
@@ -96,11 +98,11 @@ class FaceSwapper:
                                f"{o.align.size} on {self.translator.device}: lower --batch-size") from None
         timers["translate"] += time.perf_counter() - start
         start = time.perf_counter()
-        for (i, _, matrix, landmarks, continues), crop in zip(jobs, translated):
+        for (i, source, matrix, landmarks, continues), crop in zip(jobs, translated):
             if o.temporal and continues and self._previous_crop is not None:
                 crop = np.round(o.temporal * self._previous_crop + (1 - o.temporal) * crop).astype(np.uint8)
             self._previous_crop = crop.astype(np.float32)
-            mask = face_mask(landmarks, o.align.size)
+            mask = self.masker(source, landmarks)  # the input crop's outline: the region being replaced
             outputs[i] = paste_face(outputs[i], crop, matrix, mask, o.blend)
             self.stats.swapped += 1
         timers["blend"] += time.perf_counter() - start

@@ -30,14 +30,13 @@ from typing import Any, Dict
 
 import numpy as np
 import torch
-from torch import nn
 
 from translate.data import PreprocessConfig, UnpairedDataset
 from translate.data.io import ImageReadError, read_image, to_tensor
 from translate.data.transforms import apply_seeded
 from translate.losses import build_loss
 from translate.registry import TRANSLATORS
-from translate.translators.base import NetworkOptions, StepResult, make_discriminator
+from translate.translators.base import StepResult, make_discriminator
 from translate.translators.cyclegan import CycleGAN, CycleGANOptions
 
 logger = logging.getLogger("translate.data")
