@@ -93,3 +93,18 @@ def test_translate_train_faceswap_runs_and_saves_a_checkpoint(tmp_path):
 
     net, spec = load_generator(tmp_path / "ck" / "a2b", "AtoB")
     assert spec.translator == "faceswap" and spec.preprocess["faces"] and spec.preprocess["size"] == 32
+
+
+def test_faceswap_run_resumes(tmp_path):
+    root = tmp_path / "swap"
+    _face_dataset(root, tmp_path)
+    args = ["train", "faceswap", "--data", str(root), "--name", "r", "--checkpoints-dir", str(tmp_path / "ck"),
+            "--size", "32", "--set", "num_workers=0", "--set", "precision=fp32", "--set", "tensorboard=false",
+            "--set", "load_size=32", "--set", "second_discriminator=true"]
+    for pair in TINY:
+        args += ["--set", pair]
+    assert main(args + ["--steps", "1"]) == 0
+    assert main(args + ["--steps", "3", "--resume"]) == 0
+    from translate.checkpoint import load_training_state
+
+    assert load_training_state(tmp_path / "ck" / "r")["step"] == 3

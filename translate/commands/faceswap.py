@@ -19,6 +19,8 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", required=True, help="output file, or folder that mirrors the input tree")
     p.add_argument("--direction", choices=DIRECTIONS, help="which generator: AtoB (default) turns A's face into B's")
     p.add_argument("--batch-size", type=int, default=4, help="frames per forward pass (4)")
+    p.add_argument("--size", type=int, help="resize so the long side is SIZE first (default: keep size; videos "
+                                            "round to even sizes)")
     p.add_argument("--side-by-side", action="store_true", help="write input | output side by side, for review")
     p.add_argument("--overwrite", action="store_true", help="redo outputs that already exist (default: skip them)")
     add_face_args(p, size_default=None)
@@ -43,6 +45,8 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 def _check(args: argparse.Namespace) -> None:
     check_face_args(args)
+    if args.size is not None and args.size < 2:
+        raise UsageError(f"--size must be >= 2, got {args.size}")
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
     for name in ("smoothing", "temporal"):
@@ -80,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
                           TrackOptions(args.select, args.face_index, args.smoothing, min_size=args.min_face),
                           BlendOptions(args.color, args.blend, args.erode, args.feather), args.temporal,
                           args.mask)
-    video = VideoOptions(batch_size=args.batch_size, fps=args.fps, side_by_side=args.side_by_side,
+    video = VideoOptions(batch_size=args.batch_size, size=args.size, fps=args.fps, side_by_side=args.side_by_side,
                          codec=args.codec, crf=args.crf)
     print(f"faceswap {spec.direction} ({spec.architecture}, {size}px crops) on {device}, {precision_name(dtype)}: "
           f"{len(pairs)} file(s) -> {args.output}", file=sys.stderr)

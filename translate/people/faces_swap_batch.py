@@ -22,6 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from translate.apply.batch import BatchReport
+from translate.apply.images import resize_long_side
 from translate.data import ImageReadError, read_image, write_image
 from translate.data.io import is_image_file
 from translate.people.faces_swap import FaceSwapper
@@ -62,7 +63,7 @@ def swap_batch(swapper: FaceSwapper, pairs: Sequence[Pair], video: VideoOptions,
     videos = [(s, d) for s, d in todo if is_video_file(s)]
     for src, dst in tqdm(images, desc="faceswap", unit="img", disable=not progress or not images,
                          dynamic_ncols=True):
-        _image(swapper, src, dst, video.side_by_side, report)
+        _image(swapper, src, dst, video, report)
     for src, dst in videos:
         _video(swapper, src, dst, video, report, on_message, progress)
     return report
@@ -73,17 +74,19 @@ def _no_face(src: Path, frames: int) -> str:
     return f"{src}: no face found in {what}; nothing written (try a lower --min-score or --min-face 0)"
 
 
-def _image(swapper: FaceSwapper, src: Path, dst: Path, side_by_side: bool, report: SwapReport) -> None:
+def _image(swapper: FaceSwapper, src: Path, dst: Path, options: VideoOptions, report: SwapReport) -> None:
     swapper.reset()
     try:
         image = read_image(src, channels=3)
+        if options.size:
+            image = resize_long_side(image, options.size)
         out = swapper([image])[0]
         _merge_stages(report, swapper.stats.seconds)
         report.faces[src] = (swapper.stats.swapped, 1)
         if not swapper.stats.swapped:
             report.failed.append((src, _no_face(src, 1)))
             return
-        write_image(dst, np.concatenate([image, out], axis=1) if side_by_side else out)
+        write_image(dst, np.concatenate([image, out], axis=1) if options.side_by_side else out)
         report.written.append(dst)
     except (ImageReadError, OSError, ValueError) as exc:
         report.failed.append((src, str(exc) if str(src) in str(exc) else f"{src}: {exc}"))
