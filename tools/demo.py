@@ -1,8 +1,8 @@
-"""`make demo`: apply the bundled demo model to the bundled sample images.
+"""`make demo`: apply the bundled demo model to the bundled sample images and video.
 
-Writes the translated images, a side-by-side grid (input | output) and an HTML
-page to --out. Everything is offline: the model is committed under
-checkpoints/demo_cartoon/ and the samples under datasets/samples/.
+Writes the translated images and video, an input | output review video, a side-by-side
+grid of the images and an HTML page to --out. Everything is offline: the model is
+committed under checkpoints/demo_cartoon/ and the samples under datasets/samples/.
 """
 from __future__ import annotations
 
@@ -49,10 +49,17 @@ def main(argv=None) -> int:
 
     out = Path(args.out)
     images_out = out / "images"
+    # --overwrite: a demo re-run after the model changed must not keep stale outputs.
     code = translate_main(["apply", "--checkpoint", args.checkpoint, "--input", args.samples,
-                           "--output", str(images_out)])
+                           "--output", str(images_out), "--overwrite"])
     if code != 0:
         return code
+    videos = sorted(p for p in Path(args.samples).iterdir() if p.suffix.lower() in (".mp4", ".mov", ".mkv", ".webm"))
+    for video in videos:
+        code = translate_main(["apply", "--checkpoint", args.checkpoint, "--input", str(video), "--overwrite",
+                               "--output", str(out / f"{video.stem}_side_by_side{video.suffix}"), "--side-by-side"])
+        if code != 0:
+            return code
     pairs = [(src, images_out / src.relative_to(args.samples)) for src in list_images(args.samples, recursive=True)]
     grid = side_by_side(pairs)
     write_image(out / "grid.png", grid)
@@ -63,10 +70,13 @@ def main(argv=None) -> int:
         f"<td><img src='images/{html.escape(str(dst.relative_to(images_out)))}' height=256></td></tr>"
         for src, dst in pairs
     )
+    clips = "".join(f"<h2>{html.escape(v.name)} (input | output, audio kept)</h2><video controls "
+                    f"src='{html.escape(v.stem)}_side_by_side{html.escape(v.suffix)}'></video>" for v in videos)
     atomic_write_text(out / "index.html", "<!doctype html><meta charset='utf-8'><title>translate demo</title>"
                       "<h1>translate demo: photo &rarr; cartoon (pix2pix)</h1>"
-                      f"<table><tr><th>input</th><th>output</th></tr>{rows}</table>")
-    print(f"demo: {len(pairs)} images translated -> {images_out}; page {out / 'index.html'}; grid {out / 'grid.png'}")
+                      f"<table><tr><th>input</th><th>output</th></tr>{rows}</table>{clips}")
+    print(f"demo: {len(pairs)} images and {len(videos)} video(s) translated -> {images_out}; "
+          f"page {out / 'index.html'}; grid {out / 'grid.png'}")
     return 0
 
 
