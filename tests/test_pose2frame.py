@@ -29,7 +29,8 @@ def walker(t, size=32):
           "right_hip": (c - 3, 19), "left_hip": (c + 3, 19), "right_knee": (c - 4, 24), "left_knee": (c + 4, 24),
           "right_ankle": (c - 4, 29), "left_ankle": (c + 4, 29),
           "right_wrist": (c - 8, 12 + 4 * np.sin(t)), "left_wrist": (c + 8, 12 - 4 * np.sin(t)),
-          "right_elbow": (c - 7, 11), "left_elbow": (c + 7, 11)}
+          "right_elbow": (c - 7, 11), "left_elbow": (c + 7, 11), "right_eye": (c - 1.5, 4), "left_eye": (c + 1.5, 4),
+          "right_ear": (c - 3, 5), "left_ear": (c + 3, 5)}
     for name, (x, y) in at.items():
         p[s.index[name]] = (x, y, 1)
     return Pose("coco18", p)

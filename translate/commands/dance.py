@@ -29,7 +29,7 @@ def _dance_args(p: argparse.ArgumentParser) -> None:
 
 
 def _dance_run(args: argparse.Namespace) -> int:
-    from translate.checkpoint import load_generator
+    from translate.checkpoint import load_generator, read_metadata
     from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
     from translate.people.poses.transfer import DanceOptions, check_pose_model, dance
 
@@ -41,14 +41,18 @@ def _dance_run(args: argparse.Namespace) -> int:
     configure_threads()
     net, spec = load_generator(Path(args.checkpoint))
     check_pose_model(spec, args.checkpoint)
+    face = None
+    if Path(args.checkpoint).is_dir() and "face" in read_metadata(Path(args.checkpoint))["generators"]:
+        face = load_generator(Path(args.checkpoint), "face")  # the face stage refines every frame's face
     device = resolve_device(args.device or "auto")
     dtype = resolve_precision(args.precision or "auto", device)
     say = lambda message: print(message, file=sys.stderr)  # noqa: E731
-    say(f"pose2frame ({spec.architecture}) on {device}, {precision_name(dtype)}: {source} -> {output}")
+    stages = spec.architecture + (" + face stage" if face else "")
+    say(f"pose2frame ({stages}) on {device}, {precision_name(dtype)}: {source} -> {output}")
     options = DanceOptions(normalise=not args.no_normalise, side_by_side=args.side_by_side, size=args.size,
                            target_stats=Path(args.target_stats) if args.target_stats else None, codec=args.codec,
                            crf=args.crf)
-    result = dance((net, spec), source, output, options, device, dtype, say)
+    result = dance((net, spec), source, output, options, device, dtype, say, face)
     split = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
     say(f"wrote {result.frames} frame(s) to {output} ({result.fps():.1f} frames/s overall: {split})")
     if result.no_person:

@@ -8,8 +8,14 @@ and a multi-scale D judges the whole pair with both figures, (x_prev, x, y_prev,
 Loss_G = LSGAN + 10 feature matching + 10 VGG (on both frames); gradients flow through y'_prev
 into the first call, as the pair is judged as one. Preset: pix2pixHD's global generator at
 half resolution (``translate train pose2frame``), then ``generator=pix2pixhd_local`` with
-``global_weights`` at full resolution, as pix2pixHD's two stages. The face GAN stage is not
-implemented.
+``global_weights`` at full resolution, as pix2pixHD's two stages (``translate train-hd
+--translator pose2frame``).
+
+Face stage (``face_gan=true``; ``freeze_body=true`` trains it alone on a finished body model, as
+the paper does): a small ResNet G_face takes a ``face_size`` square around the head (found in the
+figure, see ``face_crop``) of the figure and of the generated frame and adds a residual to the
+face: face = y' + G_face(x, y'). A PatchGAN D_face judges (figure crop, face crop); the VGG term
+(when on) compares the face with the real one. G_face is exported as the ``face`` generator.
 
 The checkpoint records ``input: pose_sequence`` (``translate apply`` refuses it: frames depend
 on each other, use ``translate dance``), the figure style and, when the dataset has one, its
@@ -25,10 +31,13 @@ from typing import Any, Dict
 import torch
 from torch import nn
 
+from translate.checkpoint import GeneratorSpec
 from translate.config import ConfigError
 from translate.data.hd_pairs import find_hd_sources
 from translate.data.transforms import PreprocessConfig
 from translate.losses import AdversarialLoss, FeatureMatchingLoss
+from translate.nets import build_discriminator, init_weights, set_requires_grad
+from translate.people.poses import face_crop
 from translate.people.poses.frame_pairs import FramePairsDataset
 from translate.registry import TRANSLATORS
 from translate.translators.base import StepResult, build_generator_from_spec, make_discriminator, preprocess_record
@@ -42,6 +51,11 @@ INPUT_KIND = "pose_sequence"
 class Pose2FrameOptions(Pix2PixHDOptions):
     input: str = "rgb"  # stick figures are RGB images
     temporal: bool = True  # condition on the previous output; False = plain per-frame pix2pixHD
+    face_gan: bool = False  # the face stage: residual G_face + D_face on a crop around the head
+    face_size: int = 32  # face crop side in training pixels (a multiple of 4)
+    ngf_face: int = 32
+    face_blocks: int = 5
+    freeze_body: bool = False  # train only the face networks (the paper's third stage)
 
 
 def _dataset_record(data) -> Dict[str, Any]:
@@ -87,6 +101,26 @@ class Pose2Frame(Pix2PixHD):
         self.global_frozen = False
         if opts.global_weights or opts.fix_global_steps:
             self._prepare_global(generator)
+        self.face_spec = None
+        if opts.face_gan:
+            self._add_face_stage(c_fig, c_out)
+        if opts.freeze_body:
+            if not opts.face_gan:
+                raise ConfigError("config key 'freeze_body' trains only the face stage: it needs face_gan=true")
+            set_requires_grad(generator, False)
+            set_requires_grad(self.discriminators["D"], False)
+
+    def _add_face_stage(self, c_fig: int, c_out: int) -> None:
+        o = self.opts
+        if o.face_size < 8 or o.face_size % 4:
+            raise ConfigError(f"config key 'face_size' must be a multiple of 4 and at least 8; got {o.face_size}")
+        self.face_spec = GeneratorSpec("resnet", c_fig + c_out, c_out,
+                                       {"ngf": o.ngf_face, "n_blocks": o.face_blocks, "norm": o.norm},
+                                       {"input": "pose_face", "face_size": o.face_size}, "pose2frame", "face")
+        self.generators["G_face"] = build_generator_from_spec(self.face_spec, o)
+        d_face = build_discriminator("patchgan", in_channels=c_fig + c_out, ndf=o.ndf, n_layers=2,
+                                     norm=o.norm_d or o.norm, spectral_norm=o.spectral_norm)
+        self.discriminators["D_face"] = init_weights(d_face, kind=o.init, gain=o.init_gain)
 
     def generate(self, figure: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
         """One frame; ``previous`` is the last generated frame, None (zeros) for the first."""
@@ -125,13 +159,38 @@ class Pose2Frame(Pix2PixHD):
         fakes = {"fake": fake.detach(), "input": batch["A"]}
         if fake_prev is not None:
             fakes["fake_prev"] = fake_prev.detach()
+        if self.face_spec is not None:
+            total = total + self._face_loss(batch, fake, logs, fakes)
         return StepResult(total, logs, fakes)
+
+    def _face_loss(self, batch, fake, logs, fakes) -> torch.Tensor:
+        refined, faces, fig_crops, boxes, rows = face_crop.refine(self.generators["G_face"], batch["A"], fake,
+                                                                  self.opts.face_size)
+        if faces is None:
+            return fake.new_zeros((), dtype=torch.float32)
+        real = face_crop.crop(batch["B"][rows], boxes, self.opts.face_size)
+        gan = self.adversarial.generator_loss(self.discriminators["D_face"](torch.cat([fig_crops, faces], 1)))
+        logs["G_face"] = gan.detach()
+        fakes.update(fake=refined.detach(), face=faces.detach(), face_figure=fig_crops.detach(), face_real=real)
+        return gan * self.opts.lambda_gan + self.extra(faces, real, logs, "_face")
 
     def discriminator_loss(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> StepResult:
         real_seq, fake_seq = self._sequences(batch, fakes.get("fake_prev"), fakes["fake"])
         loss, gp = self.adversarial.judge(self.discriminators["D"], real_seq, fake_seq, self.opts.lambda_gp)
         logs = {"D": loss.detach()} if gp is None else {"D": loss.detach(), "D_gp": gp.detach()}
+        if "face" in fakes:
+            fig = fakes["face_figure"]
+            face_loss, _ = self.adversarial.judge(self.discriminators["D_face"], torch.cat([fig, fakes["face_real"]], 1),
+                                                  torch.cat([fig, fakes["face"].to(fig.dtype)], 1), self.opts.lambda_gp)
+            logs["D_face"] = face_loss.detach()
+            loss = face_loss if self.opts.freeze_body else loss + face_loss
         return StepResult(loss, logs)
+
+    def exported(self):
+        out = {"AtoB": (self.generators["G"], self.spec)}
+        if self.face_spec is not None:
+            out["face"] = (self.generators["G_face"], self.face_spec)
+        return out
 
     def visuals(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         return {"input": batch["A"], "output": fakes["fake"], "target": batch["B"]}

@@ -28,6 +28,7 @@ from translate.fileio import atomic_path
 from translate.video.encode import VideoWriter
 from translate.video.io import VideoReader, even_size, probe
 
+from . import face_crop
 from .dataset import NoPersonError, fill_missing
 from .estimator import EstimatorOptions, build_estimator
 from .normalise import PoseNormaliser, PoseStats, pose_stats
@@ -146,7 +147,9 @@ def _target_stats(spec: GeneratorSpec, options: DanceOptions) -> PoseStats:
 
 
 def dance(checkpoint: Tuple[torch.nn.Module, GeneratorSpec], source: Path, output: Path, options: DanceOptions,
-          device: torch.device, dtype: Optional[torch.dtype], on_message: Message = lambda m: None) -> DanceResult:
+          device: torch.device, dtype: Optional[torch.dtype], on_message: Message = lambda m: None,
+          face: Optional[Tuple[torch.nn.Module, GeneratorSpec]] = None) -> DanceResult:
+    """``face``: the checkpoint's face-stage generator, if it has one (refines each frame's face)."""
     net, spec = checkpoint
     style, smooth = figure_style_of(spec)
     result = DanceResult()
@@ -168,13 +171,16 @@ def dance(checkpoint: Tuple[torch.nn.Module, GeneratorSpec], source: Path, outpu
     canvas = _canvas(target or _saved_stats(spec), source_size, options.size)
     to_canvas = _scaler(source_size, canvas, target, normaliser)
     _generate(net, spec, poses, Path(source), Path(output), canvas, to_canvas, style, options, device, dtype,
-              result, on_message)
+              result, on_message, face)
     return result
 
 
 def _generate(net, spec, poses, source, output, canvas, to_canvas, style, options, device, dtype, result,
-              on_message) -> None:
+              on_message, face) -> None:
     info = probe(source)
+    face_net, face_size = None, 0
+    if face is not None:
+        face_net, face_size = face[0].to(device).eval(), int(face[1].preprocess["face_size"])
     temporal = bool((spec.preprocess or {}).get("temporal", True))
     net = net.to(device).eval()
     multiple = int(getattr(net, "size_multiple", 1))
@@ -196,6 +202,8 @@ def _generate(net, spec, poses, source, output, canvas, to_canvas, style, option
                     if temporal:
                         x = torch.cat([x, previous if previous is not None else torch.zeros_like(x[:, :spec.out_channels])], 1)
                     y = translate_tensor(net, x, multiple, dtype)
+                    if face_net is not None:
+                        y = face_crop.refine(face_net, x[:, :3], y, face_size)[0].clamp(-1, 1)
                 previous = y if temporal else None
                 image = _to_image(y)
                 t2 = time.perf_counter()
