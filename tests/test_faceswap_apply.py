@@ -61,6 +61,30 @@ def test_swap_changes_the_face_and_nothing_far_from_it(detector):
     assert diff[ny - 2:ny + 3, nx - 2:nx + 3].mean() > 60
 
 
+class Steps(nn.Module):
+    """Paints call k's crops a flat grey of 2k - 1 (-1, then +1): a jump that smoothing must soften."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return torch.full_like(x, min(1.0, 2.0 * self.calls - 3.0))
+
+
+def test_temporal_smoothing_blends_each_crop_with_the_previous_one(detector):
+    frames = [face_frame(0), face_frame(0)]
+    nose = detector(frames[0])[0].landmarks[2].astype(int)
+    values = {}
+    for temporal in (0.0, 0.5):
+        swapper = FaceSwapper(Steps(), torch.device("cpu"), detector,
+                              SwapOptions(AlignSpec(64), blend=BlendOptions(color="none"), temporal=temporal))
+        swapper([frames[0]])  # call 1: black crop
+        values[temporal] = int(swapper([frames[1]])[0][nose[1], nose[0]].mean())  # call 2: white crop
+    assert values[0.0] > 240 and 100 < values[0.5] < 160  # white alone vs half black, half white
+
+
 def test_temporal_and_selection_options_are_checked():
     with pytest.raises(ValueError):
         SwapOptions(temporal=1.0)

@@ -105,6 +105,9 @@ class FaceSwap(CycleGAN):
 
     Options = FaceSwapOptions
     data_kind = "unpaired"
+    # What to lower on an out-of-memory error, for the training loop's message.
+    memory_hint = ("lower --batch-size or --size (crops of 128 instead of 256), the widths (--set ngf=32 "
+                   "--set ndf=32), or --set second_discriminator=false")
 
     def __init__(self, opts: FaceSwapOptions, train):
         if not 0.0 <= opts.second_weight <= 1.0:
