@@ -60,6 +60,10 @@ def test_dance_uses_the_face_generator_of_the_checkpoint(dancer, tmp_path):  # n
                  *sum((["--set", s] for s in TINY + FACE + ["tensorboard=false", "flip=false"]), [])]) == 0
     net, spec = load_generator(tmp_path / "ck" / "f", "face")
     assert spec.direction == "face" and spec.preprocess["face_size"] == 16
+    body, _ = load_generator(tmp_path / "ck" / "f")
+    run = _run(dancer, tmp_path, FACE + ["freeze_body=true", f"body_weights={tmp_path / 'ck' / 'f'}"])
+    started = TRANSLATORS.get("pose2frame")(run.model, run.train).generators["G"].state_dict()
+    assert all(torch.equal(v, started[k]) for k, v in body.state_dict().items())  # the face run starts from the body
     source = write_clip(tmp_path / "s.mp4", astronaut_frames(3, size=48))
     out = tmp_path / "o.mp4"
     assert main(["dance", "--checkpoint", str(tmp_path / "ck" / "f"), "--source", str(source), "--output", str(out),

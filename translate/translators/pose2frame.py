@@ -12,7 +12,7 @@ half resolution (``translate train pose2frame``), then ``generator=pix2pixhd_loc
 --translator pose2frame``).
 
 Face stage (``face_gan=true``; ``freeze_body=true`` trains it alone on a finished body model, as
-the paper does): a small ResNet G_face takes a ``face_size`` square around the head (found in the
+the paper does, with ``body_weights`` naming the finished body run): a small ResNet G_face takes a ``face_size`` square around the head (found in the
 figure, see ``face_crop``) of the figure and of the generated frame and adds a residual to the
 face: face = y' + G_face(x, y'). A PatchGAN D_face judges (figure crop, face crop); the VGG term
 (when on) compares the face with the real one. G_face is exported as the ``face`` generator.
@@ -26,12 +26,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import torch
 from torch import nn
 
-from translate.checkpoint import GeneratorSpec
+from translate.checkpoint import GeneratorSpec, load_generator
 from translate.config import ConfigError
 from translate.data.hd_pairs import find_hd_sources
 from translate.data.transforms import PreprocessConfig
@@ -56,6 +56,7 @@ class Pose2FrameOptions(Pix2PixHDOptions):
     ngf_face: int = 32
     face_blocks: int = 5
     freeze_body: bool = False  # train only the face networks (the paper's third stage)
+    body_weights: Optional[str] = None  # a trained pose2frame run whose generator G starts from (face stage)
 
 
 def _dataset_record(data) -> Dict[str, Any]:
@@ -101,6 +102,8 @@ class Pose2Frame(Pix2PixHD):
         self.global_frozen = False
         if opts.global_weights or opts.fix_global_steps:
             self._prepare_global(generator)
+        if opts.body_weights:
+            self._load_body(generator)
         self.face_spec = None
         if opts.face_gan:
             self._add_face_stage(c_fig, c_out)
@@ -109,6 +112,18 @@ class Pose2Frame(Pix2PixHD):
                 raise ConfigError("config key 'freeze_body' trains only the face stage: it needs face_gan=true")
             set_requires_grad(generator, False)
             set_requires_grad(self.discriminators["D"], False)
+
+    def _load_body(self, generator: nn.Module) -> None:
+        source, spec = load_generator(self.opts.body_weights)
+        if (spec.architecture, spec.in_channels) != (self.spec.architecture, self.spec.in_channels):
+            raise ConfigError(f"{self.opts.body_weights}: holds a {spec.architecture} generator with "
+                              f"{spec.in_channels} input channels; this run builds {self.spec.architecture} with "
+                              f"{self.spec.in_channels}: give the same generator options")
+        try:
+            generator.load_state_dict(source.state_dict())
+        except RuntimeError as exc:
+            raise ConfigError(f"{self.opts.body_weights}: weights do not fit this run's generator "
+                              f"({str(exc).splitlines()[0]})") from None
 
     def _add_face_stage(self, c_fig: int, c_out: int) -> None:
         o = self.opts
