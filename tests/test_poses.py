@@ -76,6 +76,9 @@ def test_bad_keypoint_file_names_the_file(tmp_path):
     path.write_text('{"people": [{"pose_keypoints_2d": [1, 2, 3, 4]}]}')
     with pytest.raises(ValueError, match="x_keypoints.json"):
         read_keypoints(path)
+    path.write_text('{"people": [{"pose_keypoints_2d": [NaN, 2, 3]}]}')
+    with pytest.raises(ValueError, match="finite"):
+        read_keypoints(path)
 
 
 def test_renderer_draws_each_limb_in_its_colour_where_it_is():
@@ -135,3 +138,8 @@ def test_poses_render_cli_draws_openpose_files_and_reports_bad_ones(tmp_path):
     (keypoints / "w_keypoints.json").write_text("not json")
     assert main(["poses", "render", str(keypoints), str(tmp_path / "fig2"), "--size", "64x64"]) == 1
     assert len(list((tmp_path / "fig2").glob("*.png"))) == 3
+    (keypoints / "w_keypoints.json").unlink()
+    assert main(["poses", "render", str(keypoints), str(tmp_path / "lab"), "--size", "64x64", "--figure-mode",
+                 "labels"]) == 0
+    labels = np.load(tmp_path / "lab" / "v_000000000000.npy")
+    assert labels.shape == (64, 64, 17) and labels.max() == 255

@@ -11,6 +11,7 @@ ignore it, and files without it need a size from the caller.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,8 +74,10 @@ def read_keypoints(path: "str | os.PathLike") -> PoseFrame:
     people = []
     for n, person in enumerate(data["people"]):
         values = person.get("pose_keypoints_2d") if isinstance(person, dict) else None
-        if not isinstance(values, list) or len(values) % 3 or not all(isinstance(v, (int, float)) for v in values):
-            raise KeypointFileError(path, f"person {n}: 'pose_keypoints_2d' must be a list of x, y, confidence numbers")
+        if not isinstance(values, list) or len(values) % 3 or not all(
+                isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            raise KeypointFileError(path, f"person {n}: 'pose_keypoints_2d' must be a list of finite x, y, "
+                                          f"confidence numbers")
         if not values:
             continue
         try:

@@ -200,11 +200,14 @@ def _generate(net, spec, poses, source, output, canvas, to_canvas, style, option
                 with torch.no_grad():
                     x = _to_tensor(figure, device)
                     if temporal:
-                        x = torch.cat([x, previous if previous is not None else torch.zeros_like(x[:, :spec.out_channels])], 1)
-                    y = translate_tensor(net, x, multiple, dtype)
+                        start = previous if previous is not None else torch.zeros_like(x[:, :spec.out_channels])
+                        x = torch.cat([x, start], 1)
+                    body = translate_tensor(net, x, multiple, dtype)
+                    # The body output is what training fed back (the face stage refines it afterwards).
+                    previous = body if temporal else None
+                    y = body
                     if face_net is not None:
-                        y = face_crop.refine(face_net, x[:, :3], y, face_size)[0].clamp(-1, 1)
-                previous = y if temporal else None
+                        y = face_crop.refine(face_net, x[:, :3], body, face_size)[0].clamp(-1, 1)
                 image = _to_image(y)
                 t2 = time.perf_counter()
                 if options.side_by_side:
