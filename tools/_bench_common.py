@@ -30,6 +30,8 @@ RESULT_TAG = "@@RESULT "
 TINY = {
     "pix2pix": dict(ngf=4, ndf=4, n_layers_d=2, generator="unet", generator_options={"num_downs": 5}),
     "cyclegan": dict(ngf=4, ndf=4, n_layers_d=2, generator="resnet", generator_options={"n_blocks": 1}),
+    "discogan": dict(ngf=4, ndf=4),
+    "cogan": dict(ngf=4, ndf=4, latent_dim=8, nef=4),
 }
 
 

@@ -51,10 +51,11 @@ CONFIGS: Dict[str, Dict[str, Any]] = {
     "batch4": dict(precision="fp32", channels_last=False, batch_size=4, compile=False),
     "compile": dict(precision="fp32", channels_last=False, batch_size=1, compile=True),
 }
-TRANSLATORS = ("pix2pix", "cyclegan")
+TRANSLATORS = ("pix2pix", "cyclegan", "discogan", "cogan")
+DEFAULT_TRANSLATORS = ["pix2pix", "cyclegan"]  # DiscoGAN and CoGAN are 64/128 px models: --translators discogan,cogan --size 64
 # Few iterations for CycleGAN: at 256 px on a 2-core CPU one step takes several seconds.
-DEFAULT_WARMUP = {"pix2pix": 2, "cyclegan": 1}
-DEFAULT_ITERS = {"pix2pix": 5, "cyclegan": 3}
+DEFAULT_WARMUP = {"pix2pix": 2, "cyclegan": 1, "discogan": 2, "cogan": 2}
+DEFAULT_ITERS = {"pix2pix": 5, "cyclegan": 3, "discogan": 5, "cogan": 5}
 
 # The reference implementation (pytorch-CycleGAN-and-pix2pix), CPU, 2 threads, batch 1,
 # 256x256, from /work/shared/FACTS.md. Measured separately, not in this run.
@@ -169,7 +170,7 @@ def add_ratios(rows: List[Dict[str, Any]], args: argparse.Namespace) -> None:
                      and "error" not in r), None)
         ok = "error" not in row
         row["speed_vs_baseline"] = ratio(row.get("images_per_s"), base and base["images_per_s"]) if ok else None
-        ref = REFERENCE[row["translator"]] if on_reference_setting and ok else None
+        ref = REFERENCE.get(row["translator"]) if on_reference_setting and ok else None
         row["speed_vs_reference"] = ratio(row["images_per_s"], 1.0 / ref["s_per_iter"]) if ref else None
         row["memory_vs_reference"] = ratio(row["peak_mb"], ref["peak_mb"]) if ref else None
 
@@ -283,7 +284,8 @@ def format_quality(rows: List[Dict[str, Any]]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--translators", type=csv_choices(TRANSLATORS), default=list(TRANSLATORS))
+    p.add_argument("--translators", type=csv_choices(TRANSLATORS), default=DEFAULT_TRANSLATORS,
+                   help="subset of: " + ", ".join(TRANSLATORS) + " (default pix2pix,cyclegan)")
     p.add_argument("--size", type=int, default=256, help="training crop size (default 256)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--iters", type=int, help="timed iterations per config (default: pix2pix 5, cyclegan 3)")
