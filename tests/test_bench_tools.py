@@ -42,7 +42,7 @@ def test_bench_train_every_config_in_process(tmp_path, capsys):
     assert code == 0
     rows = _rows(out)
     assert [(r["translator"], r["config"]) for r in rows] == [
-        (t, c) for t in bench_train.TRANSLATORS for c in TRAIN_CONFIGS]
+        (t, c) for t in bench_train.DEFAULT_TRANSLATORS for c in TRAIN_CONFIGS]
     for r in rows:
         assert "error" not in r, r
         for key in ("s_per_iter", "images_per_s", "gflop_per_iter", "gflops", "peak_mb", "speed_vs_baseline"):
@@ -112,7 +112,7 @@ def test_bench_apply_every_config_in_process(tmp_path, capsys):
     assert code == 0
     rows = _rows(out)
     assert [(r["model"], r["config"]) for r in rows] == [
-        (m, c) for m in bench_apply.MODELS for c in bench_apply.CONFIGS]
+        (m, c) for m in bench_apply.DEFAULT_MODELS for c in bench_apply.CONFIGS]
     for r in rows:
         assert "error" not in r, r
         for key in ("e2e_images_per_s", "model_images_per_s", "gflop_per_image", "gflops", "peak_mb",
@@ -129,3 +129,14 @@ def test_bench_apply_child_process(tmp_path):
     assert code == 0
     (row,) = _rows(out)
     assert row["e2e_images_per_s"] > 0 and row["peak_mb"] > 50
+
+
+def test_bench_train_runs_discogan_and_cogan_on_request(tmp_path):
+    out = tmp_path / "train.json"
+    code = bench_train.main(["--tiny", "--translators", "discogan,cogan", "--size", "32", "--device", "cpu",
+                             "--iters", "1", "--warmup", "1", "--configs", "baseline", "--in-process",
+                             "--json", str(out)])
+    assert code == 0
+    rows = _rows(out)
+    assert [(r["translator"], r["config"]) for r in rows] == [("discogan", "baseline"), ("cogan", "baseline")]
+    assert all("error" not in r and r["images_per_s"] > 0 for r in rows)
