@@ -152,3 +152,21 @@ def test_two_gloo_processes_equal_one_process_with_twice_the_batch(unpaired_data
         net_b, _ = load_generator(tmp_path / "ddp", direction)
         with torch.no_grad():
             torch.testing.assert_close(net_a.eval()(x), net_b.eval()(x), rtol=1e-4, atol=1e-5)
+
+
+def test_out_of_memory_is_a_one_line_error_naming_settings(unpaired_data, tmp_path):
+    import translate.translators  # noqa: F401
+    from translate.train.trainer import Trainer
+
+    run = _run("cyclegan", unpaired_data, tmp_path, "oom", [], TINY_CYCLEGAN)
+    translator = TRANSLATORS.get("cyclegan")(run.model, run.train)
+    trainer = Trainer(translator, run.train, torch.device("cpu"), None, total_steps=10)
+
+    def exhausted(batch):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    translator.generator_loss = exhausted
+    trainer.g_step._loss_fn[0] = exhausted
+    batch = {"A": torch.zeros(1, 3, 32, 32), "B": torch.zeros(1, 3, 32, 32)}
+    with pytest.raises(TrainingError, match="out of memory on cpu at step 1: lower --batch-size"):
+        trainer.step(batch)

@@ -21,15 +21,11 @@ from translate.devices import configure_threads, precision_name, resolve_device,
 from translate.registry import TRANSLATORS
 from translate.train import distributed
 from translate.train.sampler import EpochIndexed, EpochSampler
-from translate.train.trainer import Trainer
+from translate.train.trainer import Trainer, TrainingError  # noqa: F401  (TrainingError is part of this API)
 from translate.train.watch import NullWatcher, Watcher
 
 DATASETS = {"paired": PairedDataset, "unpaired": UnpairedDataset}
 DEFAULT_EPOCHS = 200  # the papers' 100 constant + 100 decaying epochs
-
-
-class TrainingError(RuntimeError):
-    """A run that cannot start or continue; the message is one line for the user."""
 
 
 def build_dataset(translator_cls, run: RunConfig, split: str = "train"):

@@ -30,6 +30,14 @@ from translate.train.schedule import linear_decay
 from translate.translators import StepResult
 
 
+class TrainingError(RuntimeError):
+    """A run that cannot start or continue; the message is one line for the user."""
+
+
+DEFAULT_MEMORY_HINT = ("lower --batch-size or --size, use --precision bf16 (or fp16 on CUDA), "
+                       "or narrower networks (--set ngf=32 --set ndf=32)")
+
+
 class _Step(nn.Module):
     """Holds one group of networks so DDP can wrap it; forward runs one translator loss."""
 
@@ -99,7 +107,18 @@ class Trainer:
         return out
 
     def step(self, batch: Dict[str, Any]) -> Tuple[StepResult, StepResult]:
-        """One generator and one discriminator update on a batch already on the device."""
+        """One generator and one discriminator update on a batch already on the device.
+
+        Out of memory becomes a one-line ``TrainingError`` naming the settings to lower
+        (the translator's own ``memory_hint`` when it has one).
+        """
+        try:
+            return self._step(batch)
+        except torch.OutOfMemoryError:
+            hint = getattr(self.translator, "memory_hint", DEFAULT_MEMORY_HINT)
+            raise TrainingError(f"out of memory on {self.device} at step {self.step_count + 1}: {hint}") from None
+
+    def _step(self, batch: Dict[str, Any]) -> Tuple[StepResult, StepResult]:
         before_step = getattr(self.translator, "before_step", None)
         if before_step is not None:  # e.g. pix2pixHD unfreezing its global generator after N steps
             before_step(self.step_count)
