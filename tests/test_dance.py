@@ -111,8 +111,10 @@ def test_normalised_dance_draws_the_source_in_the_targets_framing(checkpoint, tm
                                  "height_far": 10, "frames": 10}))
     source = write_clip(tmp_path / "source.mp4", [np.zeros((96, 96, 3), np.uint8)] * 4, fps=8)  # 96 px wide: x 48 is its centre
     out = tmp_path / "out.mp4"
+    saved = tmp_path / "source_stats.json"
     assert main(["dance", "--checkpoint", str(checkpoint), "--source", str(source), "--output", str(out),
-                 "--target-stats", str(stats), "--side-by-side"]) == 0
+                 "--target-stats", str(stats), "--side-by-side", "--source-stats", str(saved)]) == 0
+    assert json.loads(saved.read_text())["ankle_close"] == 90 and json.loads(saved.read_text())["height_close"] == 40
     with av.open(str(out)) as c:
         frames = [f.to_ndarray(format="rgb24")[:, 64:128] for f in c.decode(video=0)]
     assert len(frames) == 4 and frames[0].shape[:2] == (64, 64)

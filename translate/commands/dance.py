@@ -19,6 +19,8 @@ def _dance_args(p: argparse.ArgumentParser) -> None:
                         "mapping them into the target's framing")
     p.add_argument("--target-stats", help="pose_stats.json of the target (default: the one saved in the checkpoint "
                                           "from its dataset)")
+    p.add_argument("--source-stats", help="the source's framing statistics (JSON): read if the file exists, so a "
+                                          "run can be repeated or corrected by hand; else measured and saved there")
     p.add_argument("--size", type=int, help="long side of the generated frames (default: the target's frame size)")
     p.add_argument("--batch-size", type=int, default=1,
                    help="accepted as in translate apply; frames are generated one at a time because each is "
@@ -50,7 +52,8 @@ def _dance_run(args: argparse.Namespace) -> int:
     stages = spec.architecture + (" + face stage" if face else "")
     say(f"pose2frame ({stages}) on {device}, {precision_name(dtype)}: {source} -> {output}")
     options = DanceOptions(normalise=not args.no_normalise, side_by_side=args.side_by_side, size=args.size,
-                           target_stats=Path(args.target_stats) if args.target_stats else None, codec=args.codec,
+                           target_stats=Path(args.target_stats) if args.target_stats else None,
+                           source_stats=Path(args.source_stats) if args.source_stats else None, codec=args.codec,
                            crf=args.crf)
     result = dance((net, spec), source, output, options, device, dtype, say, face)
     split = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())

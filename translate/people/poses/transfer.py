@@ -48,6 +48,7 @@ class DanceOptions:
     side_by_side: bool = False  # source | figure | result
     size: Optional[int] = None  # long side of the generated frames; default: the target's frame size
     target_stats: Optional[Path] = None  # overrides the statistics saved in the checkpoint
+    source_stats: Optional[Path] = None  # read if it exists (repeatable runs), else measured and written there
     codec: Optional[str] = None
     crf: int = 18
     progress: bool = True
@@ -145,6 +146,18 @@ def _target_stats(spec: GeneratorSpec, options: DanceOptions) -> PoseStats:
     return saved
 
 
+def _source_stats(poses, size, path: Optional[Path], source) -> PoseStats:
+    if path is not None and Path(path).exists():
+        return PoseStats.load(path)
+    try:
+        stats = pose_stats(poses, size)
+    except ValueError as exc:
+        raise ValueError(f"{source}: {exc}; use --no-normalise") from None
+    if path is not None:
+        stats.save(path)
+    return stats
+
+
 def dance(checkpoint: Tuple[torch.nn.Module, GeneratorSpec], source: Path, output: Path, options: DanceOptions,
           device: torch.device, dtype: Optional[torch.dtype], on_message: Message = lambda m: None,
           face: Optional[Tuple[torch.nn.Module, GeneratorSpec]] = None) -> DanceResult:
@@ -157,10 +170,7 @@ def dance(checkpoint: Tuple[torch.nn.Module, GeneratorSpec], source: Path, outpu
                                        options.progress, result)
     normaliser = None
     if target is not None:
-        try:
-            result.source_stats = pose_stats(poses, source_size)
-        except ValueError as exc:
-            raise ValueError(f"{source}: {exc}; use --no-normalise") from None
+        result.source_stats = _source_stats(poses, source_size, options.source_stats, source)
         result.target_stats = target
         normaliser = PoseNormaliser(result.source_stats, target)
         on_message(f"source framing: {result.source_stats.describe()}")
