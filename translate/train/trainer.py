@@ -72,6 +72,11 @@ class Trainer:
         betas = (train.beta1, train.beta2)
         # A translator may ask for extra Adam arguments (DiscoGAN: weight_decay=1e-5).
         extra = dict(getattr(translator, "optimizer_options", None) or {})
+        if device.type in ("cpu", "cuda"):
+            # The fused kernel updates all parameters in one pass: on this CPU Adam over pix2pix's
+            # 54 M-parameter U-Net took 0.56 s per step with the default per-tensor loop, 0.12 s
+            # with foreach and 0.02 s fused (measured; see tools/BENCHMARKS.md).
+            extra.setdefault("fused", True)
         self.opt_g = torch.optim.Adam(self.generators.parameters(), lr=train.lr, betas=betas, **extra)
         self.opt_d = torch.optim.Adam(self.discriminators.parameters(), lr=train.lr, betas=betas, **extra)
         self.lr_factor = linear_decay(total_steps, train.lr_decay_start)
