@@ -361,3 +361,21 @@ def test_resnet_resize_upsampling_keeps_shapes_and_has_no_transposed_convs():
     assert not any(isinstance(m, nn.ConvTranspose2d) for m in net.modules())
     with pytest.raises(ValueError, match="upsample"):
         build_generator("resnet", upsample="pixelshuffle")
+
+
+def test_resnet_gradient_checkpointing_gives_the_same_output_and_gradients():
+    from translate.nets import build_generator
+
+    torch.manual_seed(0)
+    net = build_generator("resnet", ngf=4, n_blocks=2)
+    x = torch.rand(1, 3, 16, 16, requires_grad=True)
+    y = net(x)
+    y.sum().backward()
+    grads = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad()
+    net.gradient_checkpointing = True
+    x2 = x.detach().clone().requires_grad_(True)
+    y2 = net(x2)
+    y2.sum().backward()
+    assert torch.allclose(y, y2)
+    assert all(torch.allclose(a, p.grad, atol=1e-6) for a, p in zip(grads, net.parameters()))

@@ -50,6 +50,8 @@ CONFIGS: Dict[str, Dict[str, Any]] = {
     "bf16_channels_last": dict(precision="bf16", channels_last=True, batch_size=1, compile=False),
     "batch4": dict(precision="fp32", channels_last=False, batch_size=4, compile=False),
     "compile": dict(precision="fp32", channels_last=False, batch_size=1, compile=True),
+    "bf16_checkpointing": dict(precision="bf16", channels_last=False, batch_size=1, compile=False,
+                               options={"gradient_checkpointing": True}),
 }
 TRANSLATORS = ("pix2pix", "cyclegan", "discogan", "cogan")
 DEFAULT_TRANSLATORS = ["pix2pix", "cyclegan"]  # DiscoGAN and CoGAN are 64/128 px models: --translators discogan,cogan --size 64
@@ -87,6 +89,8 @@ def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
     opts = cls.Options()
     if spec.get("tiny"):
         opts = dataclasses.replace(opts, **TINY[spec["translator"]])
+    if spec.get("options"):
+        opts = dataclasses.replace(opts, **spec["options"])
     cfg = TrainConfig(size=spec["size"], batch_size=spec["batch_size"], precision=spec["precision"],
                       channels_last=spec["channels_last"], device=str(device))
     amp_dtype = resolve_precision(cfg.precision, device)

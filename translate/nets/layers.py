@@ -155,3 +155,14 @@ def set_requires_grad(nets: Union[nn.Module, Iterable[Optional[nn.Module]]], fla
             continue
         for p in net.parameters():
             p.requires_grad_(flag)
+
+
+def run_stages(stages: Iterable[nn.Module], x: torch.Tensor, checkpointed: bool) -> torch.Tensor:
+    """Run ``stages`` in order; with ``checkpointed`` (and gradients on) each stage's activations
+    are recomputed in backward instead of kept: much less memory for ~30% more compute."""
+    from torch.utils.checkpoint import checkpoint
+
+    recompute = checkpointed and torch.is_grad_enabled()
+    for stage in stages:
+        x = checkpoint(stage, x, use_reentrant=False) if recompute else stage(x)
+    return x

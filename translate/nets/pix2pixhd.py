@@ -27,9 +27,8 @@ from typing import Any, Iterable, List
 
 import torch
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
-from translate.nets.layers import norm_layer, padding_layer
+from translate.nets.layers import norm_layer, padding_layer, run_stages
 from translate.registry import GENERATORS
 
 
@@ -76,14 +75,6 @@ class HDResnetBlock(nn.Module):
         return x + self.body(x)
 
 
-def _run(stages: Iterable[nn.Module], x: torch.Tensor, checkpointed: bool) -> torch.Tensor:
-    """Run ``stages`` in order, recomputing each one's activations in backward if asked."""
-    recompute = checkpointed and torch.is_grad_enabled()
-    for stage in stages:
-        x = checkpoint(stage, x, use_reentrant=False) if recompute else stage(x)
-    return x
-
-
 class GlobalTrunk(nn.Module):
     """The global generator up to (not including) its 7x7 head: output is ``ngf`` wide."""
 
@@ -119,7 +110,7 @@ class GlobalGenerator(nn.Module):
         self.gradient_checkpointing = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _run([*self.trunk.stages(), self.head], x, self.gradient_checkpointing)
+        return run_stages([*self.trunk.stages(), self.head], x, self.gradient_checkpointing)
 
 
 class Enhancer(nn.Module):
@@ -134,8 +125,8 @@ class Enhancer(nn.Module):
         self.up = _up(2 * width, norm)
 
     def forward(self, x: torch.Tensor, coarser: torch.Tensor, checkpointed: bool) -> torch.Tensor:
-        features = _run([self.stem, self.down], x, checkpointed)
-        return _run([*self.blocks, self.up], features + coarser, checkpointed)
+        features = run_stages([self.stem, self.down], x, checkpointed)
+        return run_stages([*self.blocks, self.up], features + coarser, checkpointed)
 
 
 class LocalEnhancer(nn.Module):
@@ -169,10 +160,10 @@ class LocalEnhancer(nn.Module):
         pyramid = [x]
         for _ in range(self.n_enhancers):
             pyramid.append(self.downsample(pyramid[-1]))
-        y = _run(self.global_trunk.stages(), pyramid[-1], self.gradient_checkpointing)
+        y = run_stages(self.global_trunk.stages(), pyramid[-1], self.gradient_checkpointing)
         for enhancer, scale_input in zip(self.enhancers, reversed(pyramid[:-1])):
             y = enhancer(scale_input, y, self.gradient_checkpointing)
-        return _run([self.head], y, self.gradient_checkpointing)
+        return run_stages([self.head], y, self.gradient_checkpointing)
 
     def load_global(self, global_generator: GlobalGenerator) -> None:
         """Copy a trained global generator's trunk in (its head is dropped, as in pix2pixHD).

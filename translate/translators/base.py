@@ -53,6 +53,7 @@ class NetworkOptions:
     lambda_ssim: float = 0.0  # SSIM term on the reconstruction/target
     lambda_perceptual: float = 0.0  # VGG perceptual term
     lambda_feature_matching: float = 0.0  # discriminator feature matching
+    gradient_checkpointing: bool = False  # recompute generator activations in backward: less memory, more time
     vgg_weights: Optional[str] = None  # local VGG file; default: torch cache (vgg19-dcbb9e9d.pth)
 
 
@@ -66,7 +67,10 @@ def generator_spec(opts: NetworkOptions, in_channels: int, out_channels: int, tr
 
 
 def build_generator_from_spec(spec: GeneratorSpec, opts: NetworkOptions) -> nn.Module:
-    return init_weights(spec.build(), kind=opts.init, gain=opts.init_gain)
+    net = init_weights(spec.build(), kind=opts.init, gain=opts.init_gain)
+    if hasattr(net, "gradient_checkpointing"):  # generators that support it say so
+        net.gradient_checkpointing = opts.gradient_checkpointing
+    return net
 
 
 def make_discriminator(opts: NetworkOptions, in_channels: int) -> nn.Module:

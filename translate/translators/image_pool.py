@@ -1,7 +1,9 @@
 """History of generated images (Shrivastava et al. 2017), used by CycleGAN's discriminators.
 
 Showing the discriminator a mix of current and earlier fakes keeps it from
-over-fitting the generator's latest mode. Its randomness comes from its own
+over-fitting the generator's latest mode. Stored images are kept in fp16 (half the
+memory of 50 fp32 images; their values lie in [-1, 1], where fp16 keeps 11 bits, far finer
+than the 8-bit images they stand for). Its randomness comes from its own
 ``torch.Generator`` and its contents are saved with the training state, so a
 resumed run continues exactly.
 """
@@ -26,12 +28,12 @@ class ImagePool:
         for image in images.detach():
             image = image.unsqueeze(0)
             if len(self.images) < self.size:
-                self.images.append(image.clone())
+                self.images.append(image.to(torch.float16))
                 out.append(image)
             elif torch.rand(1, generator=self.rng).item() > 0.5:
                 slot = int(torch.randint(0, self.size, (1,), generator=self.rng).item())
-                out.append(self.images[slot].clone())
-                self.images[slot] = image.clone()
+                out.append(self.images[slot].to(image.dtype))
+                self.images[slot] = image.to(torch.float16)
             else:
                 out.append(image)
         return torch.cat(out, 0)
