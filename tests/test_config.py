@@ -73,3 +73,18 @@ def test_bad_yaml_is_reported_with_its_path(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_yaml(bad)
     assert str(bad) in str(err.value)
+
+
+def test_translator_train_defaults_sit_below_every_user_layer(tmp_path):
+    run = resolve("cyclegan", CycleGANOptions(), train_defaults={"size": 64})
+    assert run.train.size == 64 and run.train.load_size == 72
+    run = resolve("cyclegan", CycleGANOptions(), cli_values={"size": 128}, train_defaults={"size": 64})
+    assert run.train.size == 128
+
+
+def test_discogan_and_cogan_train_at_64_by_default(unpaired_data, tmp_path):
+    import translate.translators  # noqa: F401
+    from translate.registry import TRANSLATORS
+
+    for name in ("discogan", "cogan"):
+        assert TRANSLATORS.get(name).train_defaults["size"] == 64

@@ -211,9 +211,13 @@ def resolve(
     yaml_paths: Iterable[str] = (),
     cli_values: Optional[Dict[str, Any]] = None,
     set_pairs: Iterable[str] = (),
+    train_defaults: Optional[Dict[str, Any]] = None,
 ) -> RunConfig:
-    """Defaults, then YAML files in order, then explicit flags, then ``--set`` pairs."""
+    """Defaults (``train_defaults``: a translator's own, e.g. DiscoGAN's 64 px), then YAML files
+    in order, then explicit flags, then ``--set`` pairs."""
     train, model = TrainConfig(), model_defaults
+    if train_defaults:
+        train, model = apply_overrides(train, model, train_defaults)
     for path in yaml_paths:
         train, model = apply_overrides(train, model, load_yaml(path))
     if cli_values:

@@ -56,7 +56,8 @@ def _train_run(args: argparse.Namespace) -> int:
         yaml_paths.append(str(saved))
     if args.config:
         yaml_paths.append(args.config)
-    run = resolve(args.translator, translator_cls.Options(), yaml_paths, cli_values, args.set_pairs)
+    run = resolve(args.translator, translator_cls.Options(), yaml_paths, cli_values, args.set_pairs,
+                  train_defaults=getattr(translator_cls, "train_defaults", None))
     if not run.train.data:
         raise UsageError("train needs --data DATASET_ROOT")
     from translate.train.loop import train

@@ -78,7 +78,8 @@ def _run(args: argparse.Namespace) -> int:
     cli_values = {"data": args.data, "name": args.name, "checkpoints_dir": args.checkpoints_dir, "size": args.size,
                   "batch_size": args.batch_size, "seed": args.seed, "device": args.device,
                   "precision": args.precision, "num_workers": args.num_workers}
-    base = resolve(args.translator, cls.Options(), [args.config] if args.config else [], cli_values, args.set_pairs)
+    base = resolve(args.translator, cls.Options(), [args.config] if args.config else [], cli_values, args.set_pairs,
+                   train_defaults=getattr(cls, "train_defaults", None))
     t, opts = base.train, base.model
     if t.size < 2 or t.load_size < 2:
         raise UsageError("--size and load_size must be at least 2 so the global stage can use half")

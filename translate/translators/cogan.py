@@ -63,6 +63,7 @@ class CoGAN:
 
     Options = CoGANOptions
     data_kind = "unpaired"
+    train_defaults = {"size": 64}  # the paper trains at 64x64 (32-128 work); --size overrides
 
     def __init__(self, opts: CoGANOptions, train):
         try:

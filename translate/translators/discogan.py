@@ -71,6 +71,7 @@ class DiscoGAN:
 
     Options = DiscoGANOptions
     data_kind = "unpaired"
+    train_defaults = {"size": 64}  # the paper trains at 64x64; --size overrides
 
     def __init__(self, opts: DiscoGANOptions, train):
         if opts.recon_loss not in RECONSTRUCTION_LOSSES:
