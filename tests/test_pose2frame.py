@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from safetensors.torch import load_file
+
 from translate.checkpoint import load_generator
 from translate.cli import main
 from translate.config import resolve
@@ -131,3 +133,17 @@ def test_train_hd_schedule_runs_for_pose2frame(dancer, tmp_path):
     assert l_meta["generators"]["AtoB"]["architecture"] == "pix2pixhd_local"
     net, spec = load_generator(ck / "dancer")
     assert spec.in_channels == 6 and spec.preprocess["input"] == "pose_sequence"
+
+
+def test_train_hd_adds_the_face_stage_on_the_finished_body(dancer, tmp_path):
+    ck = tmp_path / "ck"
+    assert main(["train-hd", "--translator", "pose2frame", "--data", str(dancer), "--name", "dancer",
+                 "--checkpoints-dir", str(ck), "--size", "32", "--global-epochs", "1", "--local-epochs", "1",
+                 "--fix-global-epochs", "0", "--face-epochs", "1", "--num-workers", "0", "--precision", "fp32",
+                 *sum((["--set", s] for s in TINY + ["tensorboard=false", "n_blocks_local=1", "num_scales=1",
+                                                     "face_size=16", "ngf_face=4", "face_blocks=1"]), [])]) == 0
+    meta = json.loads((ck / "dancer_face" / "translate.json").read_text())
+    assert "face" in meta["generators"]
+    body = load_file(str(ck / "dancer" / "generator_AtoB.safetensors"))
+    kept = load_file(str(ck / "dancer_face" / "generator_AtoB.safetensors"))
+    assert all(torch.equal(body[k], kept[k]) for k in body)  # the body stays frozen in the face stage

@@ -5,7 +5,9 @@ Three stages, each an ordinary run of the one training loop:
 1. ``<name>_global``: the global generator at half resolution (``load_size`` and ``size`` halved);
 2. ``<name>``: the local enhancer, its global trunk copied from stage 1 and frozen for
    ``--fix-global-epochs`` epochs (pix2pixHD's niter_fix_global), then
-3. the same run resumed with everything trainable until ``--local-epochs``.
+3. the same run resumed with everything trainable until ``--local-epochs``;
+4. for pose2frame with ``--face-epochs N``: ``<name>_face``, the face GAN trained on the finished
+   body model (frozen), Everybody Dance Now's third stage.
 
 Stages 2 and 3 are one run folder and one LR schedule; they are two calls of the loop because
 DDP must wrap the thawed global trunk anew (see ``Pix2PixHD.before_step``). The local stage's
@@ -38,6 +40,9 @@ def _args(p: argparse.ArgumentParser) -> None:
                    help="local stage epochs with the global trunk frozen (pix2pixHD's niter_fix_global; default 10)")
     p.add_argument("--translator", choices=("pix2pixhd", "pose2frame"), default="pix2pixhd",
                    help="pix2pixhd (default) or pose2frame (Everybody Dance Now: the same stages, temporal pairs)")
+    p.add_argument("--face-epochs", type=int, default=0,
+                   help="pose2frame only: train the face stage for N epochs on the finished body model "
+                        "into NAME_face (default 0: no face stage)")
     p.add_argument("--seed", type=int)
     p.add_argument("--num-workers", type=int)
     add_device_args(p)
@@ -74,6 +79,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if min(args.global_epochs, args.local_epochs) < 1 or not 0 <= args.fix_global_epochs <= args.local_epochs:
         raise UsageError("need --global-epochs, --local-epochs >= 1 and 0 <= --fix-global-epochs <= --local-epochs")
+    if args.face_epochs < 0 or (args.face_epochs and args.translator != "pose2frame"):
+        raise UsageError("--face-epochs N (N >= 0) is for --translator pose2frame")
     cls = TRANSLATORS.get(args.translator)
     cli_values = {"data": args.data, "name": args.name, "checkpoints_dir": args.checkpoints_dir, "size": args.size,
                   "batch_size": args.batch_size, "seed": args.seed, "device": args.device,
@@ -102,7 +109,14 @@ def _run(args: argparse.Namespace) -> int:
         _stage(train, frozen, total, args.resume, stop_at=fix_steps)
     thawed = RunConfig(args.translator, local_train, dataclasses.replace(local_opts, fix_global_steps=0))
     _stage(train, thawed, total, resume=args.resume or fix_steps > 0)
-    print(f"checkpoint: {Path(t.checkpoints_dir) / t.name}")
+    final = Path(t.checkpoints_dir) / t.name
+    if args.face_epochs:
+        face_train = dataclasses.replace(t, name=f"{t.name}_face", epochs=args.face_epochs, steps=None)
+        face_opts = dataclasses.replace(local_opts, fix_global_steps=0, global_weights=None, face_gan=True,
+                                        freeze_body=True, body_weights=str(final))
+        _stage(train, RunConfig(args.translator, face_train, face_opts), args.face_epochs * per_epoch, args.resume)
+        final = Path(t.checkpoints_dir) / face_train.name
+    print(f"checkpoint: {final}")
     return 0
 
 
