@@ -20,6 +20,25 @@ class _TouchOnLoad:
         return pathlib.Path.touch, (self.marker,)
 
 
+def _pickle_globals(path) -> str:
+    """The names a checkpoint's pickle would import, from its opcodes (zip or legacy format)."""
+    import pickletools
+    import zipfile
+
+    data = path.read_bytes()
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            data = archive.read(next(n for n in archive.namelist() if n.endswith("data.pkl")))
+    else:  # legacy format: several pickles back to back; the objects are in the fourth
+        import io
+
+        stream = io.BytesIO(data)
+        for _ in range(3):
+            pickle.load(stream)  # magic number, protocol version, sys info: plain values, safe
+        data = stream.read()
+    return " ".join(str(arg) for op, arg, _ in pickletools.genops(data) if arg is not None)
+
+
 @pytest.mark.parametrize("zip_format", [True, False])
 def test_malicious_pickle_is_refused_and_does_not_run(tmp_path, zip_format):
     marker = tmp_path / "marker"
@@ -31,9 +50,8 @@ def test_malicious_pickle_is_refused_and_does_not_run(tmp_path, zip_format):
         load_generator(path)
     assert not marker.exists()
 
-    # The same payload through a plain unpickler does run: the test's file is genuinely hostile.
-    torch.load(path, weights_only=False)
-    assert marker.exists()
+    # The file really carries the call (checked by reading its pickle opcodes, never by running it).
+    assert "touch" in _pickle_globals(path)
 
 
 def test_raw_pickle_payload_is_refused_by_the_cli(tmp_path, capsys):
