@@ -116,3 +116,10 @@ def test_reference_test_mode_keeps_dropout_random(paired_data, tmp_path):
         outs.append(read_image(out).astype(int))
     assert (outs[0] == outs[1]).all()  # evaluation mode: deterministic
     assert (outs[2] != outs[3]).any()  # reference behaviour: dropout on, two runs differ
+
+
+def test_train_direction_flag_makes_a_BtoA_generator(paired_data, tmp_path):
+    ck = tmp_path / "ck"
+    assert main(["train", "pix2pix", "--data", str(paired_data), "--name", "p", "--checkpoints-dir", str(ck),
+                 "--size", "32", "--steps", "1", "--num-workers", "0", "--direction", "BtoA", *TINY_PIX2PIX]) == 0
+    assert (ck / "p" / "generator_BtoA.safetensors").exists()

@@ -18,6 +18,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoints-dir", help="where run folders live (default: checkpoints)")
     p.add_argument("--size", type=int, help="training crop size in pixels (default 256)")
     p.add_argument("--batch-size", type=int, help="images per step per process (default 1)")
+    p.add_argument("--direction", choices=("AtoB", "BtoA"),
+                   help="paired translators: which side is the input (default AtoB; facades is BtoA)")
     p.add_argument("--steps", type=int, help="total optimiser steps of the run; a resumed run continues up to it")
     p.add_argument("--epochs", type=int, help="passes over the training set, instead of --steps (default 200)")
     p.add_argument("--seed", type=int, help="random seed (default 0); fp32 runs with a seed repeat exactly on CPU")
@@ -44,7 +46,7 @@ def _train_run(args: argparse.Namespace) -> int:
         return 0
     cli_values = {
         "data": args.data, "name": args.name, "checkpoints_dir": args.checkpoints_dir, "size": args.size,
-        "batch_size": args.batch_size, "steps": args.steps, "epochs": args.epochs, "seed": args.seed,
+        "batch_size": args.batch_size, "direction": args.direction, "steps": args.steps, "epochs": args.epochs, "seed": args.seed,
         "device": args.device, "precision": args.precision, "num_workers": args.num_workers,
     }
     yaml_paths: List[str] = []
