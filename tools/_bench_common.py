@@ -184,3 +184,17 @@ def write_json(path: Optional[str], payload: Dict[str, Any]) -> None:
         return
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def start_measurement(spec: Dict[str, Any]):
+    """Threads, seed and device for one benchmark row: ``(device, autocast dtype)``."""
+    import torch
+
+    from translate.devices import configure_threads, resolve_device, resolve_precision
+
+    configure_threads()
+    torch.manual_seed(spec.get("seed", 0))
+    device = resolve_device(spec["device"])
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    return device, resolve_precision(spec["precision"], device)

@@ -40,7 +40,7 @@ from typing import Any, Dict, List, Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench_common import (TINY, count_flops, csv_choices, emit_result, fmt, machine_description,  # noqa: E402
                            load_text, markdown_table, median, peak_memory_mb, ratio, run_child, run_in_process, sync,
-                           time_calls, write_json)
+                           start_measurement, time_calls, write_json)
 
 CONFIGS: Dict[str, Dict[str, Any]] = {
     "baseline": dict(precision="fp32", batch_size=1, channels_last=False),
@@ -91,14 +91,8 @@ def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
     import torch
 
     from translate.apply.images import apply_to_images, translate_tensor
-    from translate.devices import configure_threads, resolve_device, resolve_precision
 
-    configure_threads()
-    torch.manual_seed(spec.get("seed", 0))
-    device = resolve_device(spec["device"])
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    dtype = resolve_precision(spec["precision"], device)
+    device, dtype = start_measurement(spec)
     net, _ = build_net(spec["model"], spec.get("tiny", False))
     net = net.to(device).eval()
     if spec["channels_last"]:

@@ -41,7 +41,7 @@ from typing import Any, Dict, List, Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench_common import (ROOT, TINY, count_flops, csv_choices, emit_result, fmt, load_text,  # noqa: E402
                            machine_description, markdown_table, median, peak_memory_mb, ratio, run_child,
-                           run_in_process, sync, time_calls, write_json)
+                           run_in_process, start_measurement, sync, time_calls, write_json)
 
 CONFIGS: Dict[str, Dict[str, Any]] = {
     "baseline": dict(precision="fp32", channels_last=False, batch_size=1, compile=False),
@@ -76,15 +76,10 @@ def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
 
     import translate.translators  # noqa: F401  (registration)
     from translate.config import TrainConfig
-    from translate.devices import configure_threads, resolve_device, resolve_precision
     from translate.registry import TRANSLATORS as REGISTRY
     from translate.train.trainer import Trainer
 
-    configure_threads()
-    torch.manual_seed(spec.get("seed", 0))
-    device = resolve_device(spec["device"])
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    device, amp_dtype = start_measurement(spec)
     cls = REGISTRY.get(spec["translator"])
     opts = cls.Options()
     if spec.get("tiny"):
@@ -93,7 +88,6 @@ def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
         opts = dataclasses.replace(opts, **spec["options"])
     cfg = TrainConfig(size=spec["size"], batch_size=spec["batch_size"], precision=spec["precision"],
                       channels_last=spec["channels_last"], device=str(device))
-    amp_dtype = resolve_precision(cfg.precision, device)
     translator = cls(opts, cfg)
     trainer = Trainer(translator, cfg, device, amp_dtype, total_steps=10**9)
 
