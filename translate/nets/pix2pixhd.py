@@ -23,7 +23,7 @@ compute. It only acts while gradients are being recorded.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, List
+from typing import Any, List
 
 import torch
 from torch import nn

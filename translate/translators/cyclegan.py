@@ -63,28 +63,38 @@ class CycleGAN:
         self.pools = {"A": ImagePool(opts.pool_size, seed=train.seed), "B": ImagePool(opts.pool_size, seed=train.seed + 1)}
 
     def generator_loss(self, batch: Dict[str, torch.Tensor]) -> StepResult:
-        o, g, d = self.opts, self.generators, self.discriminators
+        o, g = self.opts, self.generators
         real_a, real_b = batch["A"], batch["B"]
         fake_b = g["G_A"](real_a)
         rec_a = g["G_B"](fake_b)
         fake_a = g["G_B"](real_b)
         rec_b = g["G_A"](fake_a)
         logs: Dict[str, torch.Tensor] = {}
-        gan_a = self.adversarial.generator_loss(d["D_A"](fake_b)) * o.lambda_gan
-        gan_b = self.adversarial.generator_loss(d["D_B"](fake_a)) * o.lambda_gan
-        cycle_a = self.cycle(rec_a, real_a) * o.lambda_cycle
-        cycle_b = self.cycle(rec_b, real_b) * o.lambda_cycle
+        gan_a = self._adversarial("D_A", fake_b) * o.lambda_gan
+        gan_b = self._adversarial("D_B", fake_a) * o.lambda_gan
+        cycle_a = self._cycle_term(rec_a, real_a, batch, "A") * o.lambda_cycle
+        cycle_b = self._cycle_term(rec_b, real_b, batch, "B") * o.lambda_cycle
         extra = self.extra(rec_a, real_a, logs, "_A") + self.extra(rec_b, real_b, logs, "_B")
         total = gan_a + gan_b + cycle_a + cycle_b + extra
         if self.use_identity:
             idt_weight = o.lambda_cycle * o.lambda_identity
-            idt_a = self.identity(g["G_A"](real_b), real_b) * idt_weight
-            idt_b = self.identity(g["G_B"](real_a), real_a) * idt_weight
+            idt_a = self._identity_term(g["G_A"](real_b), real_b, batch, "B") * idt_weight
+            idt_b = self._identity_term(g["G_B"](real_a), real_a, batch, "A") * idt_weight
             logs.update(idt_A=idt_a.detach(), idt_B=idt_b.detach())
             total = total + idt_a + idt_b
         logs.update(G_A=gan_a.detach(), G_B=gan_b.detach(), cycle_A=cycle_a.detach(), cycle_B=cycle_b.detach())
         fakes = {"fake_B": fake_b.detach(), "fake_A": fake_a.detach(), "rec_A": rec_a.detach(), "rec_B": rec_b.detach()}
         return StepResult(total, logs, fakes)
+
+    # The three terms variants change (the face-swap preset weights them by face masks).
+    def _adversarial(self, name: str, fake: torch.Tensor) -> torch.Tensor:
+        return self.adversarial.generator_loss(self.discriminators[name](fake))
+
+    def _cycle_term(self, pred: torch.Tensor, target: torch.Tensor, batch, domain: str) -> torch.Tensor:
+        return self.cycle(pred, target)
+
+    def _identity_term(self, pred: torch.Tensor, target: torch.Tensor, batch, domain: str) -> torch.Tensor:
+        return self.identity(pred, target)
 
     def discriminator_loss(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> StepResult:
         logs: Dict[str, torch.Tensor] = {}

@@ -140,31 +140,14 @@ class FaceSwap(CycleGAN):
     def _adversarial(self, name: str, fake: torch.Tensor) -> torch.Tensor:
         return sum(weight * self.adversarial.generator_loss(d(fake)) for d, weight in self._critics(name))
 
-    def generator_loss(self, batch: Dict[str, torch.Tensor]) -> StepResult:
-        o, g = self.opts, self.generators
-        real_a, real_b = batch["A"], batch["B"]
-        mask_a = batch.get("mask_A", torch.ones_like(real_a[:, :1]))
-        mask_b = batch.get("mask_B", torch.ones_like(real_b[:, :1]))
-        fake_b = g["G_A"](real_a)
-        rec_a = g["G_B"](fake_b)
-        fake_a = g["G_B"](real_b)
-        rec_b = g["G_A"](fake_a)
-        logs: Dict[str, torch.Tensor] = {}
-        gan_a = self._adversarial("D_A", fake_b) * o.lambda_gan
-        gan_b = self._adversarial("D_B", fake_a) * o.lambda_gan
-        cycle_a = self.masked(rec_a.float(), real_a.float(), mask_a) * o.lambda_cycle
-        cycle_b = self.masked(rec_b.float(), real_b.float(), mask_b) * o.lambda_cycle
-        extra = self.extra(rec_a, real_a, logs, "_A") + self.extra(rec_b, real_b, logs, "_B")
-        total = gan_a + gan_b + cycle_a + cycle_b + extra
-        if self.use_identity:
-            weight = o.lambda_cycle * o.lambda_identity
-            idt_a = self.masked(g["G_A"](real_b).float(), real_b.float(), mask_b) * weight
-            idt_b = self.masked(g["G_B"](real_a).float(), real_a.float(), mask_a) * weight
-            logs.update(idt_A=idt_a.detach(), idt_B=idt_b.detach())
-            total = total + idt_a + idt_b
-        logs.update(G_A=gan_a.detach(), G_B=gan_b.detach(), cycle_A=cycle_a.detach(), cycle_B=cycle_b.detach())
-        fakes = {"fake_B": fake_b.detach(), "fake_A": fake_a.detach(), "rec_A": rec_a.detach(), "rec_B": rec_b.detach()}
-        return StepResult(total, logs, fakes)
+    def _masked(self, pred: torch.Tensor, target: torch.Tensor, batch, domain: str) -> torch.Tensor:
+        """Reconstruction weighted by the target's face mask (full weight when a crop has none)."""
+        mask = batch.get(f"mask_{domain}", torch.ones_like(target[:, :1]))
+        return self.masked(pred.float(), target.float(), mask)
+
+    # CycleGAN's generator step with mask-weighted cycle and identity terms.
+    _cycle_term = _masked
+    _identity_term = _masked
 
     def discriminator_loss(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> StepResult:
         logs: Dict[str, torch.Tensor] = {}
