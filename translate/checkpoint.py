@@ -16,6 +16,7 @@ Every file is written atomically (see ``translate.fileio``).
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ FORMAT = "translate-checkpoint"
 FORMAT_VERSION = 1
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(TranslateError, RuntimeError):
     """A checkpoint that cannot be read; the message names the file and the problem."""
 
 

@@ -15,6 +15,7 @@ nearest valid ones.
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 import dataclasses
 import difflib
 import types
@@ -26,7 +27,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 import yaml
 
 
-class ConfigError(ValueError):
+class ConfigError(TranslateError, ValueError):
     """A bad configuration key or value; the message is one line meant for the user."""
 
 

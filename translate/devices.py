@@ -8,6 +8,7 @@ without native bf16 instructions autocast would emulate it and be slower, so
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 import contextlib
 import functools
 import os
@@ -18,7 +19,7 @@ import torch
 _DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-class DeviceError(RuntimeError):
+class DeviceError(TranslateError, RuntimeError):
     """The requested device or precision cannot be used here."""
 
 

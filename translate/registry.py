@@ -14,12 +14,13 @@ without knowing its members::
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 import difflib
 import inspect
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 
-class UnknownNameError(KeyError):
+class UnknownNameError(TranslateError, KeyError):
     """Raised for a name that is not registered; the message suggests close names."""
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message

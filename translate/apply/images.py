@@ -8,6 +8,7 @@ cannot be read or written is reported and skipped; the others still go through.
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 import concurrent.futures
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ class ApplyReport:
         return not self.failed
 
 
-class ApplyError(ValueError):
+class ApplyError(TranslateError, ValueError):
     """Bad arguments to apply (paths), one line for the user."""
 
 

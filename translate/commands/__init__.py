@@ -10,8 +10,7 @@ import argparse
 from dataclasses import dataclass
 from typing import Callable, Dict
 
-class UsageError(ValueError):
-    """Arguments that do not make sense together; printed as one line, exit code 2."""
+from translate.errors import UsageError  # noqa: F401  (commands import it from here)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ one OpenCV mode that ignores EXIF orientation, so orientation is read from the h
 
 from __future__ import annotations
 
+from translate.errors import TranslateError
 import io
 import os
 from pathlib import Path
@@ -27,7 +28,7 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", 
 _EXIF_ORIENTATION_TAG = 0x0112
 
 
-class ImageReadError(ValueError):
+class ImageReadError(TranslateError, ValueError):
     """An image file could not be decoded. `str()` is one line: "PATH: reason"."""
 
     def __init__(self, path: str | os.PathLike, reason: str):

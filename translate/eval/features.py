@@ -21,6 +21,7 @@ releases), so it is handed an in-memory copy of the already-validated tensors, n
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 import io
 import os
 import re
@@ -39,14 +40,14 @@ INCEPTION_FEATURES = 2048  # pool3 features, what FID and KID are defined on
 NETWORK_LABELS = {"inception": "FID Inception", "alex": "LPIPS AlexNet backbone", "vgg": "LPIPS VGG16 backbone"}
 
 
-class MissingWeightsError(FileNotFoundError):
+class MissingWeightsError(TranslateError, FileNotFoundError):
     """A feature network's weights file is not on this machine; one line naming the file."""
 
     def __str__(self) -> str:
         return str(self.args[0])
 
 
-class WeightsFileError(ValueError):
+class WeightsFileError(TranslateError, ValueError):
     """A weights file exists but cannot be used; one line naming the file and the problem."""
 
 

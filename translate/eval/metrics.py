@@ -17,6 +17,7 @@ network's weights are absent raises ``MissingWeightsError`` and the evaluator sk
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 import warnings
 from typing import Dict, List
 
@@ -47,7 +48,7 @@ STREAM_NEEDS = {
 }
 
 
-class MetricUnavailable(ValueError):
+class MetricUnavailable(TranslateError, ValueError):
     """A metric that cannot give a number for this data (e.g. FID from one image); one line."""
 
 

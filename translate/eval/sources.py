@@ -5,6 +5,7 @@ Every reader returns uint8 HxWxC arrays (``translate.data.read_image``) or raise
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
@@ -17,7 +18,7 @@ _NAMES_SHOWN = 10
 TARGET_PARTS = ("auto", "whole", "A", "B")
 
 
-class PairingError(ValueError):
+class PairingError(TranslateError, ValueError):
     """Predictions and targets that cannot be matched by file name; one line listing the names."""
 
 

@@ -11,6 +11,7 @@ and reused, so later evaluations cost only the translations and the outputs' fea
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +29,7 @@ from translate.fileio import atomic_write_text
 LOG_FILE = "eval_log.json"
 
 
-class TrainingEvalError(ValueError):
+class TrainingEvalError(TranslateError, ValueError):
     """Evaluation settings that cannot work for this run; one line, raised before training starts."""
 
 

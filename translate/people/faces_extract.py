@@ -13,6 +13,7 @@ an interrupted extract is resumed by running it again.
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 import json
 import sys
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from translate.video.io import VideoError, VideoReader, is_video_file
 Message = Callable[[str], None]
 
 
-class ExtractError(ValueError):
+class ExtractError(TranslateError, ValueError):
     """Bad input to faces extract, one line for the user."""
 
 

@@ -8,11 +8,12 @@ its replacement, ``message_factory.GetMessageClass``, before MediaPipe is import
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 import os
 from types import ModuleType
 
 
-class PeopleBackendMissing(ImportError):
+class PeopleBackendMissing(TranslateError, ImportError):
     """MediaPipe is not installed: the face and pose tools need the ``people`` extra."""
 
 

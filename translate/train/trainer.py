@@ -16,6 +16,7 @@ per optimiser step even when a translator calls a generator several times
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 from typing import Any, Dict, Optional, Tuple
 
 import torch
@@ -30,7 +31,7 @@ from translate.train.schedule import linear_decay
 from translate.translators import StepResult
 
 
-class TrainingError(RuntimeError):
+class TrainingError(TranslateError, RuntimeError):
     """A run that cannot start or continue; the message is one line for the user."""
 
 

@@ -16,6 +16,7 @@ it stopped, so the caller can translate what decoded and still report a failure.
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -28,7 +29,7 @@ import numpy as np
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm"})
 
 
-class VideoError(ValueError):
+class VideoError(TranslateError, ValueError):
     """A video that cannot be translated at all. ``str()`` is one line: "PATH: reason"."""
 
     def __init__(self, path: "str | os.PathLike", reason: str):

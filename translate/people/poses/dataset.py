@@ -13,6 +13,7 @@ frames before it) and is counted; a video with nobody in it at all is an error.
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 import json
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -36,7 +37,7 @@ from .smoothing import SmoothingOptions, smooth_poses
 STATS_FILE, STYLE_FILE = "pose_stats.json", "figure.json"
 
 
-class NoPersonError(ValueError):
+class NoPersonError(TranslateError, ValueError):
     """Nobody was found in any frame of a video."""
 
 

@@ -10,6 +10,7 @@ ignore it, and files without it need a size from the caller.
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 import json
 import math
 import os
@@ -24,7 +25,7 @@ from .skeletons import Pose, skeleton_for_count
 SUFFIX = "_keypoints.json"
 
 
-class KeypointFileError(ValueError):
+class KeypointFileError(TranslateError, ValueError):
     """A keypoint file that cannot be read; the message names the file."""
 
     def __init__(self, path: "str | os.PathLike", reason: str):

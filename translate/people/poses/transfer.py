@@ -11,6 +11,7 @@ Frames are generated in order, one at a time, because each depends on the one be
 """
 from __future__ import annotations
 
+from translate.errors import TranslateError
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,7 @@ from .smoothing import SmoothingOptions, smooth_poses
 Message = Callable[[str], None]
 
 
-class NotAPoseModelError(ValueError):
+class NotAPoseModelError(TranslateError, ValueError):
     """The checkpoint was not trained by pose2frame."""
 
 
