@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(BIN)/python tools/demo.py --out demo_out
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench_train.py

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -8,9 +9,11 @@ def requirements(name: str):
     return [l.split("#")[0].strip() for l in lines if l.split("#")[0].strip() and not l.startswith("-r")]
 
 
+VERSION = re.search(r'__version__ = "([^"]+)"', Path(__file__).with_name("translate").joinpath("version.py").read_text()).group(1)
+
 setup(
     name="translate",
-    version="0.1.0",
+    version=VERSION,
     description="Image-to-image translation toolkit: pix2pix, CycleGAN and friends, trained and applied end to end",
     long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",

@@ -83,7 +83,6 @@ def test_translator_train_defaults_sit_below_every_user_layer(tmp_path):
 
 
 def test_discogan_and_cogan_train_at_64_by_default(unpaired_data, tmp_path):
-    import translate.translators  # noqa: F401
     from translate.registry import TRANSLATORS
 
     for name in ("discogan", "cogan"):

@@ -60,7 +60,6 @@ REFERENCE_SIZE = 256
 
 def build_net(model: str, tiny: bool):
     """The translator's preset generator, built the way a checkpoint rebuilds it."""
-    import translate.translators  # noqa: F401  (registration)
     from translate.registry import TRANSLATORS
     from translate.translators.base import build_generator_from_spec, generator_spec
 

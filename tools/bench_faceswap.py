@@ -127,8 +127,8 @@ def main(argv=None) -> int:
     from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
     from translate.people.faces_align import AlignSpec
     from translate.people.faces_detect import MediaPipeFaceDetector
-    from translate.people.faces_swap import FaceSwapper, SwapOptions
-    from translate.video.pipeline import VideoOptions, translate_video
+    from translate.pipelines.faceswap import FaceSwapper, SwapOptions
+    from translate.apply.video import VideoOptions, translate_video
 
     configure_threads()
     device = resolve_device(args.device)

@@ -40,11 +40,10 @@ NUM_CLASSES = 35
 def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
     import torch
 
-    import translate.translators  # noqa: F401
     from translate.config import resolve
     from translate.devices import configure_threads, resolve_precision
     from translate.registry import TRANSLATORS
-    from translate.train.trainer import Trainer
+    from translate.training.trainer import Trainer
     from translate.translators.terms import WeightedTerms
 
     configure_threads()

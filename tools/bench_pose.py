@@ -28,7 +28,7 @@ import torch  # noqa: E402
 
 from translate.checkpoint import GeneratorSpec  # noqa: E402
 from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision  # noqa: E402
-from translate.people.poses.transfer import DanceOptions, dance  # noqa: E402
+from translate.pipelines.dance import DanceOptions, dance  # noqa: E402
 
 
 def main(argv=None) -> int:

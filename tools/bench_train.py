@@ -74,10 +74,9 @@ def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
     """Time one configuration in this process; returns the result row."""
     import torch
 
-    import translate.translators  # noqa: F401  (registration)
     from translate.config import TrainConfig
     from translate.registry import TRANSLATORS as REGISTRY
-    from translate.train.trainer import Trainer
+    from translate.training.trainer import Trainer
 
     device, amp_dtype = start_measurement(spec)
     cls = REGISTRY.get(spec["translator"])
@@ -201,10 +200,9 @@ QUALITY_SET = ["generator=unet", "generator_options={num_downs: 7}", "ngf=32", "
 
 def quality(args: argparse.Namespace) -> List[Dict[str, Any]]:
     """Train pix2pix per precision with the real loop; PSNR/SSIM on the held-out test split."""
-    import translate.translators  # noqa: F401
     from translate.config import resolve
     from translate.registry import TRANSLATORS as REGISTRY
-    from translate.train.loop import train
+    from translate.training.loop import train
 
     data = Path(args.quality_data)
     if not (data / "train").is_dir() or not (data / "test").is_dir():
@@ -236,7 +234,7 @@ def evaluate(folder: Path, test_dir: Path, device_name: str, precision: str) -> 
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     from translate.apply.images import translate_tensor
-    from translate.checkpoint import load_generator
+    from translate.interop.loading import load_generator
     from translate.data import list_images, read_image, to_image, to_tensor
     from translate.devices import resolve_device, resolve_precision
 

@@ -5,7 +5,7 @@ Modes, each over the same generated clip (moving colour pattern + AAC tone):
 * ``naive``: the usual script: decode one frame, translate it (batch 1), encode it, repeat.
 * ``sequential``: the same loop with ``--batch-size`` frames per forward pass, still one
   thing at a time (separates what batching buys from what concurrency buys).
-* ``pipeline``: ``translate.video.pipeline.translate_video``: decode, model and encode in
+* ``pipeline``: ``translate.apply.video.translate_video``: decode, model and encode in
   concurrent stages with bounded queues, batched.
 
 Reported: frames/s, the ratio to ``naive`` measured in this run, and where the time goes
@@ -39,7 +39,7 @@ from translate.devices import configure_threads, precision_name, resolve_device,
 from translate.nets import build_generator  # noqa: E402
 from translate.video.encode import VideoWriter  # noqa: E402
 from translate.video.io import VideoReader, probe  # noqa: E402
-from translate.video.pipeline import VideoOptions, translate_video  # noqa: E402
+from translate.apply.video import VideoOptions, translate_video  # noqa: E402
 from video_clips import make_video  # noqa: E402
 
 

@@ -27,7 +27,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
-from translate import __version__
+from translate.version import __version__
 from translate.fileio import atomic_path, atomic_write_text
 from translate.registry import GENERATORS
 
@@ -56,8 +56,6 @@ class GeneratorSpec:
     direction: str = "AtoB"
 
     def build(self) -> nn.Module:
-        import translate.nets  # noqa: F401  (registers the zoo)
-
         return GENERATORS.build(
             self.architecture, in_channels=self.in_channels, out_channels=self.out_channels, **self.kwargs
         )
@@ -133,7 +131,11 @@ def _choose_direction(available: Dict[str, Any], direction: Optional[str], where
 
 
 def load_generator(path: Path, direction: Optional[str] = None, map_location: str = "cpu") -> Tuple[nn.Module, GeneratorSpec]:
-    """Rebuild a generator from a run folder, a bare ``.safetensors`` file or a reference ``.pth``."""
+    """Rebuild a generator from a run folder or a bare ``.safetensors`` file of this format.
+
+    Published ``.pth`` files are read by ``translate.interop.loading.load_generator``, which
+    defers to this function for everything else.
+    """
     path = Path(path).expanduser()
     if path.is_dir():
         meta = read_metadata(path)
@@ -146,15 +148,8 @@ def load_generator(path: Path, direction: Optional[str] = None, map_location: st
         spec = _spec_from_safetensors(path)
         if direction is not None and direction != spec.direction:
             raise CheckpointError(f"{path}: holds the {spec.direction} generator, not {direction}")
-    elif path.suffix in (".pth", ".pt"):
-        # A bare published/reference state dict: the interop room recognises its layout and
-        # reads it with weights_only=True (a file that needs code execution is refused).
-        from translate.interop.reference import load_reference_generator
-
-        net, spec = load_reference_generator(path, direction)
-        return net.to(map_location), spec
     elif path.exists():
-        raise CheckpointError(f"{path}: expected a checkpoint folder, a .safetensors or a .pth weights file")
+        raise CheckpointError(f"{path}: expected a checkpoint folder or a .safetensors weights file")
     else:
         raise CheckpointError(f"{path}: no such checkpoint")
     net = spec.build()

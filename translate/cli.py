@@ -1,8 +1,13 @@
 """The ``translate`` command.
 
 Subcommands live in ``translate.commands`` (one module each, registered by name).
-This module builds the parser from that registry, runs one command, and turns
-the package's own errors into one-line messages with a non-zero exit code.
+This module builds the parser from that registry, runs one command, and turns the
+package's own errors (``TranslateError``) into one-line messages with a non-zero
+exit code; any other exception is a bug and keeps its traceback.
+
+Only the chosen command's arguments are built: a command may need heavy imports to
+describe itself (``train`` lists the translators), and ``translate --help`` should not
+pay for them.
 """
 from __future__ import annotations
 
@@ -13,43 +18,48 @@ from typing import List, Optional
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # no update check (and no warning) offline
 
-from translate.commands import UsageError, load_all  # noqa: E402
+from translate.commands import load_all  # noqa: E402
+from translate.errors import TranslateError, UsageError  # noqa: E402
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen_command(argv: List[str], names) -> Optional[str]:
+    """The first argument that is a command's name (options come after it, or are the top level's)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in names else None
+    return None
+
+
+def build_parser(argv: Optional[List[str]] = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the command it names gets its arguments (all do without)."""
     parser = argparse.ArgumentParser(
         prog="translate",
         description="Image-to-image translation: pix2pix, CycleGAN and friends.",
         epilog="Run `translate COMMAND --help` for a command's options. Docs: README.md",
     )
+    parser.add_argument("--version", action="version", version=f"translate {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, command in load_all().items():
-        command.add_arguments(sub.add_parser(name, help=command.summary,
-                                             description=command.summary[0].upper() + command.summary[1:] + "."))
+    commands = load_all()
+    chosen = None if argv is None else _chosen_command(argv, commands)
+    for name, command in commands.items():
+        p = sub.add_parser(name, help=command.summary, description=command.summary[0].upper() + command.summary[1:] + ".")
+        if argv is None or name == chosen:
+            command.add_arguments(p)
     return parser
 
 
-def _user_errors() -> tuple:
-    """Exceptions that mean "bad input" and print as one line instead of a traceback."""
-    from translate.apply.images import ApplyError
-    from translate.checkpoint import CheckpointError
-    from translate.config import ConfigError
-    from translate.data import ImageReadError
-    from translate.devices import DeviceError
-    from translate.interop.errors import DownloadError, ExportError
-    from translate.registry import UnknownNameError
-    from translate.train.loop import TrainingError
+def _version() -> str:
+    from translate.version import __version__
 
-    return (UsageError, ConfigError, CheckpointError, DeviceError, ApplyError, UnknownNameError,
-            TrainingError, ImageReadError, FileNotFoundError, NotADirectoryError, ValueError,
-            DownloadError, ExportError)
+    return __version__
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
@@ -60,7 +70,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print("translate: interrupted", file=sys.stderr)
         return 130
-    except _user_errors() as exc:
+    except TranslateError as exc:
         print(f"translate {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED
 

@@ -19,3 +19,11 @@ class UsageError(TranslateError, ValueError):
 
 class InputNotFoundError(TranslateError, FileNotFoundError):
     """A file or folder the user named does not exist."""
+
+
+class InvalidSettingError(TranslateError, ValueError):
+    """An option's value that its network, loss or tool cannot take."""
+
+
+class DataError(TranslateError, ValueError):
+    """A dataset, image or keypoint file that cannot be used as it is."""

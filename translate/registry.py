@@ -11,13 +11,22 @@ without knowing its members::
         ...
 
     net = GENERATORS.build("resnet_9blocks", in_channels=1)
+
+A registry fills itself: it is told which package holds its members and imports
+that package's modules on the first lookup, so ``TRANSLATORS.names()`` is complete
+without any side-effect import, and a new member is one file plus its decorator.
+A lookup by name first tries the module of that name (``translators/pix2pix.py``
+for ``"pix2pix"``), so training pix2pix does not import the pose code.
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
 import difflib
+import importlib
 import inspect
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+import pkgutil
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+from translate.errors import TranslateError
 
 
 class UnknownNameError(TranslateError, KeyError):
@@ -30,9 +39,29 @@ class UnknownNameError(TranslateError, KeyError):
 class Registry:
     """Maps names to builder callables (functions or classes)."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, discover: Optional[str] = None):
+        """``discover``: the package (or module) whose modules register this registry's members."""
         self.kind = kind
+        self.discover = discover
         self._builders: Dict[str, Callable[..., Any]] = {}
+        self._discovered = discover is None
+
+    def _discover_all(self) -> None:
+        if not self._discovered:
+            self._discovered = True  # first, so a member module that looks itself up does not recurse
+            import_submodules(self.discover)
+
+    def _discover(self, name: str) -> None:
+        if name in self._builders or self._discovered:
+            return
+        if name.isidentifier():
+            try:  # the member's own module, when it is named after it
+                importlib.import_module(f"{self.discover}.{name}")
+            except ImportError as exc:
+                if exc.name != f"{self.discover}.{name}":  # the module exists but failed: a real error
+                    raise
+        if name not in self._builders:
+            self._discover_all()
 
     def register(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorator(builder: Callable[..., Any]) -> Callable[..., Any]:
@@ -44,6 +73,7 @@ class Registry:
         return decorator
 
     def get(self, name: str) -> Callable[..., Any]:
+        self._discover(name)
         try:
             return self._builders[name]
         except KeyError:
@@ -57,6 +87,7 @@ class Registry:
         return self.get(name)(**kwargs)
 
     def names(self) -> List[str]:
+        self._discover_all()
         return sorted(self._builders)
 
     def summaries(self) -> List[Tuple[str, str]]:
@@ -68,16 +99,29 @@ class Registry:
         return out
 
     def __contains__(self, name: str) -> bool:
+        self._discover(name)
         return name in self._builders
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
+        self._discover_all()
         return len(self._builders)
 
 
-GENERATORS = Registry("generator")
-DISCRIMINATORS = Registry("discriminator")
-LOSSES = Registry("loss")
-TRANSLATORS = Registry("translator")
+def import_submodules(package_name: str) -> List[str]:
+    """Import a module, and every public module of it when it is a package; returns their names."""
+    package = importlib.import_module(package_name)
+    names = []
+    for info in sorted(pkgutil.iter_modules(getattr(package, "__path__", [])), key=lambda i: i.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package_name}.{info.name}")
+            names.append(info.name)
+    return names
+
+
+GENERATORS = Registry("generator", discover="translate.nets")
+DISCRIMINATORS = Registry("discriminator", discover="translate.nets")
+LOSSES = Registry("loss", discover="translate.losses")
+TRANSLATORS = Registry("translator", discover="translate.translators")

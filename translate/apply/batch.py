@@ -24,11 +24,11 @@ from torch import nn
 from tqdm import tqdm
 
 from translate.apply.frames import FrameTranslator
-from translate.apply.images import ApplyError, apply_to_images, resize_long_side
-from translate.data import ImageReadError, read_image, write_image
+from translate.apply.images import ApplyError, apply_to_images
+from translate.data import ImageReadError, read_image, resize_long_side, write_image
 from translate.data.io import IMAGE_EXTENSIONS, is_image_file
 from translate.video.io import VIDEO_EXTENSIONS, VideoError, VideoInfo, is_video_file, probe
-from translate.video.pipeline import VideoOptions, VideoResult, translate_video
+from translate.apply.video import VideoOptions, VideoResult, translate_video
 
 Message = Callable[[str], None]
 Pair = Tuple[Path, Path]

@@ -51,15 +51,6 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> Tuple[torch.Tensor, Tuple
     return x, (h, w)
 
 
-def resize_long_side(image: np.ndarray, size: int) -> np.ndarray:
-    h, w = image.shape[:2]
-    scale = size / max(h, w)
-    new = (max(1, round(w * scale)), max(1, round(h * scale)))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    out = cv2.resize(image, new, interpolation=interp)
-    return out[..., None] if out.ndim == 2 else out
-
-
 @torch.inference_mode()
 def translate_tensor(net: nn.Module, x: torch.Tensor, multiple: int, dtype: Optional[torch.dtype]) -> torch.Tensor:
     """NCHW in [-1,1] on the net's device -> NCHW in [-1,1], same H and W, float32."""

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import torch
 
-from translate.data.io import read_image
+from translate.data.io import read_image, resize_long_side
 from translate.data.labels import (LabelError, check_label_ids, encode_labels, find_instance_map, read_label_map,
                                    stack_ids)
 
@@ -50,14 +50,13 @@ class RGBInput:
     def read(self, path: Path, size: Optional[int]) -> np.ndarray:
         image = read_image(path, channels=self.channels)
         if size:
-            from translate.apply.images import resize_long_side  # late: images.py imports this module
 
             image = resize_long_side(image, size)
         return image
 
     def to_batch(self, arrays: Sequence[np.ndarray]) -> torch.Tensor:
         # contiguous(): a permuted NHWC array is channels_last in memory, and convolutions would
-        # follow that layout, which measured slower than NCHW on CPU (see FACTS.md / bench_apply).
+        # follow that layout, which measured slower than NCHW on CPU (see tools/BENCHMARKS.md, tools/bench_apply.py).
         batch = torch.from_numpy(np.stack(arrays).astype(np.float32)).permute(0, 3, 1, 2).contiguous()
         return batch.div_(127.5).sub_(1.0)
 

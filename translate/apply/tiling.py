@@ -25,6 +25,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
+from translate.errors import InvalidSettingError
+
 TensorFn = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -37,9 +39,9 @@ class TileSpec:
 
     def __post_init__(self) -> None:
         if self.size < 1 or self.overlap < 0:
-            raise ValueError(f"tile size must be >= 1 and overlap >= 0, got {self.size}, {self.overlap}")
+            raise InvalidSettingError(f"tile size must be >= 1 and overlap >= 0, got {self.size}, {self.overlap}")
         if self.overlap >= self.size:
-            raise ValueError(f"tile overlap ({self.overlap}) must be smaller than the tile ({self.size})")
+            raise InvalidSettingError(f"tile overlap ({self.overlap}) must be smaller than the tile ({self.size})")
 
     def aligned(self, multiple: int) -> "TileSpec":
         """Round the tile up to the network's ``size_multiple`` so tiles need no padding inside."""
@@ -118,7 +120,7 @@ class TilingNet(nn.Module):
                  trained_size: Optional[int] = None, on_message: Callable[[str], None] = lambda m: None):
         super().__init__()
         if mode not in TILE_MODES:
-            raise ValueError(f"tile mode must be one of {', '.join(TILE_MODES)}, got {mode!r}")
+            raise InvalidSettingError(f"tile mode must be one of {', '.join(TILE_MODES)}, got {mode!r}")
         self.net = net
         self.mode = mode
         self.size_multiple = int(getattr(net, "size_multiple", 1))

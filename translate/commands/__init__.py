@@ -32,7 +32,7 @@ def register(command: Command) -> Command:
 
 
 def load_all() -> Dict[str, Command]:
-    from translate.registry_discovery import import_submodules
+    from translate.registry import import_submodules
 
     import_submodules(__name__)
     return COMMANDS

@@ -77,9 +77,9 @@ def _check(args: argparse.Namespace) -> None:
 def _apply_run(args: argparse.Namespace) -> int:
     from translate.apply.batch import BatchOptions, plan_media, run_batch
     from translate.apply.tiling import TileSpec, TilingNet
-    from translate.checkpoint import load_generator
+    from translate.interop.loading import load_generator
     from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
-    from translate.video.pipeline import VideoOptions
+    from translate.apply.video import VideoOptions
 
     _check(args)
     configure_threads()

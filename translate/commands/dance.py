@@ -31,9 +31,10 @@ def _dance_args(p: argparse.ArgumentParser) -> None:
 
 
 def _dance_run(args: argparse.Namespace) -> int:
-    from translate.checkpoint import load_generator, read_metadata
+    from translate.checkpoint import read_metadata
+    from translate.interop.loading import load_generator
     from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
-    from translate.people.poses.transfer import DanceOptions, check_pose_model, dance
+    from translate.pipelines.dance import DanceOptions, check_pose_model, dance
 
     if args.batch_size < 1 or (args.size is not None and args.size < 2):
         raise UsageError("--batch-size must be >= 1 and --size >= 2")

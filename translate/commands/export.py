@@ -23,7 +23,7 @@ def _export_args(p: argparse.ArgumentParser) -> None:
 
 
 def _export_run(args: argparse.Namespace) -> int:
-    from translate.checkpoint import load_generator
+    from translate.interop.loading import load_generator
     from translate.interop.export import TOLERANCE, export_generator, output_path
 
     net, spec = load_generator(Path(args.checkpoint), args.direction)

@@ -58,14 +58,14 @@ def _check(args: argparse.Namespace) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from translate.apply.batch import plan_media
-    from translate.checkpoint import load_generator
+    from translate.interop.loading import load_generator
     from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
     from translate.people.faces_align import AlignSpec
     from translate.people.faces_blend import BlendOptions
-    from translate.people.faces_swap import FaceSwapper, SwapOptions
-    from translate.people.faces_swap_batch import swap_batch
+    from translate.pipelines.faceswap import FaceSwapper, SwapOptions
+    from translate.pipelines.faceswap_batch import swap_batch
     from translate.people.faces_track import TrackOptions
-    from translate.video.pipeline import VideoOptions
+    from translate.apply.video import VideoOptions
 
     _check(args)
     configure_threads()

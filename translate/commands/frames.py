@@ -43,7 +43,7 @@ def _report(report, what: str) -> int:
 
 
 def _frames_run(args: argparse.Namespace) -> int:
-    from translate.video.stills import assemble_frames, extract_frames
+    from translate.apply.stills import assemble_frames, extract_frames
 
     if args.action == "extract":
         if args.every < 1 or (args.max_size is not None and args.max_size < 1):

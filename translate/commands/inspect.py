@@ -26,6 +26,7 @@ def _generator_info(net, spec) -> Dict[str, Any]:
 def describe(path: Path) -> Dict[str, Any]:
     """Everything `inspect` prints, as a dict (also used by tests)."""
     from translate import checkpoint as ckpt
+    from translate.interop.loading import load_generator
 
     path = Path(path).expanduser()
     if path.is_dir():
@@ -33,7 +34,7 @@ def describe(path: Path) -> Dict[str, Any]:
         info: Dict[str, Any] = {"path": str(path), "kind": "translate run folder", "translator": meta.get("translator"),
                                 "step": meta.get("step"), "created_with": meta.get("created_with"), "generators": []}
         for direction in meta["generators"]:
-            info["generators"].append(_generator_info(*ckpt.load_generator(path, direction)))
+            info["generators"].append(_generator_info(*load_generator(path, direction)))
         source = path / "source.json"
         if source.exists():
             info["source"] = json.loads(source.read_text())
@@ -51,7 +52,7 @@ def describe(path: Path) -> Dict[str, Any]:
                 "layout": imported.layout.description, "import_notes": imported.notes,
                 "translator": imported.spec.translator + " (guessed from the layout)",
                 "generators": [_generator_info(imported.net, imported.spec)]}
-    net, spec = ckpt.load_generator(path)
+    net, spec = load_generator(path)
     return {"path": str(path), "kind": "translate generator file", "translator": spec.translator,
             "generators": [_generator_info(net, spec)]}
 

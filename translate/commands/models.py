@@ -11,15 +11,11 @@ def _models_args(p: argparse.ArgumentParser) -> None:
 
 
 def _models_run(args: argparse.Namespace) -> int:
-    import translate.losses  # noqa: F401  (registration)
-    import translate.nets  # noqa: F401
-    import translate.translators  # noqa: F401
-    from translate.registry import DISCRIMINATORS, GENERATORS, LOSSES, TRANSLATORS
+    from translate.api import list_models
 
-    for title, registry in (("translators", TRANSLATORS), ("generators", GENERATORS),
-                            ("discriminators", DISCRIMINATORS), ("losses", LOSSES)):
+    for title, members in list_models().items():
         print(f"{title}:")
-        for name, summary in registry.summaries():
+        for name, summary in members:
             print(f"  {name:18s} {summary}")
         print()
     return 0

@@ -4,9 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import List, Tuple
-
-from tqdm import tqdm
+from typing import Tuple
 
 from translate.commands import Command, UsageError, register
 
@@ -70,56 +68,22 @@ def _extract_args(sub) -> None:
 
 
 def _render(args: argparse.Namespace) -> int:
-    import numpy as np
+    from translate.people.poses.smoothing import SmoothingOptions
+    from translate.pipelines.pose_render import render_keypoints
 
-    from translate.data import write_image
-    from translate.people.poses.openpose_json import KeypointFileError, list_keypoint_files, read_keypoints, stem_of
-    from translate.people.poses.render import render_pose
-    from translate.people.poses.skeletons import convert
-    from translate.people.poses.smoothing import SmoothingOptions, smooth_poses
-    from translate.fileio import atomic_path
-
-    style, smoothing = figure_style(args), SmoothingOptions(args.smooth, args.min_confidence)
-    files = list_keypoint_files(args.keypoints)
-    if not files:
-        raise UsageError(f"{args.keypoints}: no *_keypoints.json files")
-    failed: List[str] = []
-    frames, good = [], []
-    for path in files:
-        try:
-            frame = read_keypoints(path)
-            size = frame.canvas_size or args.size
-            if size is None:
-                raise KeypointFileError(path, "no 'canvas_size' in the file; give --size WIDTHxHEIGHT")
-        except KeypointFileError as exc:
-            failed.append(str(exc))
-            continue
-        frames.append((path, size))
-        main = frame.main
-        good.append(None if main is None else convert(main, style.skeleton))
-    out = Path(args.figures)
-    written = 0
-    for (path, size), pose in tqdm(list(zip(frames, smooth_poses(good, smoothing))), desc="render", unit="figure",
-                                   dynamic_ncols=True):
-        figure = render_pose(pose, size, style)
-        if style.mode == "colour":
-            write_image(out / f"{stem_of(path)}.png", figure)
-        else:
-            out.mkdir(parents=True, exist_ok=True)
-            with atomic_path(out / f"{stem_of(path)}.npy") as tmp:
-                np.save(tmp, figure)
-        written += 1
-    print(f"wrote {written} figure(s) to {out}", file=sys.stderr)
-    if failed:
-        print(f"{len(failed)} problem(s):", file=sys.stderr)
-        for reason in failed:
+    report = render_keypoints(Path(args.keypoints), Path(args.figures), figure_style(args),
+                              SmoothingOptions(args.smooth, args.min_confidence), args.size)
+    print(f"wrote {report.written} figure(s) to {report.output}", file=sys.stderr)
+    if report.failed:
+        print(f"{len(report.failed)} problem(s):", file=sys.stderr)
+        for reason in report.failed:
             print(f"  {reason}", file=sys.stderr)
         return EXIT_FAILED
     return 0
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from translate.people.poses.dataset import ExtractOptions, extract_dataset
+    from translate.pipelines.pose_dataset import ExtractOptions, extract_dataset
 
     if args.every < 1 or (args.max_size is not None and args.max_size < 1) or (args.limit is not None and args.limit < 1):
         raise UsageError("--every, --max-size and --limit must be positive")

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import List
 
 from translate.commands import Command, UsageError, add_device_args, register
 
@@ -34,10 +32,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 
 def _train_run(args: argparse.Namespace) -> int:
 
-    from translate import checkpoint as ckpt
-    from translate.config import TrainConfig, describe_keys, resolve
+    from translate.config import describe_keys
     from translate.registry import TRANSLATORS
-    import translate.translators  # noqa: F401  (registration)
+    from translate.training.setup import resolve_run
 
     translator_cls = TRANSLATORS.get(args.translator)
     if args.help_config:
@@ -49,20 +46,10 @@ def _train_run(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size, "direction": args.direction, "steps": args.steps, "epochs": args.epochs, "seed": args.seed,
         "device": args.device, "precision": args.precision, "num_workers": args.num_workers,
     }
-    yaml_paths: List[str] = []
-    if args.resume:
-        name = args.name or TrainConfig.name
-        saved = Path(args.checkpoints_dir or TrainConfig.checkpoints_dir) / name / ckpt.CONFIG_FILE
-        if not saved.exists():
-            raise ckpt.CheckpointError(f"{saved}: nothing to resume (no run named {name!r} there)")
-        yaml_paths.append(str(saved))
-    if args.config:
-        yaml_paths.append(args.config)
-    run = resolve(args.translator, translator_cls.Options(), yaml_paths, cli_values, args.set_pairs,
-                  train_defaults=getattr(translator_cls, "train_defaults", None))
-    if not run.train.data:
+    if not args.data and not args.resume:
         raise UsageError("train needs --data DATASET_ROOT")
-    from translate.train.loop import train
+    run = resolve_run(args.translator, cli_values, args.set_pairs, args.config, args.resume)
+    from translate.training.loop import train
 
     folder = train(run, resume=args.resume)
     print(f"checkpoint: {folder}")

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 from torch.utils.data import Dataset
 
+from translate.errors import DataError, InputNotFoundError
+
 from .io import ImageReadError, convert_channels, list_images, read_image, to_tensor
 from .transforms import PreprocessConfig, apply_seeded, build_transform, sample_seed
 
@@ -32,12 +34,16 @@ logger = logging.getLogger("translate.data")
 _MAX_NAMES_IN_ERROR = 10
 
 
+class NothingReadableError(DataError, RuntimeError):
+    """Every file of a dataset failed to read."""
+
+
 def _images_in(folder: Path) -> list[Path]:
     if not folder.is_dir():
-        raise FileNotFoundError(f"no images found in {folder} (the folder does not exist)")
+        raise InputNotFoundError(f"no images found in {folder} (the folder does not exist)")
     images = list_images(folder)
     if not images:
-        raise ValueError(f"no images found in {folder}")
+        raise DataError(f"no images found in {folder}")
     return images
 
 
@@ -54,7 +60,7 @@ def _match_by_stem(dir_a: Path, dir_b: Path) -> list[tuple[Path, Path]]:
         stems: dict[str, Path] = {}
         for path in _images_in(folder):
             if path.stem in stems:
-                raise ValueError(f"{folder} holds two images named {path.stem!r}: {stems[path.stem].name}, {path.name}")
+                raise DataError(f"{folder} holds two images named {path.stem!r}: {stems[path.stem].name}, {path.name}")
             stems[path.stem] = path
         by_stem.append(stems)
     stems_a, stems_b = by_stem
@@ -66,7 +72,7 @@ def _match_by_stem(dir_a: Path, dir_b: Path) -> list[tuple[Path, Path]]:
             for side, names in (("A", only_a), ("B", only_b))
             if names
         ]
-        raise ValueError(f"A/ and B/ under {dir_a.parent} do not match by file name: {'; '.join(parts)}")
+        raise DataError(f"A/ and B/ under {dir_a.parent} do not match by file name: {'; '.join(parts)}")
     return [(stems_a[s], stems_b[s]) for s in sorted(stems_a)]
 
 
@@ -114,7 +120,7 @@ class _SeededImageDataset(Dataset):
                 return self._load((index + offset) % n)
             except ImageReadError as error:
                 self._remember_bad(error)
-        raise RuntimeError(
+        raise NothingReadableError(
             f"every sample of this {type(self).__name__} failed to read; unreadable files: "
             f"{_name_list(sorted(self.bad_files))}"
         )
@@ -244,7 +250,7 @@ def detect_layout(root: str | os.PathLike, split: str = "train") -> str:
     (images directly in train/); anything else is a ValueError saying what was expected."""
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"dataset folder not found: {root}")
+        raise InputNotFoundError(f"dataset folder not found: {root}")
     split_dir = root / split
     if (root / f"{split}A").is_dir() and (root / f"{split}B").is_dir():
         return "unpaired"
@@ -253,7 +259,7 @@ def detect_layout(root: str | os.PathLike, split: str = "train") -> str:
     if split_dir.is_dir() and list_images(split_dir):
         return "paired_ab"
     found = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
-    raise ValueError(
+    raise DataError(
         f"cannot tell the dataset layout of {root}: expected {split}A/ and {split}B/ (unpaired), "
         f"{split}/A/ and {split}/B/ (paired folders) or images in {split}/ (side-by-side A|B pairs); "
         f"found {_name_list(found) or 'nothing'}"

@@ -33,6 +33,8 @@ from .io import ImageReadError, convert_channels, to_tensor
 from .labels import check_label_ids, read_label_map, stack_ids
 from .transforms import PreprocessConfig, apply_seeded
 
+from translate.errors import DataError, InputNotFoundError
+
 INPUT_KINDS = ("label", "rgb")
 
 
@@ -60,7 +62,7 @@ def _match(inputs: list[Path], targets: list[Path], what: str) -> list[tuple[Pat
         return [(p, by_stem[p.stem]) for p in inputs]
     if len(inputs) == len(targets):
         return list(zip(inputs, targets))  # pix2pixHD's rule: sorted order
-    raise ValueError(f"{what}: {len(inputs)} input files but {len(targets)} targets, and their names do not "
+    raise DataError(f"{what}: {len(inputs)} input files but {len(targets)} targets, and their names do not "
                      f"match (e.g. {_name_list([p.name for p in inputs[:3]])} vs "
                      f"{_name_list([p.name for p in targets[:3]])})")
 
@@ -77,17 +79,17 @@ def _folder_pairs(inputs_dir: Path, targets_dir: Path, inst_dir: Optional[Path],
 def find_hd_sources(root: str | os.PathLike, split: str, input_kind: str) -> HDSources:
     """The (input, target, instance) files of `split`, in one of the layouts above."""
     if input_kind not in INPUT_KINDS:
-        raise ValueError(f"unknown input kind {input_kind!r}; choose one of {', '.join(INPUT_KINDS)}")
+        raise DataError(f"unknown input kind {input_kind!r}; choose one of {', '.join(INPUT_KINDS)}")
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"dataset folder not found: {root}")
+        raise InputNotFoundError(f"dataset folder not found: {root}")
     sub = root / split
     if input_kind == "label":
         if (root / f"{split}_label").is_dir():
             return _folder_pairs(root / f"{split}_label", root / f"{split}_img", root / f"{split}_inst", "pix2pixhd")
         if (sub / "A").is_dir():
             return _folder_pairs(sub / "A", sub / "B", sub / "inst", "paired_folders")
-        raise ValueError(f"{root}: input=label needs {split}_label/ and {split}_img/ (pix2pixHD layout, optional "
+        raise DataError(f"{root}: input=label needs {split}_label/ and {split}_img/ (pix2pixHD layout, optional "
                          f"{split}_inst/) or {split}/A/ (label maps) and {split}/B/; for RGB condition images "
                          f"use --set input=rgb")
     if (root / f"{split}_A").is_dir():
@@ -96,7 +98,7 @@ def find_hd_sources(root: str | os.PathLike, split: str, input_kind: str) -> HDS
         return _folder_pairs(sub / "A", sub / "B", None, "paired_folders")
     if sub.is_dir():
         return HDSources("paired_ab", [HDSource(p, p, side_by_side=True) for p in _images_in(sub)])
-    raise ValueError(f"{root}: input=rgb needs {split}_A/ and {split}_B/, {split}/A/ and {split}/B/, or "
+    raise DataError(f"{root}: input=rgb needs {split}_A/ and {split}_B/, {split}/A/ and {split}/B/, or "
                      f"side-by-side A|B images in {split}/")
 
 
@@ -126,9 +128,9 @@ class HDPairedDataset(_SeededImageDataset):
     ):
         super().__init__(preprocess, train, seed)
         if input_kind == "label" and num_classes is None:
-            raise ValueError("label input needs num_classes")
+            raise DataError("label input needs num_classes")
         if instance_maps and not sources.has_instances:
-            raise ValueError("instance_maps is on but the dataset has no instance maps (e.g. train_inst/)")
+            raise DataError("instance_maps is on but the dataset has no instance maps (e.g. train_inst/)")
         self.sources, self.input_kind = sources, input_kind
         self.num_classes, self.instance_maps = num_classes, instance_maps
         self.channels_a, self.channels_b = channels_a, channels_b

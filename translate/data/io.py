@@ -12,7 +12,7 @@ one OpenCV mode that ignores EXIF orientation, so orientation is read from the h
 
 from __future__ import annotations
 
-from translate.errors import TranslateError
+from translate.errors import DataError, InputNotFoundError, TranslateError
 import io
 import os
 from pathlib import Path
@@ -45,7 +45,7 @@ def list_images(folder: str | os.PathLike, recursive: bool = False) -> list[Path
     """Image files in `folder` (by extension, case-insensitive), sorted for a stable order."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"image folder not found: {folder}")
+        raise InputNotFoundError(f"image folder not found: {folder}")
     candidates = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(p for p in candidates if p.is_file() and is_image_file(p))
 
@@ -171,7 +171,7 @@ def write_image(path: str | os.PathLike, array: np.ndarray, jpeg_quality: int = 
     """
     path = Path(path)
     if not is_image_file(path):
-        raise ValueError(f"{path}: unknown image extension (expected one of {sorted(IMAGE_EXTENSIONS)})")
+        raise DataError(f"{path}: unknown image extension (expected one of {sorted(IMAGE_EXTENSIONS)})")
     array = np.asarray(array)
     if array.dtype != np.uint8:
         raise TypeError(f"write_image expects uint8, got {array.dtype}")
@@ -216,3 +216,12 @@ def to_image(tensor: torch.Tensor) -> np.ndarray:
     t = tensor.detach().to("cpu", torch.float32)
     t = ((t.clamp(-1.0, 1.0) + 1.0) * 127.5).round()
     return t.to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
+
+
+def resize_long_side(image: np.ndarray, size: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    scale = size / max(h, w)
+    new = (max(1, round(w * scale)), max(1, round(h * scale)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    out = cv2.resize(image, new, interpolation=interp)
+    return out[..., None] if out.ndim == 2 else out

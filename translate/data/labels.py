@@ -23,6 +23,8 @@ import torch
 
 from .io import ImageReadError
 
+from translate.errors import DataError
+
 # Cityscapes names its maps <city>_<seq>_<frame>_gtFine_labelIds.png / ..._instanceIds.png.
 _INSTANCE_NAME_SWAPS = (("_labelIds", "_instanceIds"), ("_label", "_inst"))
 
@@ -89,7 +91,7 @@ def scan_labels(paths: Iterable[Path], num_classes: Optional[int] = None) -> int
             raise LabelError(path, f"negative label id {int(label.min())}")
         highest = max(highest, int(label.max()))
     if highest < 0:
-        raise ValueError("no label maps to read")
+        raise DataError("no label maps to read")
     return highest + 1
 
 
@@ -131,7 +133,7 @@ def one_hot(label: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Class ids (HxW, BxHxW or Bx1xHxW) -> float Bx``num_classes``xHxW of 0/1."""
     label = _as_nchw(label)
     if label.numel() and (int(label.max()) >= num_classes or int(label.min()) < 0):
-        raise ValueError(f"label id {int(label.max())} >= num_classes {num_classes}"
+        raise DataError(f"label id {int(label.max())} >= num_classes {num_classes}"
                          if int(label.max()) >= num_classes else f"negative label id {int(label.min())}")
     out = torch.zeros(label.shape[0], num_classes, *label.shape[2:], device=label.device)
     return out.scatter_(1, label, 1.0)

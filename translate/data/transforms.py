@@ -20,6 +20,8 @@ import cv2
 import numpy as np
 from albumentations.core.transforms_interface import DualTransform
 
+from translate.errors import InvalidSettingError
+
 # pix2pix resizes so both sides are multiples of 4 (`__make_power_2(base=4)`): enough for the
 # stride-2 stacks of its generators when no crop fixes the size.
 SIZE_MULTIPLE = 4
@@ -45,15 +47,15 @@ class PreprocessConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in PREPROCESS_MODES:
-            raise ValueError(
+            raise InvalidSettingError(
                 f"unknown preprocess mode {self.mode!r}; choose one of {', '.join(PREPROCESS_MODES)}"
             )
         if self.load_size < 1 or self.crop_size < 1:
-            raise ValueError(
+            raise InvalidSettingError(
                 f"load_size and crop_size must be positive, got {self.load_size} and {self.crop_size}"
             )
         if self.mode in ("resize_and_crop", "scale_width_and_crop") and self.crop_size > self.load_size:
-            raise ValueError(
+            raise InvalidSettingError(
                 f"preprocess {self.mode!r} crops after resizing, so crop_size ({self.crop_size}) "
                 f"must not exceed load_size ({self.load_size})"
             )

@@ -23,8 +23,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from translate.apply.images import resize_long_side, translate_tensor
-from translate.data import ImageReadError, read_image, to_image, to_tensor
+from translate.apply.images import translate_tensor
+from translate.data import ImageReadError, read_image, resize_long_side, to_image, to_tensor
 from translate.eval.features import FeatureNets
 from translate.eval.metrics import METRICS
 from translate.eval.report import EvalReport
@@ -201,7 +201,8 @@ def _evaluate_unpaired(translators, data: Path, split: str, names, features, opt
 
 def load_generators(checkpoint: Path, direction: Optional[str] = None) -> Tuple[Generators, Dict[str, object]]:
     """Every generator of a run folder (or the one in a .safetensors file), and what to record."""
-    from translate.checkpoint import load_generator, read_metadata
+    from translate.checkpoint import read_metadata
+    from translate.interop.loading import load_generator
 
     checkpoint = Path(checkpoint)
     if checkpoint.is_dir():

@@ -21,7 +21,7 @@ releases), so it is handed an in-memory copy of the already-validated tensors, n
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
+from translate.errors import InvalidSettingError, TranslateError
 import io
 import os
 import re
@@ -190,7 +190,7 @@ def build_lpips(net: str, paths: WeightPaths) -> nn.Module:
     from torchmetrics.functional.image.lpips import _NoTrainLpips
 
     if net not in LPIPS_BACKBONE_FILES:
-        raise ValueError(f"unknown LPIPS backbone {net!r} (known: {', '.join(LPIPS_BACKBONE_FILES)})")
+        raise InvalidSettingError(f"unknown LPIPS backbone {net!r} (known: {', '.join(LPIPS_BACKBONE_FILES)})")
     backbone_path = None if paths.random else paths.find(net, LPIPS_BACKBONE_FILES[net])
     model = _NoTrainLpips(pretrained=False, net=net, pnet_rand=True)
     if backbone_path is None:

@@ -5,7 +5,7 @@ Every reader returns uint8 HxWxC arrays (``translate.data.read_image``) or raise
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
+from translate.errors import InputNotFoundError, TranslateError
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
@@ -15,7 +15,6 @@ import numpy as np
 from translate.data import ImageReadError, PairedDataset, detect_layout, list_images
 
 _NAMES_SHOWN = 10
-TARGET_PARTS = ("auto", "whole", "A", "B")
 
 
 class PairingError(TranslateError, ValueError):
@@ -31,7 +30,7 @@ def _by_name(folder: Path) -> dict[str, Path]:
     """Images under ``folder`` (recursively, as ``translate apply`` writes them) keyed by their
     relative path without extension, so out/x.png matches target/x.jpg."""
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder")
+        raise InputNotFoundError(f"{folder}: no such folder")
     found: dict[str, Path] = {}
     for path in list_images(folder, recursive=True):
         key = path.relative_to(folder).with_suffix("").as_posix()
@@ -39,7 +38,7 @@ def _by_name(folder: Path) -> dict[str, Path]:
             raise PairingError(f"{folder} holds two images named {key!r}: {found[key].name}, {path.name}")
         found[key] = path
     if not found:
-        raise FileNotFoundError(f"{folder}: no images found")
+        raise InputNotFoundError(f"{folder}: no images found")
     return found
 
 
@@ -112,6 +111,6 @@ def unpaired_split(root: Path, split: str, limit: Optional[int] = None) -> dict[
         folder = Path(root) / f"{split}{domain}"
         paths = list_images(folder)
         if not paths:
-            raise FileNotFoundError(f"{folder}: no images found")
+            raise InputNotFoundError(f"{folder}: no images found")
         out[domain] = paths[:limit] if limit else paths
     return out

@@ -44,9 +44,6 @@ class MetricSuite:
             n: m for n, m in self.metrics.items() if isinstance(m, SetMetric)}
         self._pending: Dict[bool, List[Tuple[Tensor, Optional[str]]]] = {True: [], False: []}
 
-    @property
-    def wants_sets(self) -> bool:
-        return bool(self.set_metrics)
 
     def streams(self) -> set:
         return {m.stream for m in self.pair_metrics.values()}

@@ -24,7 +24,7 @@ from typing import BinaryIO, Callable, Optional
 
 from tqdm import tqdm
 
-from translate import __version__
+from translate.version import __version__
 from translate.checkpoint import METADATA_FILE
 from translate.interop.errors import DownloadError
 from translate.interop.published import PublishedModel

@@ -209,7 +209,8 @@ def reference_unet(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n
 # --------------------------------------------------------------------------- recognition
 
 # name -> candidates(shapes) -> [Layout]: the family's best guesses for a file.
-LAYOUT_FAMILIES = Registry("layout family")
+# pix2pixHD's families live in their own module, imported on the first lookup.
+LAYOUT_FAMILIES = Registry("layout family", discover="translate.interop.layouts_pix2pixhd")
 # When two families state identical keys and shapes (a pix2pixHD global generator with two
 # downsamplings *is* a CycleGAN ResNet), the same network is named after the earlier family.
 _PREFERENCE = ("reference-resnet", "reference-unet", "pix2pixhd-global", "pix2pixhd-local")
@@ -326,6 +327,3 @@ def recognise(shapes: Mapping[str, Shape], where: str = "state dict") -> Layout:
         f"({best.matched} of {required} keys match; {best.describe()})"
     )
 
-
-# pix2pixHD's families live in their own module; importing it registers them.
-from translate.interop import layouts_pix2pixhd  # noqa: E402,F401

@@ -148,14 +148,6 @@ def load_reference_generator(path: Path, direction: Optional[str] = None) -> Tup
     return imported.net, imported.spec
 
 
-def convert_reference_files(files: Mapping[str, Path], folder: Path, translator: Optional[str] = None,
-                            source: Optional[Dict[str, Any]] = None) -> Dict[str, ImportedGenerator]:
-    """Write reference files ({direction: path}) once as a toolkit run folder."""
-    imported = {d: import_file(p, d) for d, p in files.items()}
-    save_imported(folder, imported, {d: Path(p).name for d, p in files.items()}, translator, source)
-    return imported
-
-
 def save_imported(folder: Path, imported: Mapping[str, ImportedGenerator], file_names: Mapping[str, str],
                   translator: Optional[str] = None, source: Optional[Dict[str, Any]] = None) -> Path:
     """Save imported generators as a run folder.

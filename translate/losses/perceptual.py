@@ -7,6 +7,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from translate.errors import InputNotFoundError, InvalidSettingError
 from translate.registry import LOSSES
 
 # Convolutions per block of torchvision's VGG configurations "D" (vgg16) and "E" (vgg19),
@@ -73,7 +74,7 @@ def _vgg_features(network: str, depth: int, weights_path: Optional[str], pretrai
     if pretrained:
         path = weights_path or default_weights_path(network)
         if not os.path.isfile(path):
-            raise FileNotFoundError(
+            raise InputNotFoundError(
                 f"perceptual loss: ImageNet {network} weights not found at {path} (torchvision's "
                 f"{VGG_WEIGHT_FILES[network]}); nothing is downloaded, so copy that file there or "
                 f"point weights_path (e.g. via --set) at a local copy"
@@ -139,21 +140,21 @@ class PerceptualLoss(nn.Module):
     ):
         super().__init__()
         if network not in VGG_LAYERS:
-            raise ValueError(f"unknown network {network!r}; valid: {', '.join(VGG_LAYERS)}")
+            raise InvalidSettingError(f"unknown network {network!r}; valid: {', '.join(VGG_LAYERS)}")
         if layers is None:
             layers = DEFAULT_LAYERS
             layer_weights = DEFAULT_LAYER_WEIGHTS if layer_weights is None else layer_weights
         layers = list(layers)
         layer_weights = [1.0] * len(layers) if layer_weights is None else list(layer_weights)
         if not layers or len(layer_weights) != len(layers):
-            raise ValueError(
+            raise InvalidSettingError(
                 f"need one weight per layer and at least one layer; got {len(layers)} layers "
                 f"and {len(layer_weights)} weights"
             )
         table = VGG_LAYERS[network]
         unknown = [name for name in layers if name not in table]
         if unknown:
-            raise ValueError(
+            raise InvalidSettingError(
                 f"unknown {network} layers {unknown}; valid: {', '.join(table)}"
             )
         self.network = network

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch  # noqa: F401  (the docstring examples use it)
 from torch import Tensor, nn
 
+from translate.errors import InvalidSettingError
 from translate.registry import LOSSES
 
 
@@ -108,7 +109,7 @@ class MaskedL1Loss(nn.Module):
     def __init__(self, background_weight: float = 0.0, eps: float = 1e-8):
         super().__init__()
         if not 0.0 <= background_weight <= 1.0:
-            raise ValueError(f"background_weight must be in [0, 1], got {background_weight}")
+            raise InvalidSettingError(f"background_weight must be in [0, 1], got {background_weight}")
         self.background_weight = background_weight
         self.eps = eps
 

@@ -5,6 +5,7 @@ import kornia
 import torch
 from torch import Tensor, nn
 
+from translate.errors import InvalidSettingError
 from translate.registry import LOSSES
 
 
@@ -46,7 +47,7 @@ class SSIMLoss(nn.Module):
     def __init__(self, window_size: int = 11):
         super().__init__()
         if window_size < 1 or window_size % 2 == 0:
-            raise ValueError(f"window_size must be a positive odd number, got {window_size}")
+            raise InvalidSettingError(f"window_size must be a positive odd number, got {window_size}")
         self.window_size = window_size
 
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:

@@ -1,7 +1,8 @@
 """Networks only (no training logic): generators, discriminators and shared layers.
 
-Importing this package registers every network in ``translate.registry.GENERATORS`` and
-``DISCRIMINATORS``; build one by name::
+Every module registers its networks in ``translate.registry.GENERATORS`` and
+``DISCRIMINATORS``, which import this package's modules on their first lookup; build one
+by name::
 
     from translate.nets import build_generator, build_discriminator, init_weights
     G = init_weights(build_generator("unet_256", in_channels=3, out_channels=3))
@@ -10,9 +11,6 @@ Importing this package registers every network in ``translate.registry.GENERATOR
 from translate.nets.discriminators import patchgan_receptive_field
 from translate.nets.layers import init_weights, norm_layer, padding_layer, set_requires_grad
 from translate.registry import DISCRIMINATORS, GENERATORS
-from translate.registry_discovery import import_submodules
-
-import_submodules(__name__)  # every module registers its networks; a new one is just a new file
 
 build_generator = GENERATORS.build
 build_discriminator = DISCRIMINATORS.build

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from translate.errors import InvalidSettingError
 from translate.nets.layers import conv_bias, norm_layer
 from translate.registry import GENERATORS
 
@@ -41,7 +42,7 @@ def upsamplings_for(size: int) -> int:
     """Stride-2 steps between the 4x4 seed and a ``size`` square (64 -> 4)."""
     steps = math.log2(size / 4) if size > 0 else -1
     if steps < 1 or not float(steps).is_integer():
-        raise ValueError(f"CoGAN image size must be a power of two >= 8, got {size}")
+        raise InvalidSettingError(f"CoGAN image size must be a power of two >= 8, got {size}")
     return int(steps)
 
 
@@ -52,7 +53,7 @@ def _width(base: int, level: int) -> int:
 def _check_private(private_layers: int, total: int, what: str) -> None:
     # At least one private layer (else the domains are identical) and one shared (else no coupling).
     if not 1 <= private_layers < total:
-        raise ValueError(f"{what}: private_layers must be between 1 and {total - 1} at this size; got {private_layers}")
+        raise InvalidSettingError(f"{what}: private_layers must be between 1 and {total - 1} at this size; got {private_layers}")
 
 
 class CoupledGenerator(nn.Module):
@@ -180,9 +181,9 @@ class CoGANInverter(nn.Module):
                  iterations: int = 100, restarts: int = 4, lr: float = 0.05, seed: int = 0):
         super().__init__()
         if source not in DOMAINS:
-            raise ValueError(f"source must be A or B, got {source!r}")
+            raise InvalidSettingError(f"source must be A or B, got {source!r}")
         if iterations < 0 or restarts < 1:
-            raise ValueError(f"inversion needs iterations >= 0 and restarts >= 1; got {iterations}, {restarts}")
+            raise InvalidSettingError(f"inversion needs iterations >= 0 and restarts >= 1; got {iterations}, {restarts}")
         self.generator, self.encoder = generator, encoder
         self.source, self.target = source, "B" if source == "A" else "A"
         self.iterations, self.restarts, self.lr, self.seed = iterations, restarts, lr, seed

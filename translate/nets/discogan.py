@@ -26,6 +26,7 @@ from typing import Any, List, Optional
 import torch
 from torch import nn
 
+from translate.errors import InvalidSettingError
 from translate.nets.discriminators import Features, SingleScaleDiscriminator, _conv
 from translate.nets.layers import conv_bias, conv_padding_mode, norm_layer
 from translate.registry import DISCRIMINATORS, GENERATORS
@@ -37,7 +38,7 @@ def downsamplings_for(image_size: int) -> int:
     """Stride-2 steps that take a ``image_size`` square to the 4x4 bottleneck (64 -> 4)."""
     steps = math.log2(image_size / BOTTLENECK_SIDE) if image_size > 0 else -1
     if steps < 1 or not float(steps).is_integer():
-        raise ValueError(f"image_size must be a power of two >= 8, got {image_size}")
+        raise InvalidSettingError(f"image_size must be a power of two >= 8, got {image_size}")
     return int(steps)
 
 
@@ -52,7 +53,7 @@ class EncoderDecoderGenerator(nn.Module):
                  norm: str = "batch", dropout: bool = False, padding: str = "zero", bottleneck: int = 0):
         super().__init__()
         if min(in_channels, out_channels, ngf, n_downs) < 1 or bottleneck < 0:
-            raise ValueError(f"encoder_decoder: channels, ngf and n_downs must be >= 1 and bottleneck >= 0 "
+            raise InvalidSettingError(f"encoder_decoder: channels, ngf and n_downs must be >= 1 and bottleneck >= 0 "
                              f"(got {in_channels}, {out_channels}, {ngf}, {n_downs}, {bottleneck})")
         make_norm, bias = norm_layer(norm), conv_bias(norm)
         pad_mode = conv_padding_mode(padding)
@@ -117,7 +118,7 @@ class DiscoGANDiscriminator(SingleScaleDiscriminator):
     def __init__(self, in_channels: int, ndf: int = 64, n_layers: int = 4, norm: str = "batch",
                  spectral_norm: bool = False):
         if n_layers < 1:
-            raise ValueError(f"n_layers must be >= 1, got {n_layers}")
+            raise InvalidSettingError(f"n_layers must be >= 1, got {n_layers}")
         make_norm, bias = norm_layer(norm), conv_bias(norm)
         blocks: List[nn.Module] = []
         prev = in_channels
@@ -134,7 +135,7 @@ class DiscoGANDiscriminator(SingleScaleDiscriminator):
 
     def forward_features(self, x: torch.Tensor) -> Features:
         if min(x.shape[-2:]) < self.min_size:
-            raise ValueError(f"discogan discriminator needs images of at least {self.min_size} px, "
+            raise InvalidSettingError(f"discogan discriminator needs images of at least {self.min_size} px, "
                              f"got {tuple(x.shape[-2:])}")
         # Skip the first block's activations: the reference matches the normalised ones only.
         return [super().forward_features(x)[0][1:]]

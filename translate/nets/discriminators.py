@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
+from translate.errors import InvalidSettingError
 from translate.nets.layers import conv_bias, norm_layer
 from translate.registry import DISCRIMINATORS
 
@@ -29,7 +30,7 @@ Features = List[List[torch.Tensor]]
 def _patchgan_layout(n_layers: int) -> List[Tuple[int, int]]:
     """(kernel, stride) of every PatchGAN conv: n_layers stride-2, then two stride-1."""
     if n_layers < 1:
-        raise ValueError(f"n_layers must be >= 1, got {n_layers}")
+        raise InvalidSettingError(f"n_layers must be >= 1, got {n_layers}")
     return [(4, 2)] * n_layers + [(4, 1), (4, 1)]
 
 
@@ -123,7 +124,7 @@ class MultiscaleDiscriminator(nn.Module):
     def __init__(self, in_channels: int, num_scales: int = 2, **patchgan_kwargs: Any):
         super().__init__()
         if num_scales < 1:
-            raise ValueError(f"num_scales must be >= 1, got {num_scales}")
+            raise InvalidSettingError(f"num_scales must be >= 1, got {num_scales}")
         self.num_scales = num_scales
         self.scales = nn.ModuleList(PatchGAN(in_channels, **patchgan_kwargs) for _ in range(num_scales))
         # count_include_pad=False: border pixels are averages of real pixels, not of zeros.

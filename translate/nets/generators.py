@@ -18,6 +18,7 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
+from translate.errors import InvalidSettingError
 from translate.nets.layers import conv_bias, conv_padding_mode, norm_layer, padding_layer, run_stages
 from translate.registry import GENERATORS
 
@@ -25,7 +26,7 @@ from translate.registry import GENERATORS
 def _check_positive(**values: int) -> None:
     for name, value in values.items():
         if int(value) < 1:
-            raise ValueError(f"{name} must be >= 1, got {value}")
+            raise InvalidSettingError(f"{name} must be >= 1, got {value}")
 
 
 # --------------------------------------------------------------------------- U-Net
@@ -234,9 +235,9 @@ class ResnetGenerator(nn.Module):
         super().__init__()
         _check_positive(in_channels=in_channels, out_channels=out_channels, ngf=ngf)
         if upsample not in UPSAMPLERS:
-            raise ValueError(f"unknown upsample {upsample!r}; valid: {', '.join(UPSAMPLERS)}")
+            raise InvalidSettingError(f"unknown upsample {upsample!r}; valid: {', '.join(UPSAMPLERS)}")
         if n_blocks < 0 or n_downsampling < 0:
-            raise ValueError(f"n_blocks and n_downsampling must be >= 0, got {n_blocks}, {n_downsampling}")
+            raise InvalidSettingError(f"n_blocks and n_downsampling must be >= 0, got {n_blocks}, {n_downsampling}")
         padding_layer(padding, 1)  # fail on a bad name even when n_blocks == 0
         make_norm, bias = norm_layer(norm), conv_bias(norm)
         self.in_channels, self.out_channels = in_channels, out_channels

@@ -28,6 +28,7 @@ from typing import Any, List
 import torch
 from torch import nn
 
+from translate.errors import InvalidSettingError
 from translate.nets.layers import norm_layer, padding_layer, run_stages
 from translate.registry import GENERATORS
 
@@ -81,7 +82,7 @@ class GlobalTrunk(nn.Module):
     def __init__(self, in_channels: int, ngf: int, n_downsampling: int, n_blocks: int, norm: str, padding: str):
         super().__init__()
         if min(in_channels, ngf) < 1 or n_downsampling < 0 or n_blocks < 0:
-            raise ValueError(
+            raise InvalidSettingError(
                 f"need in_channels, ngf >= 1 and n_downsampling, n_blocks >= 0; got {in_channels}, {ngf}, "
                 f"{n_downsampling}, {n_blocks}"
             )
@@ -141,7 +142,7 @@ class LocalEnhancer(nn.Module):
                  padding: str = "reflect"):
         super().__init__()
         if n_enhancers < 1 or n_blocks_local < 0:
-            raise ValueError(f"need n_enhancers >= 1 and n_blocks_local >= 0; got {n_enhancers}, {n_blocks_local}")
+            raise InvalidSettingError(f"need n_enhancers >= 1 and n_blocks_local >= 0; got {n_enhancers}, {n_blocks_local}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.n_enhancers = n_enhancers
         self.global_trunk = GlobalTrunk(in_channels, ngf * 2**n_enhancers, n_downsampling, n_blocks, norm, padding)
@@ -175,7 +176,7 @@ class LocalEnhancer(nn.Module):
         target = self.global_trunk.state_dict()
         bad = [k for k in target if k not in source or source[k].shape != target[k].shape]
         if bad or len(source) != len(target):
-            raise ValueError(
+            raise InvalidSettingError(
                 f"global generator does not fit this local enhancer's trunk (first mismatch: "
                 f"{bad[0] if bad else 'parameter count'}); its ngf must be {self.global_trunk.width} and "
                 f"n_downsampling/n_blocks/norm the same"

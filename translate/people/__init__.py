@@ -7,5 +7,6 @@ extra (``pip install -e .[people]``; ``make test`` and ``make demo`` do it).
 Faces: ``faces_detect`` (detector interface, MediaPipe backend), ``faces_track`` (which
 face, temporal smoothing), ``faces_align`` (eye-level similarity crops), ``faces_mask``
 (soft masks from landmarks), ``faces_blend`` (paste-back), ``faces_extract`` (crops for
-training), ``faces_swap`` / ``faces_swap_batch`` (``translate faceswap``); see docs/faceswap.md.
+training). The face swap itself is a pipeline built from these: ``translate.pipelines.faceswap``
+(``translate faceswap``); see docs/faceswap.md.
 """

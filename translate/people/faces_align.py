@@ -16,6 +16,8 @@ from typing import Tuple
 import cv2
 import numpy as np
 
+from translate.errors import InvalidSettingError
+
 
 @dataclass(frozen=True)
 class AlignSpec:
@@ -26,9 +28,9 @@ class AlignSpec:
 
     def __post_init__(self) -> None:
         if self.size < 8:
-            raise ValueError(f"crop size must be >= 8 pixels, got {self.size}")
+            raise InvalidSettingError(f"crop size must be >= 8 pixels, got {self.size}")
         if self.margin < 0:
-            raise ValueError(f"margin must be >= 0, got {self.margin}")
+            raise InvalidSettingError(f"margin must be >= 0, got {self.margin}")
 
     def eye_targets(self) -> np.ndarray:
         """Where the (image-left, image-right) eyes land in the crop."""
@@ -73,6 +75,3 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, spec: AlignSpec) -> Tup
     return crop, matrix
 
 
-def face_size_in_crop(spec: AlignSpec) -> float:
-    """How many crop pixels the eye distance spans (for scale checks)."""
-    return spec.eye_distance * spec.size / (1.0 + spec.margin)

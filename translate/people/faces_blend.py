@@ -14,6 +14,8 @@ from typing import Callable, Dict
 import cv2
 import numpy as np
 
+from translate.errors import InvalidSettingError
+
 
 def _mean_stats(x: np.ndarray, weight: np.ndarray):
     """Per-channel mean and std of ``x`` where the mask is mostly on (OpenCV's C loop: fast at 4K)."""
@@ -111,9 +113,9 @@ class BlendOptions:
 
     def __post_init__(self) -> None:
         if self.color not in COLOR_MATCHERS:
-            raise ValueError(f"unknown colour matching {self.color!r}; choose {', '.join(COLOR_MATCHERS)}")
+            raise InvalidSettingError(f"unknown colour matching {self.color!r}; choose {', '.join(COLOR_MATCHERS)}")
         if self.mode not in BLENDERS:
-            raise ValueError(f"unknown blend mode {self.mode!r}; choose {', '.join(BLENDERS)}")
+            raise InvalidSettingError(f"unknown blend mode {self.mode!r}; choose {', '.join(BLENDERS)}")
 
 
 def crop_alpha(mask: np.ndarray, options: BlendOptions) -> np.ndarray:

@@ -15,6 +15,7 @@ from typing import Callable, Dict, List, Protocol
 
 import numpy as np
 
+from translate.errors import InvalidSettingError
 from translate.people.mediapipe_compat import import_mediapipe
 
 LANDMARKS = ("eye_left", "eye_right", "nose", "mouth", "ear_left", "ear_right")
@@ -95,4 +96,4 @@ def build_detector(name: str = "mediapipe", **kwargs) -> FaceDetector:
     try:
         return DETECTORS[name](**kwargs)
     except KeyError:
-        raise ValueError(f"unknown face detector {name!r}; known: {', '.join(DETECTORS)}") from None
+        raise InvalidSettingError(f"unknown face detector {name!r}; known: {', '.join(DETECTORS)}") from None

@@ -17,6 +17,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from translate.errors import InvalidSettingError
+
 
 def face_outline(landmarks: np.ndarray, chin: float = 0.85, forehead: float = 0.9) -> np.ndarray:
     """Polygon points (N x 2) around the face from the 6 landmarks of ``faces_detect.LANDMARKS``."""
@@ -98,4 +100,4 @@ def build_masker(name: str = "mesh"):
     try:
         return MASKERS[name]()
     except KeyError:
-        raise ValueError(f"unknown mask kind {name!r}; choose {', '.join(MASKERS)}") from None
+        raise InvalidSettingError(f"unknown mask kind {name!r}; choose {', '.join(MASKERS)}") from None

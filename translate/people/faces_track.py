@@ -17,6 +17,7 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
+from translate.errors import InvalidSettingError
 from translate.people.faces_detect import Face
 
 
@@ -50,9 +51,9 @@ class TrackOptions:
 
     def __post_init__(self) -> None:
         if self.select not in SELECTORS:
-            raise ValueError(f"unknown face selection {self.select!r}; choose {', '.join(SELECTORS)}")
+            raise InvalidSettingError(f"unknown face selection {self.select!r}; choose {', '.join(SELECTORS)}")
         if not 0.0 <= self.smoothing < 1.0:
-            raise ValueError(f"smoothing must be in [0, 1), got {self.smoothing}")
+            raise InvalidSettingError(f"smoothing must be in [0, 1), got {self.smoothing}")
 
 
 class FaceTracker:

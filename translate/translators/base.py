@@ -1,24 +1,22 @@
 """What a translator is: networks plus a generator step and a discriminator step.
 
-A translator never loops, moves data between devices, steps optimisers or writes
-files: ``translate.train.loop`` owns all of that, so pix2pix and CycleGAN differ
-only in their translator file. Each translator declares
-
-* ``Options``: a dataclass whose defaults are the paper's preset;
-* ``data_kind``: ``"paired"`` or ``"unpaired"``, which dataset it trains on;
-* ``generators`` / ``discriminators``: ``nn.ModuleDict``s, optimised by one Adam each;
-* ``generator_loss(batch)`` and ``discriminator_loss(batch, fakes)``, run under autocast;
-* ``exported()``: the generators that ``apply`` can use, keyed by direction.
+A translator never loops, moves data between devices, steps optimisers, opens or
+writes files: ``translate.training.loop`` owns all of that, so pix2pix and CycleGAN
+differ only in their translator file. The contract is the ``Translator`` class
+below: every hook the loop calls is declared there with its default, so a
+translator overrides only what it changes and the loop never probes with getattr.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, Optional
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
 
 import torch
 from torch import nn
 
 from translate.checkpoint import GeneratorSpec
+from translate.data import PairedDataset, PreprocessConfig, UnpairedDataset, detect_layout
+from translate.errors import TranslateError
 from translate.nets import build_discriminator, init_weights
 
 
@@ -27,6 +25,100 @@ class StepResult:
     loss: torch.Tensor
     logs: Dict[str, torch.Tensor] = field(default_factory=dict)  # detached scalars for the progress bar
     fakes: Dict[str, torch.Tensor] = field(default_factory=dict)  # detached images for the D step / visuals
+
+
+class DataKindError(TranslateError, ValueError):
+    """The data folder holds paired data for an unpaired translator, or the other way round."""
+
+
+DATASETS = {"paired": PairedDataset, "unpaired": UnpairedDataset}
+DEFAULT_MEMORY_HINT = ("lower --batch-size or --size, use --precision bf16 (or fp16 on CUDA), "
+                       "or narrower networks (--set ngf=32 --set ndf=32)")
+
+
+@dataclass
+class WarmStart:
+    """Weights a fresh run starts from: the loop opens ``source`` and hands the generator to ``load``.
+
+    ``load`` raises ``ConfigError`` when the weights do not fit; it is not called on ``--resume``
+    (the training state already holds every weight).
+    """
+
+    source: str
+    load: Callable[[nn.Module, GeneratorSpec], None]
+    direction: Optional[str] = None
+
+
+def preprocess_config(train) -> PreprocessConfig:
+    """How training images are loaded and augmented: the one place that reads it from the config."""
+    return PreprocessConfig(mode=train.preprocess, load_size=train.load_size, crop_size=train.size, flip=train.flip)
+
+
+class Translator:
+    """The contract between a translator and the training loop, with every hook's default.
+
+    Required: ``Options`` (a dataclass whose defaults are the paper's preset), ``__init__(opts,
+    train)`` building ``generators`` / ``discriminators`` (``nn.ModuleDict``s, one Adam each),
+    ``generator_loss(batch)`` and ``discriminator_loss(batch, fakes)`` (run under autocast), and
+    ``exported()`` (the generators ``apply`` can use, keyed by direction).
+    """
+
+    Options: ClassVar[type]
+    data_kind: ClassVar[str] = "paired"  # "paired" or "unpaired": which dataset it trains on
+    # Config values this translator trains with unless the user sets them (below YAML, flags and --set).
+    train_defaults: ClassVar[Dict[str, Any]] = {}
+    memory_hint: str = DEFAULT_MEMORY_HINT  # what to lower when a step runs out of memory
+
+    generators: nn.ModuleDict
+    discriminators: nn.ModuleDict
+
+    @classmethod
+    def prepare(cls, opts: Any, train) -> Any:
+        """Options completed from the data before the networks are built (a new object, never in place)."""
+        return opts
+
+    @classmethod
+    def build_dataset(cls, run, split: str = "train"):
+        """The training dataset; by default the paired or unpaired dataset ``data_kind`` names."""
+        t = run.train
+        layout = detect_layout(t.data, split)
+        found = "unpaired" if layout == "unpaired" else "paired"
+        if found != cls.data_kind:
+            raise DataKindError(f"{t.data}: holds {found} data ({layout.replace('_', ' ')}), but {run.translator} "
+                                f"trains on {cls.data_kind} data")
+        return DATASETS[cls.data_kind](t.data, split=split, preprocess=preprocess_config(t), train=True,
+                                       channels_a=t.channels_a, channels_b=t.channels_b, seed=t.seed)
+
+    def optimizer_options(self) -> Dict[str, Any]:
+        """Extra Adam arguments for both optimisers (DiscoGAN: weight decay)."""
+        return {}
+
+    def warm_starts(self) -> List[WarmStart]:
+        """Weights a fresh run loads before its first step (pix2pixHD's local stage, the face stage)."""
+        return []
+
+    def before_step(self, step: int) -> None:
+        """Called before each optimisation step (schedules that change the networks or the terms)."""
+
+    def generator_loss(self, batch: Dict[str, torch.Tensor]) -> "StepResult":
+        raise NotImplementedError
+
+    def discriminator_loss(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> "StepResult":
+        raise NotImplementedError
+
+    def visuals(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Images for the sample grids: by default the batch's A, the fake, and B."""
+        return {"input": batch["A"], "output": fakes["fake"], "target": batch["B"]}
+
+    def exported(self) -> Dict[str, Tuple[nn.Module, GeneratorSpec]]:
+        raise NotImplementedError
+
+    def extra_state(self) -> Dict[str, Any]:
+        """State beyond the networks that a resume needs (CycleGAN's image pool)."""
+        return {}
+
+    def load_extra_state(self, state: Dict[str, Any], device: torch.device) -> None:
+        """Restore what ``extra_state`` returned."""
 
 
 @dataclass
@@ -80,10 +172,6 @@ def make_discriminator(opts: NetworkOptions, in_channels: int) -> nn.Module:
         kwargs["num_scales"] = opts.num_scales
     net = build_discriminator(opts.discriminator, in_channels=in_channels, **kwargs)
     return init_weights(net, kind=opts.init, gain=opts.init_gain)
-
-
-def options_dict(opts: Any) -> Dict[str, Any]:
-    return asdict(opts)
 
 
 def preprocess_record(train) -> Dict[str, Any]:

@@ -27,13 +27,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from translate.errors import InvalidSettingError
 from translate.checkpoint import GeneratorSpec
 from translate.losses import AdversarialLoss
 from translate.nets import init_weights
 from translate.nets.cogan import (DOMAINS, CoGANInverter, CoupledDiscriminator, CoupledGenerator, LatentEncoder,
                                   upsamplings_for)
 from translate.registry import TRANSLATORS
-from translate.translators.base import StepResult, preprocess_record
+from translate.translators.base import Translator, StepResult, preprocess_record
 
 
 @dataclass
@@ -58,7 +59,7 @@ class CoGANOptions:
 
 
 @TRANSLATORS.register("cogan")
-class CoGAN:
+class CoGAN(Translator):
     """Unpaired A<->B via coupled GANs with shared layers; translates by latent inversion (Liu & Tuzel 2016)."""
 
     Options = CoGANOptions
@@ -69,7 +70,7 @@ class CoGAN:
         try:
             upsamplings_for(train.size)
         except ValueError:
-            raise ValueError(f"--size {train.size}: CoGAN draws squares whose side is a power of two >= 8 "
+            raise InvalidSettingError(f"--size {train.size}: CoGAN draws squares whose side is a power of two >= 8 "
                              f"(32 to 128 in the paper)") from None
         self.opts = opts
         channels = {"A": train.channels_a, "B": train.channels_b}

@@ -17,7 +17,7 @@ from torch import nn
 
 from translate.losses import AdversarialLoss, build_loss
 from translate.registry import TRANSLATORS
-from translate.translators.base import (NetworkOptions, StepResult, build_generator_from_spec,
+from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec,
                                         generator_spec, make_discriminator, preprocess_record)
 from translate.translators.image_pool import ImagePool
 from translate.translators.terms import WeightedTerms, image_terms
@@ -32,7 +32,7 @@ class CycleGANOptions(NetworkOptions):
 
 
 @TRANSLATORS.register("cyclegan")
-class CycleGAN:
+class CycleGAN(Translator):
     """Unpaired A<->B translation: two ResNet generators, cycle + identity losses (Zhu et al. 2017)."""
 
     Options = CycleGANOptions

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Dict, Sequence
+from typing import Any, Dict, Sequence
 
 import torch
 from torch import nn
 
+from translate.errors import InvalidSettingError
 from translate.losses import AdversarialLoss, build_loss
 from translate.nets.discogan import downsamplings_for
 from translate.registry import TRANSLATORS
-from translate.translators.base import (NetworkOptions, StepResult, build_generator_from_spec,
+from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec,
                                         generator_spec, make_discriminator, preprocess_record)
 from translate.translators.terms import WeightedTerms, image_terms, predictions
 
@@ -66,7 +67,7 @@ def mean_feature_matching(real: Sequence[torch.Tensor], fake: Sequence[torch.Ten
 
 
 @TRANSLATORS.register("discogan")
-class DiscoGAN:
+class DiscoGAN(Translator):
     """Unpaired A<->B translation: encoder-decoder generators, reconstruction + feature matching (Kim et al. 2017)."""
 
     Options = DiscoGANOptions
@@ -75,20 +76,19 @@ class DiscoGAN:
 
     def __init__(self, opts: DiscoGANOptions, train):
         if opts.recon_loss not in RECONSTRUCTION_LOSSES:
-            raise ValueError(f"recon_loss must be one of {', '.join(RECONSTRUCTION_LOSSES)}; got {opts.recon_loss!r}")
+            raise InvalidSettingError(f"recon_loss must be one of {', '.join(RECONSTRUCTION_LOSSES)}; got {opts.recon_loss!r}")
         for key in ("recon_rate_start", "recon_rate"):
             if not 0.0 <= getattr(opts, key) <= 1.0:
-                raise ValueError(f"{key} must be between 0 and 1; got {getattr(opts, key)}")
+                raise InvalidSettingError(f"{key} must be between 0 and 1; got {getattr(opts, key)}")
         if opts.discriminator == "discogan" and not opts.n_layers_d:
             # Down to 4x4 at the training size, then the valid 4x4 conv gives one logit.
             try:
                 opts = dataclasses.replace(opts, n_layers_d=downsamplings_for(train.size))
             except ValueError:
-                raise ValueError(f"--size {train.size}: DiscoGAN's networks reach 4x4 from a power of two >= 8 "
+                raise InvalidSettingError(f"--size {train.size}: DiscoGAN's networks reach 4x4 from a power of two >= 8 "
                                  f"(or set n_layers_d and generator_options={{n_downs: N}})") from None
         self.opts = opts
         # Weight decay as the reference, for the Trainer's two Adams.
-        self.optimizer_options = {"weight_decay": opts.weight_decay}
         ca, cb = train.channels_a, train.channels_b
         pre = preprocess_record(train)
         self.specs = {"AtoB": generator_spec(opts, ca, cb, "discogan", "AtoB", pre),
@@ -104,6 +104,9 @@ class DiscoGAN:
         self.recon = build_loss(opts.recon_loss)
         self.extra = WeightedTerms(image_terms(opts))
         self.rate = opts.recon_rate_start if opts.gan_curriculum > 0 else opts.recon_rate
+
+    def optimizer_options(self) -> Dict[str, Any]:
+        return {"weight_decay": self.opts.weight_decay}
 
     def before_step(self, step: int) -> None:
         """The reference's schedule: a pure function of the step, so resuming needs no state."""

@@ -31,12 +31,13 @@ from typing import Any, Dict
 import numpy as np
 import torch
 
-from translate.data import PreprocessConfig, UnpairedDataset
+from translate.config import ConfigError
+from translate.data import UnpairedDataset
 from translate.data.io import ImageReadError, read_image, to_tensor
 from translate.data.transforms import apply_seeded
 from translate.losses import build_loss
 from translate.registry import TRANSLATORS
-from translate.translators.base import StepResult, make_discriminator
+from translate.translators.base import StepResult, make_discriminator, preprocess_config
 from translate.translators.cyclegan import CycleGAN, CycleGANOptions
 
 logger = logging.getLogger("translate.data")
@@ -111,7 +112,7 @@ class FaceSwap(CycleGAN):
 
     def __init__(self, opts: FaceSwapOptions, train):
         if not 0.0 <= opts.second_weight <= 1.0:
-            raise ValueError(f"second_weight must be in [0, 1], got {opts.second_weight}")
+            raise ConfigError(f"config key 'second_weight' must be in [0, 1]; got {opts.second_weight}")
         super().__init__(opts, train)
         for spec in self.specs.values():
             spec.translator = "faceswap"
@@ -125,7 +126,7 @@ class FaceSwap(CycleGAN):
     @classmethod
     def build_dataset(cls, run, split: str = "train") -> FaceDataset:
         t = run.train
-        pre = PreprocessConfig(mode=t.preprocess, load_size=t.load_size, crop_size=t.size, flip=t.flip)
+        pre = preprocess_config(t)
         return FaceDataset(t.data, split=split, preprocess=pre, train=True, channels_a=t.channels_a,
                            channels_b=t.channels_b, seed=t.seed)
 

@@ -15,7 +15,7 @@ from torch import nn
 
 from translate.losses import AdversarialLoss, FeatureMatchingLoss, build_loss
 from translate.registry import TRANSLATORS
-from translate.translators.base import (NetworkOptions, StepResult, build_generator_from_spec,
+from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec,
                                         generator_spec, make_discriminator,
                                         preprocess_record)
 from translate.translators.terms import WeightedTerms, image_terms, predictions
@@ -31,7 +31,7 @@ class Pix2PixOptions(NetworkOptions):
 
 
 @TRANSLATORS.register("pix2pix")
-class Pix2Pix:
+class Pix2Pix(Translator):
     """Paired A->B translation: U-Net + conditional PatchGAN, GAN + L1 x100 (Isola et al. 2017)."""
 
     Options = Pix2PixOptions

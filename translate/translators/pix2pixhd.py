@@ -14,22 +14,23 @@ both stages, so the weights always fit: the local enhancer is ``ngf / 2**n_local
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import torch
 from torch import nn
 
-from translate.checkpoint import GeneratorSpec, load_generator
+from translate.checkpoint import GeneratorSpec
 from translate.config import ConfigError
 from translate.data.hd_pairs import INPUT_KINDS, HDPairedDataset, find_hd_sources
 from translate.data.labels import colorize, encode_labels, input_channels, scan_labels
-from translate.data.transforms import PreprocessConfig
 from translate.losses import AdversarialLoss, FeatureMatchingLoss
 from translate.nets import set_requires_grad
 from translate.nets.pix2pixhd import GlobalGenerator, LocalEnhancer
 from translate.registry import TRANSLATORS
-from translate.translators.base import (NetworkOptions, StepResult, build_generator_from_spec, generator_spec,
+from translate.translators.base import (NetworkOptions, StepResult, Translator, WarmStart, build_generator_from_spec,
+                                        generator_spec, preprocess_config,
                                         make_discriminator, preprocess_record)
 from translate.translators.terms import WeightedTerms, image_terms, predictions
 
@@ -74,38 +75,31 @@ _HD_GENERATOR_KWARGS: Dict[str, Callable[[Pix2PixHDOptions], Dict[str, Any]]] = 
 }
 
 
-_SCANNED: Dict[tuple, int] = {}  # label files -> max id + 1, per process
+def resolve_inputs(opts: Pix2PixHDOptions, train) -> Pix2PixHDOptions:
+    """``opts`` with ``num_classes`` and ``instance_maps`` filled in from the training data.
 
-
-def resolve_inputs(opts: Pix2PixHDOptions, train) -> None:
-    """Fill in ``num_classes`` and ``instance_maps`` from the training data, in place.
-
-    Written back into the options so the saved config.yaml records them and a resumed run
-    (or the local stage) builds exactly the same network without scanning again. Also reads
-    every training label map once, so an id >= num_classes stops the run before it starts.
+    The loop saves the result in config.yaml, so a resumed run (or the local stage) builds
+    exactly the same network. Also reads every training label map, so an id >= num_classes
+    stops the run before it starts.
     """
     if opts.input not in INPUT_KINDS:
         raise ConfigError(f"config key 'input' must be one of {', '.join(INPUT_KINDS)}; got {opts.input!r}")
     if opts.input != "label":
-        return
+        return opts
     sources = find_hd_sources(train.data, "train", "label") if train.data else None
     if sources is None:
         if opts.num_classes is None:
             raise ConfigError("config key 'num_classes' is not set and there is no --data to infer it from")
-        opts.instance_maps = bool(opts.instance_maps)
-        return
-    if opts.instance_maps is None:
-        opts.instance_maps = sources.has_instances
+        return dataclasses.replace(opts, instance_maps=bool(opts.instance_maps))
+    instance_maps = sources.has_instances if opts.instance_maps is None else opts.instance_maps
     labels = [item.input for item in sources.items]
-    key = tuple(str(p) for p in labels)
-    if key not in _SCANNED:  # the train-hd stages share one scan
-        _SCANNED[key] = scan_labels(labels)
-    if opts.num_classes is None:
-        opts.num_classes = _SCANNED[key]
-    elif _SCANNED[key] > opts.num_classes:
-        scan_labels(labels, opts.num_classes)  # raises, naming the first file with a too-large id
-    if opts.num_classes < 1:
-        raise ConfigError(f"config key 'num_classes' must be at least 1; got {opts.num_classes}")
+    found = scan_labels(labels)
+    num_classes = found if opts.num_classes is None else opts.num_classes
+    if found > num_classes:
+        scan_labels(labels, num_classes)  # raises, naming the first file with a too-large id
+    if num_classes < 1:
+        raise ConfigError(f"config key 'num_classes' must be at least 1; got {num_classes}")
+    return dataclasses.replace(opts, num_classes=num_classes, instance_maps=instance_maps)
 
 
 def _input_record(opts: Pix2PixHDOptions, channels: int) -> Dict[str, Any]:
@@ -116,7 +110,7 @@ def _input_record(opts: Pix2PixHDOptions, channels: int) -> Dict[str, Any]:
 
 
 @TRANSLATORS.register("pix2pixhd")
-class Pix2PixHD:
+class Pix2PixHD(Translator):
     """High-resolution paired translation from label maps or images: global/local generators, multi-scale D (Wang et al. 2018)."""
 
     Options = Pix2PixHDOptions
@@ -126,7 +120,8 @@ class Pix2PixHD:
         if train.direction != "AtoB":
             raise ConfigError("pix2pixhd translates condition (A) -> photo (B); swap the folders instead of "
                               "setting direction")
-        resolve_inputs(opts, train)
+        if opts.input not in INPUT_KINDS or (opts.input == "label" and opts.num_classes is None):
+            opts = resolve_inputs(opts, train)  # built without the loop's prepare() (tests, tools)
         self.opts = opts
         c_in = input_channels(opts.num_classes, opts.instance_maps) if opts.input == "label" else train.channels_a
         c_out = train.channels_b
@@ -143,6 +138,10 @@ class Pix2PixHD:
         if opts.global_weights or opts.fix_global_steps:
             self._prepare_global(generator)
 
+    @classmethod
+    def prepare(cls, opts: Pix2PixHDOptions, train) -> Pix2PixHDOptions:
+        return resolve_inputs(opts, train)
+
     @staticmethod
     def _spec(opts: Pix2PixHDOptions, c_in: int, c_out: int, preprocess: Dict[str, Any]) -> GeneratorSpec:
         spec = generator_spec(opts, c_in, c_out, "pix2pixhd", "AtoB", {**preprocess, **_input_record(opts, c_in)})
@@ -155,29 +154,28 @@ class Pix2PixHD:
     def _prepare_global(self, generator: nn.Module) -> None:
         if not isinstance(generator, LocalEnhancer):
             raise ConfigError("config keys 'global_weights' and 'fix_global_steps' need generator=pix2pixhd_local")
-        if self.opts.global_weights:
-            source, spec = load_generator(self.opts.global_weights)
-            if not isinstance(source, GlobalGenerator):
-                raise ConfigError(f"{self.opts.global_weights}: holds a {spec.architecture} generator, "
-                                  f"not pix2pixhd_global")
-            try:
-                generator.load_global(source)
-            except ValueError as exc:
-                raise ConfigError(f"{self.opts.global_weights}: {exc}") from None
         if self.opts.fix_global_steps > 0:
             # Frozen from construction, so the frozen trunk is skipped by backward and by Adam (its
             # moments start fresh when it thaws, like pix2pixHD's new optimiser at niter_fix_global).
             set_requires_grad(generator.global_trunk, False)
             self.global_frozen = True
 
+    def warm_starts(self) -> List[WarmStart]:
+        if not self.opts.global_weights:
+            return []
+        return [WarmStart(self.opts.global_weights, self._load_global)]
+
+    def _load_global(self, source: nn.Module, spec: GeneratorSpec) -> None:
+        if not isinstance(source, GlobalGenerator):
+            raise ConfigError(f"{self.opts.global_weights}: holds a {spec.architecture} generator, not pix2pixhd_global")
+        try:
+            self.generators["G"].load_global(source)
+        except ValueError as exc:
+            raise ConfigError(f"{self.opts.global_weights}: {exc}") from None
+
     def before_step(self, step: int) -> None:
         if not (self.global_frozen and step >= self.opts.fix_global_steps):
             return
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            # DDP registered only the trainable parameters when it wrapped the generator; the
-            # thawed trunk's gradients would not be averaged. A resumed run re-wraps everything.
-            raise RuntimeError(f"step {step}: the global generator thaws now, which DDP cannot pick up mid-run; "
-                               f"resume this run with --set fix_global_steps=0 (translate train-hd does so)")
         set_requires_grad(self.generators["G"].global_trunk, True)
         self.global_frozen = False
 
@@ -220,22 +218,16 @@ class Pix2PixHD:
     def exported(self):
         return {"AtoB": (self.generators["G"], self.spec)}
 
-    def extra_state(self) -> dict:
-        return {}
-
-    def load_extra_state(self, state: dict, device: torch.device) -> None:
-        pass
-
     @classmethod
     def build_dataset(cls, run, split: str = "train") -> HDPairedDataset:
         opts, t = run.model, run.train
-        if opts.input == "label" and opts.num_classes is None:  # built without the translator (tools)
-            resolve_inputs(opts, t)
+        if opts.input == "label" and opts.num_classes is None:  # built without the loop's prepare() (tools)
+            opts = resolve_inputs(opts, t)
         sources = find_hd_sources(t.data, split, opts.input)
         c_in = input_channels(opts.num_classes, opts.instance_maps) if opts.input == "label" else t.channels_a
         with torch.device("meta"):  # the multiple without allocating the network
             multiple = cls._spec(opts, c_in, t.channels_b, {}).build().size_multiple
-        pre = PreprocessConfig(mode=t.preprocess, load_size=t.load_size, crop_size=t.size, flip=t.flip)
+        pre = preprocess_config(t)
         return HDPairedDataset(sources, opts.input, pre, train=True, num_classes=opts.num_classes,
                                instance_maps=bool(opts.instance_maps), channels_a=t.channels_a,
                                channels_b=t.channels_b, size_multiple=multiple, seed=t.seed)

@@ -26,21 +26,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 from torch import nn
 
-from translate.checkpoint import GeneratorSpec, load_generator
+from translate.checkpoint import GeneratorSpec
 from translate.config import ConfigError
 from translate.data.hd_pairs import find_hd_sources
-from translate.data.transforms import PreprocessConfig
 from translate.losses import AdversarialLoss, FeatureMatchingLoss
 from translate.nets import build_discriminator, init_weights, set_requires_grad
 from translate.people.poses import face_crop
-from translate.people.poses.frame_pairs import FramePairsDataset
+from translate.data.frame_pairs import FramePairsDataset
 from translate.registry import TRANSLATORS
-from translate.translators.base import StepResult, build_generator_from_spec, make_discriminator, preprocess_record
+from translate.translators.base import (StepResult, WarmStart, build_generator_from_spec, make_discriminator,
+                                        preprocess_config, preprocess_record)
 from translate.translators.pix2pixhd import Pix2PixHD, Pix2PixHDOptions
 from translate.translators.terms import WeightedTerms, image_terms, predictions
 
@@ -102,8 +102,6 @@ class Pose2Frame(Pix2PixHD):
         self.global_frozen = False
         if opts.global_weights or opts.fix_global_steps:
             self._prepare_global(generator)
-        if opts.body_weights:
-            self._load_body(generator)
         self.face_spec = None
         if opts.face_gan:
             self._add_face_stage(c_fig, c_out)
@@ -113,8 +111,14 @@ class Pose2Frame(Pix2PixHD):
             set_requires_grad(generator, False)
             set_requires_grad(self.discriminators["D"], False)
 
-    def _load_body(self, generator: nn.Module) -> None:
-        source, spec = load_generator(self.opts.body_weights)
+    def warm_starts(self) -> List[WarmStart]:
+        starts = super().warm_starts()
+        if self.opts.body_weights:
+            starts.append(WarmStart(self.opts.body_weights, self._load_body))
+        return starts
+
+    def _load_body(self, source: nn.Module, spec: GeneratorSpec) -> None:
+        generator = self.generators["G"]
         if (spec.architecture, spec.in_channels) != (self.spec.architecture, self.spec.in_channels):
             raise ConfigError(f"{self.opts.body_weights}: holds a {spec.architecture} generator with "
                               f"{spec.in_channels} input channels; this run builds {self.spec.architecture} with "
@@ -217,7 +221,7 @@ class Pose2Frame(Pix2PixHD):
         c_in = t.channels_a + t.channels_b if opts.temporal else t.channels_a
         with torch.device("meta"):
             multiple = cls._spec(opts, c_in, t.channels_b, {}).build().size_multiple
-        pre = PreprocessConfig(mode=t.preprocess, load_size=t.load_size, crop_size=t.size, flip=t.flip)
+        pre = preprocess_config(t)
         kwargs = dict(preprocess=pre, train=True, channels_a=t.channels_a, channels_b=t.channels_b,
                       size_multiple=multiple, seed=t.seed)
         if not opts.temporal:

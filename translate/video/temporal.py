@@ -26,6 +26,8 @@ from typing import List, Optional, Tuple
 import cv2
 import numpy as np
 
+from translate.errors import InvalidSettingError
+
 FLOW_MAX_SIDE = 320  # flow is estimated at this size at most: motion is smooth, pixels are not needed
 CONFIDENCE_SCALE = 12.0  # input mismatch (0-255 levels) at which confidence falls to 1/e
 
@@ -96,7 +98,7 @@ class TemporalFilter:
 
     def __init__(self, strength: float = 0.0, measure: bool = True):
         if not 0.0 <= strength <= 1.0:
-            raise ValueError(f"temporal strength must be in [0, 1], got {strength}")
+            raise InvalidSettingError(f"temporal strength must be in [0, 1], got {strength}")
         self.strength = strength
         self.measure = measure
         self.stats = FlickerStats()

@@ -14,6 +14,8 @@ import torch
 
 from .render import limb_colour
 
+from translate.errors import InvalidSettingError
+
 _FACE_LIMBS = (("nose", "right_eye"), ("right_eye", "right_ear"), ("nose", "left_eye"), ("left_eye", "left_ear"))
 _NECK_LIMB = (("neck", "nose"),)
 MATCH = 0.995  # cosine between a pixel's colour and a limb colour; neighbouring palette hues stay below it
@@ -50,7 +52,7 @@ def head_centres(figures: torch.Tensor) -> List[Optional[Tuple[int, int]]]:
 def box_at(centre: Tuple[int, int], size: int, height: int, width: int) -> Tuple[int, int]:
     """Top-left (x, y) of a ``size`` square around ``centre``, moved inside the image."""
     if size > min(height, width):
-        raise ValueError(f"face crop of {size} px does not fit a {width}x{height} frame; lower face_size")
+        raise InvalidSettingError(f"face crop of {size} px does not fit a {width}x{height} frame; lower face_size")
     x = min(max(centre[0] - size // 2, 0), width - size)
     y = min(max(centre[1] - size // 2, 0), height - size)
     return x, y

@@ -26,6 +26,7 @@ from typing import Iterable, Optional, Tuple
 
 import numpy as np
 
+from translate.errors import DataError
 from translate.fileio import atomic_write_text
 
 from .skeletons import Pose, convert
@@ -57,9 +58,9 @@ class PoseStats:
             data["frame_size"] = tuple(data["frame_size"])
             stats = cls(**data)
         except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise ValueError(f"{path}: not a pose statistics file ({exc})") from None
+            raise DataError(f"{path}: not a pose statistics file ({exc})") from None
         if min(stats.height_close, stats.height_far) <= 0:
-            raise ValueError(f"{path}: body heights must be positive")
+            raise DataError(f"{path}: body heights must be positive")
         return stats
 
 
@@ -79,7 +80,7 @@ def pose_stats(poses: Iterable[Optional[Pose]], frame_size: Tuple[int, int], tol
     """The video's statistics (see the module docstring); raises if no pose shows a nose and an ankle."""
     measured = [m for m in (ankle_and_height(p) for p in poses if p is not None) if m is not None and m[1] > 0]
     if not measured:
-        raise ValueError("no frame shows the person's nose and ankles: cannot measure their framing")
+        raise DataError("no frame shows the person's nose and ankles: cannot measure their framing")
     ankles = np.array([m[0] for m in measured])
     heights = np.array([m[1] for m in measured])
     close, far = float(ankles.max()), float(ankles.min())

@@ -10,7 +10,7 @@ ignore it, and files without it need a size from the caller.
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
+from translate.errors import InputNotFoundError, TranslateError
 import json
 import math
 import os
@@ -98,7 +98,7 @@ def list_keypoint_files(folder: "str | os.PathLike") -> List[Path]:
     """The ``*_keypoints.json`` files of a folder in name order (frame order for OpenPose's names)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"keypoint folder not found: {folder}")
+        raise InputNotFoundError(f"keypoint folder not found: {folder}")
     return sorted(p for p in folder.iterdir() if p.name.endswith(SUFFIX) and p.is_file())
 
 

@@ -18,6 +18,8 @@ import numpy as np
 
 from .skeletons import SKELETONS, Pose, convert, skeleton
 
+from translate.errors import InvalidSettingError
+
 
 def _limb_key(a: str, b: str) -> FrozenSet[str]:
     return frozenset((a, b))
@@ -56,7 +58,7 @@ class FigureStyle:
     def __post_init__(self):
         SKELETONS.get(self.skeleton)  # unknown names fail here, with suggestions
         if self.mode not in RENDER_MODES:
-            raise ValueError(f"unknown figure mode {self.mode!r}; choose one of {', '.join(sorted(RENDER_MODES))}")
+            raise InvalidSettingError(f"unknown figure mode {self.mode!r}; choose one of {', '.join(sorted(RENDER_MODES))}")
 
     def line_width(self, height: int) -> int:
         return self.thickness if self.thickness else max(2, int(round(height / 64)))
@@ -113,5 +115,5 @@ def render_pose(pose: Optional[Pose], size: Tuple[int, int], style: FigureStyle 
     """
     w, h = int(size[0]), int(size[1])
     if w < 1 or h < 1:
-        raise ValueError(f"figure size must be positive, got {w}x{h}")
+        raise InvalidSettingError(f"figure size must be positive, got {w}x{h}")
     return RENDER_MODES[style.mode](pose, (w, h), style)

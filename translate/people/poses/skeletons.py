@@ -86,9 +86,6 @@ class Skeleton:
         if unknown:
             raise ValueError(f"skeleton {self.name}: limbs name unknown joints {sorted(unknown)}")
 
-    def limb_indices(self) -> Tuple[Tuple[int, int], ...]:
-        return tuple((self.index[a], self.index[b]) for a, b in self.limbs)
-
 
 def _register(skeleton: Skeleton, summary: str) -> None:
     def build() -> Skeleton:

@@ -18,6 +18,8 @@ import numpy as np
 
 from .skeletons import Pose
 
+from translate.errors import DataError, InvalidSettingError
+
 
 @dataclass(frozen=True)
 class SmoothingOptions:
@@ -26,7 +28,7 @@ class SmoothingOptions:
 
     def __post_init__(self):
         if self.window < 1 or self.window % 2 == 0:
-            raise ValueError(f"smoothing window must be a positive odd number of frames, got {self.window}")
+            raise InvalidSettingError(f"smoothing window must be a positive odd number of frames, got {self.window}")
 
 
 def smooth_points(points: np.ndarray, options: SmoothingOptions = SmoothingOptions()) -> np.ndarray:
@@ -57,7 +59,7 @@ def smooth_poses(poses: Sequence[Optional[Pose]], options: SmoothingOptions = Sm
         return list(poses)
     kinds = {poses[i].skeleton for i in present}
     if len(kinds) > 1:
-        raise ValueError(f"cannot smooth a clip mixing skeletons {sorted(kinds)}; convert them first")
+        raise DataError(f"cannot smooth a clip mixing skeletons {sorted(kinds)}; convert them first")
     smoothed = smooth_points(np.stack([poses[i].points for i in present]), options)
     out: List[Optional[Pose]] = [None] * len(poses)
     for k, i in enumerate(present):

@@ -1,0 +1,140 @@
+"""`translate dance` end to end on a short generated clip: frame count, rate, audio, side by side, errors."""
+import json
+
+import av
+import numpy as np
+import pytest
+
+from pose_clips import TINY, dancer  # noqa: F401  (fixture)
+from pose_clips import astronaut_frames, write_clip
+from translate.cli import main
+
+
+@pytest.fixture
+def checkpoint(dancer, tmp_path):  # noqa: F811
+    assert main(["train", "pose2frame", "--data", str(dancer), "--name", "d", "--checkpoints-dir",
+                 str(tmp_path / "ck"), "--size", "32", "--steps", "1", "--num-workers", "0",
+                 *sum((["--set", s] for s in TINY + ["tensorboard=false", "flip=false"]), [])]) == 0
+    return tmp_path / "ck" / "d"
+
+
+def _video_facts(path):
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        frames = sum(1 for _ in c.decode(video=0))
+        return frames, v.average_rate, v.width, v.height, len(c.streams.audio)
+
+
+def test_dance_keeps_frames_rate_and_audio_and_shows_source_figure_result(checkpoint, tmp_path):
+    source = write_clip(tmp_path / "source.mp4", astronaut_frames(8, size=48), fps=8)
+    out = tmp_path / "out.mp4"
+    assert main(["dance", "--checkpoint", str(checkpoint), "--source", str(source), "--output", str(out),
+                 "--no-normalise", "--device", "cpu", "--precision", "fp32"]) == 0
+    frames, rate, w, h, audio = _video_facts(out)
+    assert (frames, rate, audio) == (8, 8, 1) and (w, h) == (48, 48)
+    wide = tmp_path / "wide.mp4"
+    assert main(["dance", "--checkpoint", str(checkpoint), "--source", str(source), "--output", str(wide),
+                 "--no-normalise", "--side-by-side", "--size", "32"]) == 0
+    frames, _, w, h, _ = _video_facts(wide)
+    assert (frames, w, h) == (8, 96, 32)
+    with av.open(str(wide)) as c:  # the middle third is the stick figure: mostly black, some colour
+        figure = next(c.decode(video=0)).to_ndarray(format="rgb24")[:, 32:64]
+    assert (figure.max(-1) < 40).mean() > 0.5 and figure.max() > 150
+
+
+def test_dance_needs_statistics_to_normalise_an_upper_body_source(checkpoint, tmp_path, capsys):
+    source = write_clip(tmp_path / "source.mp4", astronaut_frames(4, size=48), fps=8)
+    stats = tmp_path / "stats.json"
+    stats.write_text(json.dumps({"frame_size": [64, 64], "ankle_close": 60, "ankle_far": 50, "height_close": 40,
+                                 "height_far": 30, "frames": 10}))
+    assert main(["dance", "--checkpoint", str(checkpoint), "--source", str(source), "--output",
+                 str(tmp_path / "o.mp4"), "--target-stats", str(stats)]) != 0
+    assert "--no-normalise" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert main(["dance", "--checkpoint", str(checkpoint), "--source", str(source), "--output",
+                 str(tmp_path / "o2.mp4")]) != 0  # the synthetic dataset saved no statistics
+    assert "--target-stats" in capsys.readouterr().err
+    assert not (tmp_path / "o.mp4").exists() and not (tmp_path / "o2.mp4").exists()
+
+
+def test_dance_on_a_video_with_nobody_is_one_clear_line(checkpoint, tmp_path, capsys):
+    source = write_clip(tmp_path / "empty.mp4", [np.zeros((48, 48, 3), np.uint8)] * 3)
+    assert main(["dance", "--checkpoint", str(checkpoint), "--source", str(source), "--output",
+                 str(tmp_path / "o.mp4"), "--no-normalise"]) != 0
+    assert "no person found" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_dance_refuses_a_checkpoint_that_is_not_pose2frame(tmp_path, paired_data, capsys):
+    assert main(["train", "pix2pix", "--data", str(paired_data), "--name", "p", "--checkpoints-dir",
+                 str(tmp_path / "ck"), "--size", "32", "--steps", "1", "--num-workers", "0", "--set", "ngf=4",
+                 "--set", "ndf=4", "--set", "generator=unet", "--set", "generator_options={num_downs: 5}",
+                 "--set", "tensorboard=false"]) == 0
+    source = write_clip(tmp_path / "s.mp4", astronaut_frames(2, size=32))
+    assert main(["dance", "--checkpoint", str(tmp_path / "ck" / "p"), "--source", str(source), "--output",
+                 str(tmp_path / "o.mp4")]) != 0
+    assert "not a pose2frame checkpoint" in capsys.readouterr().err
+
+
+class _TallLowSource:
+    """A stand-in estimator: the source person, twice the target's size, stands lower (y 90, 40 px tall)."""
+
+    skeleton = "coco18"
+
+    def __init__(self, options=None):
+        self.t = 0
+
+    def estimate(self, image):
+        from test_poses_normalise import stick
+
+        pose = stick(48, 90, 40)
+        for side, dx in (("left", 3), ("right", -3)):  # legs, so the figure reaches the ankles
+            pose.points[pose_index(f"{side}_hip")] = (48 + dx, 70, 1)
+            pose.points[pose_index(f"{side}_knee")] = (48 + dx, 80, 1)
+        return pose
+
+    def close(self):
+        pass
+
+
+def pose_index(name):
+    from translate.people.poses.skeletons import skeleton
+
+    return skeleton("coco18").index[name]
+
+
+def test_normalised_dance_draws_the_source_in_the_targets_framing(checkpoint, tmp_path, monkeypatch):
+    from translate.people.poses import estimator
+
+    monkeypatch.setattr(estimator.POSE_ESTIMATORS, "_builders",
+                        {**estimator.POSE_ESTIMATORS._builders, "mediapipe": _TallLowSource})
+    stats = tmp_path / "target_stats.json"  # target 64x64: ankles at 50 (body 20 px) .. 40 (body 10 px)
+    stats.write_text(json.dumps({"frame_size": [64, 64], "ankle_close": 50, "ankle_far": 40, "height_close": 20,
+                                 "height_far": 10, "frames": 10}))
+    source = write_clip(tmp_path / "source.mp4", [np.zeros((96, 96, 3), np.uint8)] * 4, fps=8)  # 96 px wide: x 48 is its centre
+    out = tmp_path / "out.mp4"
+    saved = tmp_path / "source_stats.json"
+    assert main(["dance", "--checkpoint", str(checkpoint), "--source", str(source), "--output", str(out),
+                 "--target-stats", str(stats), "--side-by-side", "--source-stats", str(saved)]) == 0
+    assert json.loads(saved.read_text())["ankle_close"] == 90 and json.loads(saved.read_text())["height_close"] == 40
+    with av.open(str(out)) as c:
+        frames = [f.to_ndarray(format="rgb24")[:, 64:128] for f in c.decode(video=0)]
+    assert len(frames) == 4 and frames[0].shape[:2] == (64, 64)
+    for figure in frames:
+        rows = np.nonzero(figure.max(axis=(1, 2)) > 100)[0]
+        cols = np.nonzero(figure.max(axis=(0, 2)) > 100)[0]
+        # Half the size, ankles on the target's (only) ground line y 50, centred: nose y 30, ankles y 50.
+        assert abs(rows.min() - 30) <= 2 and abs(rows.max() - 50) <= 2
+        assert abs((cols.min() + cols.max()) / 2 - 32) <= 1.5
+
+
+def test_bench_pose_reports_every_stage(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "bench_pose.py"
+    spec = importlib.util.spec_from_file_location("bench_pose", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--size", "64", "--ngf", "4", "--frames", "3", "--device", "cpu", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert row["frames"] == 3 and row["fps"] > 0
+    assert set(row["ms_per_frame"]) == {"pose", "normalise+render", "generate", "encode"}

@@ -1,0 +1,70 @@
+"""datasets/make_demo_dataset.py: layout, sizes, held-out test split and determinism (small runs)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from translate.data import PairedDataset, PreprocessConfig, detect_layout, read_image
+
+SCRIPT = Path(__file__).resolve().parents[2] / "datasets" / "make_demo_dataset.py"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    spec = importlib.util.spec_from_file_location("make_demo_dataset", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop(spec.name, None)
+
+
+def _build(demo, out, seed=0, count=6, samples=True):
+    args = ["--out", str(out), "--size", "32", "--count", str(count), "--test-count", "2", "--seed", str(seed)]
+    args += ["--samples-dir", str(out / "samples") if samples else ""]
+    return demo.main(args)
+
+
+def test_layout_sizes_and_held_out_split(demo, tmp_path, capsys):
+    written = _build(demo, tmp_path / "d")
+    assert "wrote 6 train pairs" in capsys.readouterr().out
+    assert len(written["train"]) == 6 and len(written["test"]) == 2
+    for path in written["train"] + written["test"]:
+        assert read_image(path).shape == (32, 64, 3)  # A|B side by side
+    assert all(any(p in path.name for p in demo.HELD_OUT_PHOTOS) for path in written["test"])
+    assert not set(demo.HELD_OUT_PHOTOS) & set(demo.TRAIN_PHOTOS)
+
+    assert detect_layout(tmp_path / "d") == "paired_ab"
+    item = PairedDataset(tmp_path / "d", preprocess=PreprocessConfig(mode="none"), train=False)[0]
+    assert item["A"].shape == item["B"].shape == (3, 32, 32)
+    assert not np.array_equal(item["A"].numpy(), item["B"].numpy())  # B really is a different image
+
+    assert len(written["samples"]) >= 4
+    for path in written["samples"]:
+        assert path.suffix == ".jpg" and path.stat().st_size < 40_000
+        assert max(read_image(path).shape[:2]) == demo.SAMPLE_LONG_SIDE
+
+
+def test_deterministic_given_seed_and_rerun_replaces_files(demo, tmp_path):
+    first = _build(demo, tmp_path / "a", samples=False)
+    second = _build(demo, tmp_path / "b", samples=False)
+    other = _build(demo, tmp_path / "c", seed=1, samples=False)
+    names = lambda paths: [p.name for p in paths]  # noqa: E731
+    assert names(first["train"]) == names(second["train"])
+    pairs = zip(first["train"] + first["test"], second["train"] + second["test"])
+    assert all(p.read_bytes() == q.read_bytes() for p, q in pairs)
+    assert any(p.read_bytes() != q.read_bytes() for p, q in zip(first["train"], other["train"]))
+
+    _build(demo, tmp_path / "a", count=3, samples=False)
+    assert len(list((tmp_path / "a" / "train").glob("*.png"))) == 3  # no stale pairs left behind
+
+
+def test_cartoonize_is_deterministic_and_flattens(demo):
+    photo = demo.load_photo("chelsea")[:64, :64]
+    out = demo.cartoonize(photo)
+    assert out.shape == photo.shape and out.dtype == np.uint8
+    assert np.array_equal(out, demo.cartoonize(photo))
+    assert len(np.unique(out.reshape(-1, 3), axis=0)) < len(np.unique(photo.reshape(-1, 3), axis=0))

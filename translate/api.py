@@ -1,0 +1,208 @@
+"""The public Python API: load a model and call it, train from Python, list the zoo.
+
+Everything here is a thin layer over the rooms the CLI also uses, so ``translate apply``
+and ``translate.load(...)(image)`` compute the same thing::
+
+    >>> import numpy as np, translate
+    >>> g = translate.load("checkpoints/demo_cartoon")         # doctest: +SKIP
+    >>> out = g(np.zeros((37, 53, 3), np.uint8))                # doctest: +SKIP
+    >>> out.shape                                               # doctest: +SKIP
+    (37, 53, 3)
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+
+import numpy as np
+import torch
+from torch import nn
+
+from translate import checkpoint as ckpt
+from translate.apply.frames import FrameTranslator
+from translate.apply.images import translate_tensor
+from translate.apply.video import VideoOptions, VideoResult, translate_video
+from translate.checkpoint import GeneratorSpec
+from translate.data import convert_channels
+from translate.devices import precision_name, resolve_device, resolve_precision
+from translate.errors import InvalidSettingError, UsageError
+from translate.interop.loading import load_generator
+
+PathLike = Union[str, Path]
+
+
+def _is_pil(image: Any) -> bool:
+    return type(image).__module__.startswith("PIL.")
+
+
+class Model:
+    """A generator ready to translate: call it on images, or hand it a video.
+
+    Accepts one image or a list of them, each a ``HxWxC`` (or ``HxW``) uint8 numpy array, a
+    PIL image, or a float tensor in [-1, 1] (``CxHxW`` or ``NxCxHxW``); returns the same kind,
+    at the same size. Build one with ``translate.load``.
+    """
+
+    def __init__(self, net: nn.Module, spec: GeneratorSpec, source: Path, metadata: Mapping[str, Any],
+                 device: Optional[str] = None, precision: Optional[str] = None):
+        self.net = net.eval()
+        self.spec = spec
+        self.source = source
+        self._metadata = dict(metadata)
+        self.multiple = int(getattr(net, "size_multiple", 1))
+        self.to(device, precision)
+
+    # -- what it is ---------------------------------------------------------------------------
+    @property
+    def metadata(self) -> Dict[str, Any]:
+        """Translator, architecture, direction, options and training step, as saved with the weights."""
+        return {"translator": self.spec.translator, "architecture": self.spec.architecture,
+                "direction": self.spec.direction, "in_channels": self.spec.in_channels,
+                "out_channels": self.spec.out_channels, "options": dict(self.spec.kwargs),
+                "preprocess": dict(self.spec.preprocess), **self._metadata}
+
+    @property
+    def directions(self) -> List[str]:
+        """Every direction the source holds (``AtoB``, ``BtoA``, ...); ``load(path, direction)`` picks one."""
+        return list(self._metadata.get("directions", [self.spec.direction]))
+
+    def __repr__(self) -> str:
+        return (f"Model({self.spec.translator or 'generator'} {self.spec.direction}, {self.spec.architecture}, "
+                f"{self.device}, {precision_name(self.dtype)}, from {self.source})")
+
+    # -- where it runs ------------------------------------------------------------------------
+    def to(self, device: Optional[str] = None, precision: Optional[str] = None) -> "Model":
+        """Move to ``device`` (auto, cpu, cuda, cuda:N) and compute in ``precision`` (auto, fp32, bf16, fp16)."""
+        self.device = resolve_device(device or "auto")
+        self.dtype = resolve_precision(precision or "auto", self.device)
+        self.net = self.net.to(self.device)
+        return self
+
+    # -- images ---------------------------------------------------------------------------------
+    def __call__(self, images: Any) -> Any:
+        if isinstance(images, (list, tuple)):
+            return [self(image) for image in images]
+        if isinstance(images, torch.Tensor):
+            return self._tensor(images)
+        if _is_pil(images):
+            from PIL import Image
+
+            return Image.fromarray(_squeeze_grey(self._array(np.asarray(images))))
+        if isinstance(images, np.ndarray):
+            return self._array(images)
+        raise UsageError(f"cannot translate a {type(images).__name__}: give a uint8 numpy array, a PIL image, "
+                         f"a float tensor in [-1, 1], or a list of them")
+
+    def _tensor(self, x: torch.Tensor) -> torch.Tensor:
+        single = x.dim() == 3
+        batch = x.unsqueeze(0) if single else x
+        if batch.dim() != 4 or batch.shape[1] != self.spec.in_channels:
+            raise UsageError(f"expected a {self.spec.in_channels}xHxW or Nx{self.spec.in_channels}xHxW tensor, "
+                             f"got shape {tuple(x.shape)}")
+        y = translate_tensor(self.net, batch.to(self.device, torch.float32), self.multiple, self.dtype)
+        return y[0] if single else y
+
+    def _array(self, image: np.ndarray) -> np.ndarray:
+        if image.dtype != np.uint8:
+            raise UsageError(f"expected a uint8 image, got {image.dtype} (scale to 0-255 first)")
+        if image.ndim == 2:
+            image = image[..., None]
+        if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
+            raise UsageError(f"expected an HxW, HxWx1, HxWx3 or HxWx4 image, got shape {image.shape}")
+        if self.spec.preprocess.get("input", "rgb") != "rgb":
+            raise UsageError(f"this {self.spec.translator} model reads {self.spec.preprocess.get('input')} inputs, "
+                             f"not images: use `translate apply` on its files")
+        image = convert_channels(image[..., :3], self.spec.in_channels)  # alpha is not translated
+        x = torch.from_numpy(np.require(image, requirements=["C", "W"])).permute(2, 0, 1).contiguous().float()
+        y = self._tensor(x.div_(127.5).sub_(1.0))
+        return ((y.clamp(-1, 1) + 1) * 127.5).round_().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+    # -- video and folders -----------------------------------------------------------------------
+    def translate_video(self, source: PathLike, destination: PathLike, batch_size: int = 4, progress: bool = True,
+                        **options: Any) -> VideoResult:
+        """Translate a video file, frames streamed and the audio kept; ``options`` are ``VideoOptions``
+        fields (size, fps, side_by_side, temporal, codec, crf, ...)."""
+        known = {f.name for f in dataclasses.fields(VideoOptions)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise InvalidSettingError(f"unknown video option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        translator = FrameTranslator(self.net, self.device, self.dtype, self.spec.in_channels)
+        return translate_video(Path(source), Path(destination), translator,
+                               VideoOptions(batch_size=batch_size, **options), progress=progress,
+                               on_message=lambda m: print(m, file=sys.stderr))
+
+    def translate_folder(self, source: PathLike, destination: PathLike, batch_size: int = 4,
+                         overwrite: bool = False):
+        """Translate every image and video under ``source`` into ``destination`` (the tree mirrored);
+        returns the report of written, skipped and failed files."""
+        from translate.apply.batch import BatchOptions, plan_media, run_batch
+
+        pairs = plan_media(Path(source), Path(destination))
+        options = BatchOptions(batch_size, None, False, overwrite, VideoOptions(batch_size=batch_size))
+        return run_batch(self.net, pairs, self.spec.in_channels, self.device, self.dtype, options,
+                         self.spec.preprocess)
+
+
+def _squeeze_grey(image: np.ndarray) -> np.ndarray:
+    return image[..., 0] if image.shape[2] == 1 else image
+
+
+def load(path: PathLike, direction: Optional[str] = None, device: Optional[str] = None,
+         precision: Optional[str] = None) -> Model:
+    """Load a run folder, a ``.safetensors`` generator or a published ``.pth``; no architecture flags.
+
+    ``direction`` picks AtoB or BtoA in two-way models (default AtoB, or the only one there is).
+    """
+    path = Path(path).expanduser()
+    net, spec = load_generator(path, direction)
+    metadata: Dict[str, Any] = {}
+    if path.is_dir():
+        meta = ckpt.read_metadata(path)
+        metadata = {"step": meta.get("step"), "directions": list(meta.get("generators", {}))}
+    return Model(net, spec, path, metadata, device, precision)
+
+
+def train(translator: str, data: PathLike, steps: Optional[int] = None, name: Optional[str] = None,
+          checkpoints_dir: Optional[PathLike] = None, set: Optional[Mapping[str, Any]] = None,
+          resume: bool = False, config: Optional[PathLike] = None, **train_keys: Any) -> Path:
+    """Train ``translator`` on the dataset folder ``data``; returns the run folder.
+
+    ``set`` overrides any config key (as ``--set`` does: ``{"lambda_cycle": 5}``); other keyword
+    arguments are training keys (``size=128``, ``batch_size=4``, ``device="cpu"``, ...). The run is
+    the one ``translate train`` makes with the same values.
+    """
+    from translate.training.loop import train as run_training
+    from translate.training.setup import resolve_run
+
+    values = {"data": str(data), "steps": steps, "name": name or Path(data).name,
+              "checkpoints_dir": str(checkpoints_dir) if checkpoints_dir is not None else None, **train_keys}
+    pairs = [f"{key}={_yaml_value(value)}" for key, value in (set or {}).items()]
+    return run_training(resolve_run(translator, values, pairs, config, resume), resume=resume)
+
+
+def _yaml_value(value: Any) -> str:
+    import json
+
+    # JSON is YAML: strings, numbers, booleans, lists and dicts arrive with their types.
+    return json.dumps(value)
+
+
+def list_models() -> Dict[str, List[Tuple[str, str]]]:
+    """What ``translate models`` prints: (name, one-line summary) per translator, generator,
+    discriminator and loss.
+
+    >>> zoo = list_models()
+    >>> sorted(zoo)
+    ['discriminators', 'generators', 'losses', 'translators']
+    >>> "cyclegan" in dict(zoo["translators"])
+    True
+    """
+    from translate.registry import DISCRIMINATORS, GENERATORS, LOSSES, TRANSLATORS
+
+    return {"translators": TRANSLATORS.summaries(), "generators": GENERATORS.summaries(),
+            "discriminators": DISCRIMINATORS.summaries(), "losses": LOSSES.summaries()}
+
+
+__all__ = ["Model", "load", "train", "list_models"]

@@ -1,0 +1,240 @@
+"""Pose transfer on video (``translate dance``): source moves, target person.
+
+Two passes over the source, so memory stays bounded whatever its length:
+  1. poses: decode, estimate each frame's pose (a frame with nobody reuses the previous pose and
+     is counted; a video with nobody is an error), keep only keypoints and timestamps, smooth
+     them over time and measure the source's framing for normalisation;
+  2. frames: decode again (for timestamps and --side-by-side), normalise each pose into the
+     target's framing (``normalise.py``), render it with the checkpoint's figure style, run the
+     generator on the figure and its own previous output (zeros first), encode, copy the audio.
+Frames are generated in order, one at a time, because each depends on the one before.
+"""
+from __future__ import annotations
+
+from translate.errors import DataError, TranslateError
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from translate.apply.images import translate_tensor
+from translate.checkpoint import GeneratorSpec
+from translate.fileio import atomic_path
+from translate.video.encode import VideoWriter
+from translate.video.io import VideoReader, even_size, probe
+
+from translate.people.poses import face_crop
+from translate.pipelines.pose_dataset import NoPersonError, fill_missing
+from translate.people.poses.estimator import EstimatorOptions, build_estimator
+from translate.people.poses.normalise import PoseNormaliser, PoseStats, pose_stats
+from translate.people.poses.render import FigureStyle, render_pose
+from translate.people.poses.skeletons import Pose, convert
+from translate.people.poses.smoothing import SmoothingOptions, smooth_poses
+
+Message = Callable[[str], None]
+
+
+class NotAPoseModelError(TranslateError, ValueError):
+    """The checkpoint was not trained by pose2frame."""
+
+
+@dataclass
+class DanceOptions:
+    normalise: bool = True
+    side_by_side: bool = False  # source | figure | result
+    size: Optional[int] = None  # long side of the generated frames; default: the target's frame size
+    target_stats: Optional[Path] = None  # overrides the statistics saved in the checkpoint
+    source_stats: Optional[Path] = None  # read if it exists (repeatable runs), else measured and written there
+    codec: Optional[str] = None
+    crf: int = 18
+    progress: bool = True
+
+
+@dataclass
+class DanceResult:
+    frames: int = 0
+    no_person: int = 0
+    seconds: Dict[str, float] = field(default_factory=dict)  # pose / normalise+render / generate / encode
+    source_stats: Optional[PoseStats] = None
+    target_stats: Optional[PoseStats] = None
+    problem: Optional[str] = None
+
+    def fps(self) -> float:
+        total = sum(self.seconds.values())
+        return self.frames / total if total else 0.0
+
+
+def figure_style_of(spec: GeneratorSpec) -> Tuple[FigureStyle, int]:
+    record = dict((spec.preprocess or {}).get("figure") or {})
+    smooth = int(record.pop("smooth", 5))
+    return (FigureStyle(**record) if record else FigureStyle()), smooth
+
+
+def check_pose_model(spec: GeneratorSpec, path) -> None:
+    if (spec.preprocess or {}).get("input") != "pose_sequence":
+        raise NotAPoseModelError(f"{path}: not a pose2frame checkpoint (trained by {spec.translator or 'unknown'}); "
+                                 f"train one with: translate train pose2frame --data DATASET --name NAME")
+
+
+def _canvas(target: Optional[PoseStats], source_size: Tuple[int, int], size: Optional[int]) -> Tuple[int, int]:
+    w, h = target.frame_size if target is not None else source_size
+    return even_size(w, h, size)
+
+
+def _source_poses(video: Path, skeleton_name: str, smooth: SmoothingOptions, progress: bool,
+                  result: DanceResult) -> Tuple[List[Pose], Tuple[int, int]]:
+    info = probe(video)
+    reader = VideoReader(video, info=info)
+    estimator = build_estimator("mediapipe", EstimatorOptions())
+    poses: List[Optional[Pose]] = []
+    start = time.perf_counter()
+    try:
+        for frame in tqdm(reader, total=info.expected_frames or None, desc=f"poses {video.name}", unit="frame",
+                          disable=not progress, dynamic_ncols=True):
+            pose = estimator.estimate(frame.image)
+            poses.append(None if pose is None else convert(pose, skeleton_name))
+    finally:
+        estimator.close()
+    result.seconds["pose"] = time.perf_counter() - start
+    result.problem = reader.problem
+    result.no_person = sum(p is None for p in poses)
+    if poses and result.no_person == len(poses):
+        raise NoPersonError(f"{video}: no person found in any of its {len(poses)} frame(s)")
+    if not poses:
+        raise NoPersonError(f"{video}: no frames decoded ({reader.problem or 'empty video'})")
+    return smooth_poses(fill_missing(poses), smooth), (info.width, info.height)
+
+
+def _scaler(source_size, canvas, target: Optional[PoseStats], normaliser: Optional[PoseNormaliser]):
+    """Source-pixel pose -> canvas-pixel pose: normalised into the target's frame, or just rescaled."""
+    frame = target.frame_size if normaliser is not None else source_size
+    sx, sy = canvas[0] / frame[0], canvas[1] / frame[1]
+
+    def to_canvas(pose: Pose) -> Pose:
+        out = normaliser(pose) if normaliser is not None else pose.copy()
+        out.points[:, 0] *= sx
+        out.points[:, 1] *= sy
+        return out
+
+    return to_canvas
+
+
+def _to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float().div_(127.5).sub_(1.0)
+
+
+def _to_image(tensor: torch.Tensor) -> np.ndarray:
+    return ((tensor[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+
+
+def _saved_stats(spec: GeneratorSpec) -> Optional[PoseStats]:
+    saved = (spec.preprocess or {}).get("pose_stats")
+    return PoseStats(**{**saved, "frame_size": tuple(saved["frame_size"])}) if saved else None
+
+
+def _target_stats(spec: GeneratorSpec, options: DanceOptions) -> PoseStats:
+    if options.target_stats is not None:
+        return PoseStats.load(options.target_stats)
+    saved = _saved_stats(spec)
+    if saved is None:
+        raise DataError("the checkpoint has no pose statistics (its dataset had no pose_stats.json): give "
+                         "--target-stats FILE or --no-normalise")
+    return saved
+
+
+def _source_stats(poses, size, path: Optional[Path], source) -> PoseStats:
+    if path is not None and Path(path).exists():
+        return PoseStats.load(path)
+    try:
+        stats = pose_stats(poses, size)
+    except ValueError as exc:
+        raise DataError(f"{source}: {exc}; use --no-normalise") from None
+    if path is not None:
+        stats.save(path)
+    return stats
+
+
+def dance(checkpoint: Tuple[torch.nn.Module, GeneratorSpec], source: Path, output: Path, options: DanceOptions,
+          device: torch.device, dtype: Optional[torch.dtype], on_message: Message = lambda m: None,
+          face: Optional[Tuple[torch.nn.Module, GeneratorSpec]] = None) -> DanceResult:
+    """``face``: the checkpoint's face-stage generator, if it has one (refines each frame's face)."""
+    net, spec = checkpoint
+    style, smooth = figure_style_of(spec)
+    result = DanceResult()
+    target = _target_stats(spec, options) if options.normalise else None  # before the slow pass: fail early
+    poses, source_size = _source_poses(Path(source), style.skeleton, SmoothingOptions(smooth, style.min_confidence),
+                                       options.progress, result)
+    normaliser = None
+    if target is not None:
+        result.source_stats = _source_stats(poses, source_size, options.source_stats, source)
+        result.target_stats = target
+        normaliser = PoseNormaliser(result.source_stats, target)
+        on_message(f"source framing: {result.source_stats.describe()}")
+        on_message(f"target framing: {target.describe()}")
+        on_message(f"normalisation: {normaliser.describe()}")
+    # Without normalisation the figure is still drawn at the target's frame size when it is known.
+    canvas = _canvas(target or _saved_stats(spec), source_size, options.size)
+    to_canvas = _scaler(source_size, canvas, target, normaliser)
+    _generate(net, spec, poses, Path(source), Path(output), canvas, to_canvas, style, options, device, dtype,
+              result, on_message, face)
+    return result
+
+
+def _generate(net, spec, poses, source, output, canvas, to_canvas, style, options, device, dtype, result,
+              on_message, face) -> None:
+    info = probe(source)
+    face_net, face_size = None, 0
+    if face is not None:
+        face_net, face_size = face[0].to(device).eval(), int(face[1].preprocess["face_size"])
+    temporal = bool((spec.preprocess or {}).get("temporal", True))
+    net = net.to(device).eval()
+    multiple = int(getattr(net, "size_multiple", 1))
+    timers = {"normalise+render": 0.0, "generate": 0.0, "encode": 0.0}
+    previous: Optional[torch.Tensor] = None
+    reader = VideoReader(source, info=info)
+    with atomic_path(output) as tmp:
+        writer = VideoWriter(tmp, info.time_base, info.fps, source if info.audio else None, options.codec,
+                             options.crf, on_message)
+        try:
+            bar = tqdm(total=len(poses), desc=f"dance {source.name}", unit="frame", disable=not options.progress,
+                       dynamic_ncols=True)
+            for frame, pose in zip(reader, poses):
+                t0 = time.perf_counter()
+                figure = render_pose(to_canvas(pose), canvas, style)
+                t1 = time.perf_counter()
+                with torch.no_grad():
+                    x = _to_tensor(figure, device)
+                    if temporal:
+                        start = previous if previous is not None else torch.zeros_like(x[:, :spec.out_channels])
+                        x = torch.cat([x, start], 1)
+                    body = translate_tensor(net, x, multiple, dtype)
+                    # The body output is what training fed back (the face stage refines it afterwards).
+                    previous = body if temporal else None
+                    y = body
+                    if face_net is not None:
+                        y = face_crop.refine(face_net, x[:, :3], body, face_size)[0].clamp(-1, 1)
+                image = _to_image(y)
+                t2 = time.perf_counter()
+                if options.side_by_side:
+                    shown = cv2.resize(frame.image, canvas, interpolation=cv2.INTER_AREA)
+                    image = np.concatenate([shown, figure, image], axis=1)
+                writer.write(image, frame.pts)
+                t3 = time.perf_counter()
+                timers["normalise+render"] += t1 - t0
+                timers["generate"] += t2 - t1
+                timers["encode"] += t3 - t2
+                result.frames += 1
+                bar.update(1)
+            bar.close()
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+    result.seconds.update(timers)
+    if result.frames < len(poses):
+        result.problem = result.problem or f"second decode gave {result.frames} of {len(poses)} frames"

@@ -1,0 +1,152 @@
+"""A video of the target person -> a pose2frame training set (``translate poses extract``).
+
+Layout written under DATASET (pix2pixHD's rgb layout, so the pose2frame and pix2pixhd
+translators both read it):
+  train_A/<stem>_<frame>.png              stick figures (from smoothed keypoints)
+  train_B/<stem>_<frame>.png              the frames
+  keypoints/<stem>_<frame>_keypoints.json the estimator's raw keypoints, OpenPose layout, confidence kept
+  pose_stats.json                         the video's framing for normalisation (``translate dance``)
+  figure.json                             how figures were drawn, so transfer draws them the same way
+Names carry the frame index, so consecutive files are consecutive frames (pose2frame pairs
+them). A frame where nobody is found reuses the nearest earlier pose (the first pose for
+frames before it) and is counted; a video with nobody in it at all is an error.
+"""
+from __future__ import annotations
+
+from translate.errors import TranslateError
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+from tqdm import tqdm
+
+from translate.data import resize_long_side, write_image
+from translate.fileio import atomic_write_text
+from translate.video.io import VideoError, VideoReader, probe
+
+from translate.people.poses.estimator import EstimatorOptions, build_estimator
+from translate.people.poses.normalise import pose_stats
+from translate.people.poses.openpose_json import PoseFrame, write_keypoints
+from translate.people.poses.render import FigureStyle, render_pose
+from translate.people.poses.skeletons import Pose, convert
+from translate.people.poses.smoothing import SmoothingOptions, smooth_poses
+
+STATS_FILE, STYLE_FILE = "pose_stats.json", "figure.json"
+
+
+class NoPersonError(TranslateError, ValueError):
+    """Nobody was found in any frame of a video."""
+
+
+@dataclass
+class ExtractOptions:
+    every: int = 1
+    max_size: Optional[int] = None
+    limit: Optional[int] = None
+    style: FigureStyle = field(default_factory=FigureStyle)
+    smooth: int = 5
+    detection_confidence: float = 0.5
+    estimator: str = "mediapipe"
+    progress: bool = True
+
+
+@dataclass
+class ExtractReport:
+    dataset: Path
+    written: int = 0
+    no_person: int = 0
+    problem: Optional[str] = None
+    stats: str = ""
+
+    def summary(self) -> str:
+        lines = [f"wrote {self.written} frame/figure pair(s) to {self.dataset}"]
+        if self.no_person:
+            lines.append(f"{self.no_person} frame(s) had nobody found; their figures reuse the previous pose")
+        if self.stats:
+            lines.append(f"framing: {self.stats}")
+        if self.problem:
+            lines.append(f"problem: {self.problem}")
+        return "\n".join(lines)
+
+
+def save_style(dataset: Path, style: FigureStyle, smooth: int) -> None:
+    atomic_write_text(dataset / STYLE_FILE, json.dumps({**asdict(style), "smooth": smooth}, indent=1))
+
+
+def fill_missing(poses: List[Optional[Pose]]) -> List[Optional[Pose]]:
+    """Each None replaced by the nearest earlier pose (the first pose for leading Nones)."""
+    first = next((p for p in poses if p is not None), None)
+    out, last = [], first
+    for p in poses:
+        last = p if p is not None else last
+        out.append(last)
+    return out
+
+
+def _check_destination(dataset: Path) -> None:
+    if dataset.exists() and not dataset.is_dir():
+        raise VideoError(dataset, "exists and is not a folder")
+    for sub in ("train_A", "train_B", "keypoints"):
+        if (dataset / sub).exists() and any((dataset / sub).iterdir()):
+            raise VideoError(dataset, f"already holds a dataset ({sub}/ is not empty); choose a new folder")
+
+
+def extract_dataset(video: Path, dataset: Path, options: ExtractOptions = ExtractOptions()) -> ExtractReport:
+    video, dataset = Path(video), Path(dataset)
+    _check_destination(dataset)
+    info = probe(video)
+    created = not dataset.exists()
+    reader = VideoReader(video, info=info)
+    report = ExtractReport(dataset)
+    names: List[str] = []
+    raw: List[Optional[Pose]] = []
+    size = None
+    total = info.expected_frames // options.every if info.expected_frames else None
+    estimator = build_estimator(options.estimator, EstimatorOptions(detection_confidence=options.detection_confidence))
+    try:
+        with tqdm(total=total, desc=f"poses {video.name}", unit="frame", disable=not options.progress,
+                  dynamic_ncols=True) as bar:
+            for frame in reader:
+                if frame.index % options.every:
+                    continue
+                image = frame.image
+                if options.max_size and max(image.shape[:2]) > options.max_size:
+                    image = resize_long_side(image, options.max_size)
+                size = (image.shape[1], image.shape[0])
+                name = f"{video.stem}_{frame.index:06d}"
+                pose = estimator.estimate(image)
+                write_image(dataset / "train_B" / f"{name}.png", image)
+                write_keypoints(dataset / "keypoints" / f"{name}_keypoints.json",
+                                PoseFrame([pose] if pose is not None else [], size))
+                names.append(name)
+                raw.append(pose)
+                bar.update(1)
+                if options.limit and len(names) >= options.limit:
+                    break
+    finally:
+        estimator.close()
+    report.problem = reader.problem
+    if not names:
+        raise VideoError(video, reader.problem or "no frames decoded")
+    report.no_person = sum(p is None for p in raw)
+    if report.no_person == len(raw):
+        if created:
+            shutil.rmtree(dataset, ignore_errors=True)
+        raise NoPersonError(f"{video}: no person found in any of its {len(raw)} frame(s)")
+    style = options.style
+    figures = [None if p is None else convert(p, style.skeleton) for p in fill_missing(raw)]
+    figures = smooth_poses(figures, SmoothingOptions(options.smooth, style.min_confidence))
+    for name, pose in zip(names, figures):
+        write_image(dataset / "train_A" / f"{name}.png", render_pose(pose, size, style))
+    report.written = len(names)
+    save_style(dataset, style, options.smooth)
+    try:
+        stats = pose_stats(figures, size)
+    except ValueError as exc:  # e.g. an upper-body video: usable for training, not for normalising
+        report.stats = f"not measured ({exc}); translate dance will need --no-normalise"
+        return report
+    stats.save(dataset / STATS_FILE)
+    report.stats = stats.describe()
+    return report

@@ -1,0 +1,207 @@
+"""The one training loop: every translator trains here.
+
+The loop owns what translators must not care about: data order, resuming,
+checkpoints and logging; ``translate.training.trainer.Trainer`` does each
+optimisation step (devices, mixed precision, DDP, the order of optimiser steps).
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from translate import checkpoint as ckpt
+from translate.config import RunConfig
+from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
+from translate.interop.loading import load_generator
+from translate.registry import TRANSLATORS
+from translate.training import distributed
+from translate.training.sampler import EpochIndexed, EpochSampler
+from translate.training.trainer import Trainer, TrainingError  # noqa: F401  (TrainingError is part of this API)
+from translate.training.watch import NullWatcher, Watcher
+from translate.translators.base import Translator
+
+DEFAULT_EPOCHS = 200  # the papers' 100 constant + 100 decaying epochs
+
+
+def build_dataset(translator_cls, run: RunConfig, split: str = "train"):
+    """The dataset ``translator_cls`` trains on (its ``build_dataset`` hook)."""
+    return translator_cls.build_dataset(run, split)
+
+
+def build_translator(run: RunConfig, resume: bool = False) -> Tuple[RunConfig, Translator]:
+    """The run with its options completed from the data, and its translator ready for step 1.
+
+    Options completed by the translator's ``prepare`` (e.g. pix2pixHD's label count) are what
+    config.yaml records. A fresh run loads the weights it starts from (``warm_starts``); the
+    translator only says which and how, the loop opens the files.
+    """
+    translator_cls = TRANSLATORS.get(run.translator)
+    run = dataclasses.replace(run, model=translator_cls.prepare(run.model, run.train))
+    translator = translator_cls(run.model, run.train)
+    if not resume:
+        for start in translator.warm_starts():
+            net, spec = load_generator(Path(start.source), start.direction)
+            start.load(net, spec)
+    return run, translator
+
+
+def _check_crop_fits(translator, t) -> None:
+    if "crop" not in t.preprocess:
+        return
+    for direction, (net, spec) in translator.exported().items():
+        multiple = getattr(net, "size_multiple", 1)
+        if t.size % multiple:
+            raise TrainingError(
+                f"--size {t.size} does not fit {spec.architecture}: crops must be a multiple of {multiple} "
+                f"(try --size {max(multiple, t.size // multiple * multiple)})"
+            )
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _rng_state(device: torch.device) -> Dict[str, Any]:
+    state = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: Dict[str, Any], device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def train(run: RunConfig, resume: bool = False, max_steps_this_call: Optional[int] = None) -> Path:
+    """Train ``run`` to its total step count; returns the run folder.
+
+    ``max_steps_this_call`` stops early (tests use it to simulate a killed run).
+    """
+    configure_threads()
+    t = run.train
+    dist_info = distributed.init_from_env(t.device)
+    try:
+        return _train(run, resume, dist_info, max_steps_this_call)
+    finally:
+        distributed.shutdown(dist_info)
+
+
+def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optional[int]) -> Path:
+    t = run.train
+    folder = Path(t.checkpoints_dir) / t.name
+    if not resume and (folder / ckpt.TRAINING_STATE_FILE).exists():
+        raise TrainingError(f"{folder} already holds a run: pass --resume to continue it, or choose another --name")
+    device = resolve_device(t.device, dist_info.local_rank)
+    amp_dtype = resolve_precision(t.precision, device)
+    seed_everything(t.seed)
+
+    run, translator = build_translator(run, resume)
+    translator_cls = TRANSLATORS.get(run.translator)
+    _check_crop_fits(translator, t)
+    dataset = build_dataset(translator_cls, run)
+    sampler = EpochSampler(len(dataset), t.batch_size, t.seed, dist_info.rank, dist_info.world_size)
+    per_epoch = sampler.batches_per_epoch
+    total = t.steps or (t.epochs or DEFAULT_EPOCHS) * per_epoch
+
+    trainer = Trainer(translator, t, device, amp_dtype, total, dist_info)
+    if resume:
+        state = ckpt.load_training_state(folder)
+        trainer.load_state_dict(state)
+        if state.get("world_size", 1) == dist_info.world_size:
+            _set_rng_state(state["rng"][dist_info.rank], device)
+    step = trainer.step_count
+
+    evaluate = _quality_evaluator(t, folder, device, amp_dtype, dist_info)
+    if dist_info.is_main:
+        folder.mkdir(parents=True, exist_ok=True)
+        run.save(folder / ckpt.CONFIG_FILE)
+        watcher = Watcher(folder, step, total, t.log_every, t.tensorboard)
+        watcher.message(
+            f"{run.translator}: {len(dataset)} training samples, {per_epoch} steps/epoch, steps {step}->{total}, "
+            f"device {device}, precision {precision_name(amp_dtype)}, world size {dist_info.world_size}"
+        )
+    else:
+        watcher = NullWatcher()
+
+    loader = None
+    stop_at = total if max_steps_this_call is None else min(total, step + max_steps_this_call)
+    epoch, in_epoch = divmod(step, per_epoch)
+    sampler.set_position(epoch, in_epoch)
+    try:
+        while step < stop_at:
+            if loader is None:
+                loader = iter(DataLoader(
+                    EpochIndexed(dataset), batch_size=t.batch_size, sampler=sampler, num_workers=t.num_workers,
+                    pin_memory=device.type == "cuda", drop_last=False,
+                    persistent_workers=False,
+                ))
+            try:
+                batch = next(loader)
+            except StopIteration:
+                epoch += 1
+                sampler.set_position(epoch, 0)
+                loader = None
+                continue
+            g_out, d_out = trainer.step(trainer.to_device(batch))
+            step = trainer.step_count
+
+            if step % t.log_every == 0 or step == stop_at:
+                logs = {k: float(v) for k, v in {**g_out.logs, **d_out.logs}.items()}
+                if not all(np.isfinite(list(logs.values()))):
+                    raise TrainingError(f"losses became non-finite at step {step}: {logs}")
+            else:
+                logs = {}
+            watcher.step(step, logs, t.batch_size * dist_info.world_size)
+            sample_due = (step % t.sample_every == 0) if t.sample_every else (step % per_epoch == 0)
+            if sample_due or step == stop_at:
+                watcher.samples(step, step // per_epoch, translator.visuals(batch, g_out.fakes))
+            if evaluate is not None and step % t.eval_every == 0:
+                _evaluate(evaluate, step, translator, watcher)
+            if step % t.save_every == 0 or step == stop_at:
+                _save(folder, run, trainer, dist_info)
+    finally:
+        watcher.close()
+    return folder
+
+
+def _quality_evaluator(t, folder: Path, device: torch.device, amp_dtype, dist_info):
+    """translate.eval's hook for ``--set eval_every=N``: rank 0 only; None when it is off.
+    Built before training starts so a missing eval split stops the run at step 0."""
+    if not t.eval_every or not dist_info.is_main:
+        return None
+    from translate.eval.training import TrainingEval
+
+    return TrainingEval(t, folder, device, amp_dtype)
+
+
+def _evaluate(evaluate, step: int, translator, watcher) -> None:
+    report = evaluate(step, translator.exported())  # also appends to <run>/eval_log.json
+    for line in evaluate.notes(report):
+        watcher.message(line)
+    watcher.metrics(step, report.scalars())
+
+
+def _save(folder: Path, run: RunConfig, trainer: Trainer, dist_info) -> None:
+    rng = _rng_state(trainer.device)
+    if dist_info.enabled:
+        # Each rank's RNG state (dropout masks differ per rank) travels to rank 0.
+        gathered = [None] * dist_info.world_size
+        torch.distributed.all_gather_object(gathered, rng)
+        rng_states = gathered
+    else:
+        rng_states = [rng]
+    if not dist_info.is_main:
+        return
+    state = {**trainer.state_dict(), "world_size": dist_info.world_size, "rng": rng_states}
+    # SyncBatchNorm saves the same keys as BatchNorm2d, so exported weights load on one device.
+    ckpt.save_run(folder, trainer.translator.exported(), trainer.step_count, run.translator, state)
