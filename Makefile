@@ -26,6 +26,8 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python tools/demo.py --out demo_out
+	# two short training runs, so `translate serve` has curves and metrics to show
+	$(BIN)/python tools/demo_runs.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
