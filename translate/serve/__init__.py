@@ -92,6 +92,12 @@ def serve(options: ServeOptions) -> int:
         print(warning, file=sys.stderr)
     print(f"serve: open http://{'127.0.0.1' if options.host in LOCAL_HOSTS else options.host}:{options.port} "
           f"(Ctrl+C stops)", file=sys.stderr)
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        # `kill` (SIGTERM) as well as Ctrl+C must reach the finally below, or the outputs would stay
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         launch(page, options.host, options.port, options.auth, options.max_upload_mb, block=True)
     except OSError as exc:
