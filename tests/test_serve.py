@@ -254,3 +254,20 @@ def test_other_hosts_get_a_warning_and_auth_parses():
     assert parse_auth("user:se:cret") == ("user", "se:cret")
     with pytest.raises(ServeError):
         parse_auth(":secret")
+
+
+def test_face_swap_tab_runs_the_whole_pipeline_on_a_clip(tmp_path):
+    from face_clips import make_face_video
+
+    specs = {d: GeneratorSpec("unet", 3, 3, {"ngf": 4, "num_downs": 5}, preprocess={"size": 64, "faces": True},
+                              translator="faceswap", direction=d) for d in ("AtoB", "BtoA")}
+    save_run(tmp_path / "swap", {d: (s.build(), s) for d, s in specs.items()}, 3, "faceswap")
+    models, _ = discover([tmp_path])
+    assert [(m.name, m.kind) for m in models] == [("swap", "faceswap")]
+    handlers = Handlers(ModelCache(models, "cpu"), OutputFolder(tmp_path / "out"), UploadLimits(), [tmp_path])
+    assert handlers.translate_images("swap", None, np.zeros((8, 8, 3), np.uint8), None, "auto", 0).status \
+        == "Error: swap is a faceswap model: use its own tab"
+    path, status = handlers.run_pipeline("swap", str(make_face_video(tmp_path / "face.mp4", frames=4)), "fp32")
+    assert status.startswith("Done: face swap"), status
+    frames, _, _, audio_seconds, _ = read_back(path)
+    assert len(frames) == 4 and frames[0].shape == (160, 192, 3) and audio_seconds

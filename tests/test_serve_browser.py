@@ -167,3 +167,12 @@ def test_the_server_serves_no_file_outside_its_output_folder(server):
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(f"{url}/gradio_api/file={path}")
         assert info.value.code in (403, 404)
+
+
+def test_a_missing_browser_fails_in_ci_and_only_skips_elsewhere(monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="cannot run in CI: chromium is gone"):
+        _missing("chromium is gone")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="chromium is gone"):
+        _missing("chromium is gone")
