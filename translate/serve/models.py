@@ -45,7 +45,7 @@ class ServedModel:
         first = next(iter((self.metadata.get("generators") or {}).values()), {})
         info = {
             "name": self.name,
-            "path": str(self.path),
+            "path": _shown_path(self.path),
             "translator": self.metadata.get("translator") or first.get("translator") or "unknown",
             "architecture": first.get("architecture", "unknown"),
             "training steps": self.metadata.get("step", "unknown"),
@@ -54,6 +54,14 @@ class ServedModel:
         }
         info.update({f"eval {k}": v for k, v in latest_eval(self.path).items()})
         return info
+
+
+def _shown_path(path: Path) -> str:
+    """Relative to where the server runs; never the absolute layout of the server's disk."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return Path(path).name
 
 
 def latest_eval(path: Path) -> Dict[str, float]:
