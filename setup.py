@@ -20,6 +20,7 @@ setup(
     python_requires=">=3.9",
     packages=find_packages(include=["translate", "translate.*"]),
     install_requires=requirements("requirements.txt"),
-    extras_require={"test": ["pytest>=7"], "people": requirements("requirements-people.txt")},
+    extras_require={"test": ["pytest>=7"], "people": requirements("requirements-people.txt"),
+                    "serve": requirements("requirements-serve.txt")},
     entry_points={"console_scripts": ["translate=translate.cli:main"]},
 )

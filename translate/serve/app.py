@@ -1,0 +1,192 @@
+"""The page: Gradio Blocks wired to ``handlers``, and the launch settings that keep it private.
+
+Gradio is imported only here (it is the optional ``serve`` extra). Model events share one
+concurrency group of size 1, on top of ``ModelCache.lock``: requests queue instead of running
+the model at once, and a long video job shows its progress without freezing the page, since
+Gradio's queue runs it off the request thread.
+"""
+
+import os
+from typing import Any, List, Optional
+
+from translate.serve.handlers import Handlers
+from translate.serve.models import KIND_DANCE, KIND_FACESWAP, KIND_IMAGE, PRECISIONS
+
+MODEL_GROUP = "model"  # every event that runs a model: one at a time on the device
+# System fonts only: Gradio's default theme would make the browser fetch web fonts from the internet.
+_FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]
+_MONO = ["ui-monospace", "monospace"]
+
+
+def offline_environment() -> None:
+    """Before Gradio is imported: no analytics, no version check, no hub calls."""
+    for key, value in (("GRADIO_ANALYTICS_ENABLED", "False"), ("HF_HUB_OFFLINE", "1"),
+                       ("HF_HUB_DISABLE_TELEMETRY", "1"), ("GRADIO_SSR_MODE", "False")):
+        os.environ[key] = value
+
+
+def _frame(rows: List[dict], columns=("step", "value", "series")):
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=list(columns))
+
+
+def build(handlers: Handlers, title: str = "translate"):
+    offline_environment()
+    import gradio as gr
+
+    image_models = handlers.cache.names(KIND_IMAGE)
+    people_models = handlers.cache.names(KIND_FACESWAP) + handlers.cache.names(KIND_DANCE)
+    first = image_models[0] if image_models else None
+    info, directions = handlers.model_info(first)
+
+    with gr.Blocks(title=title, analytics_enabled=False) as page:
+        gr.Markdown(f"# {title}: image-to-image translation in the browser")
+        with gr.Tab("Try a model", id="try"):
+            with gr.Row():
+                model = gr.Dropdown(image_models, value=first, label="model", elem_id="model", scale=3)
+                direction = gr.Radio(directions, value=directions[0] if directions else None, label="direction",
+                                     elem_id="direction", visible=len(directions) > 1)
+                precision = gr.Dropdown(list(PRECISIONS), value="auto", label="precision", elem_id="precision")
+                size = gr.Number(value=0, precision=0, label="size (long side px, 0 = keep)", elem_id="size")
+            if not image_models:
+                gr.Markdown("No image models found: train one (`translate train ...`) or pass `--checkpoint`.")
+            with gr.Accordion("model details", open=False):
+                details = gr.JSON(info, elem_id="model-info")
+            with gr.Tab("Images", id="images"):
+                with gr.Row():
+                    files = gr.File(file_count="multiple", file_types=["image"], label="images",
+                                    elem_id="image-upload")
+                    webcam = gr.Image(sources=["webcam"], type="numpy", label="or the webcam", elem_id="webcam")
+                run_images = gr.Button("Translate", variant="primary", elem_id="translate-images")
+                image_status = gr.Markdown(elem_id="image-status")
+                slider = gr.ImageSlider(type="filepath", label="input | output (drag)", elem_id="before-after")
+                gallery = gr.Gallery(label="outputs (click one to compare)", columns=6, height=220, elem_id="outputs")
+                downloads = gr.File(label="download", file_count="multiple", elem_id="downloads")
+                pairs = gr.State([])
+            with gr.Tab("Video", id="video"):
+                video_in = gr.File(file_types=["video"], label="video", elem_id="video-upload")
+                run_video = gr.Button("Translate video", variant="primary", elem_id="translate-video")
+                video_status = gr.Markdown(elem_id="video-status")
+                video_out = gr.Video(label="result (with its audio)", elem_id="video-result")
+        with gr.Tab("Face swap & dance", id="people"):
+            if not people_models:
+                gr.Markdown("No face swap or dance checkpoints found (`translate train faceswap`, "
+                            "`translate train pose2frame`).")
+            people_model = gr.Dropdown(people_models, value=people_models[0] if people_models else None,
+                                       label="face swap / dance model", elem_id="people-model")
+            people_in = gr.File(file_types=["video", "image"], label="video (or a photo for face swap)",
+                                elem_id="people-upload")
+            run_people = gr.Button("Run the pipeline", variant="primary", elem_id="run-people")
+            people_status = gr.Markdown(elem_id="people-status")
+            people_out = gr.Video(label="result", elem_id="people-result")
+        with gr.Tab("Runs", id="runs"):
+            on_run, run, run_outputs = _runs_tab(gr, handlers)
+        # The first run is drawn when the page opens, not only when the user picks one.
+        page.load(on_run, run, run_outputs)
+
+        def on_model(name):
+            info, directions = handlers.model_info(name)
+            return info, gr.update(choices=directions, value=directions[0] if directions else None,
+                                   visible=len(directions) > 1)
+
+        model.change(on_model, model, [details, direction])
+
+        def on_images(name, uploaded, cam, way, prec, px):
+            result = handlers.translate_images(name, uploaded, cam, way, prec, px)
+            first_pair = tuple(str(p) for p in result.pairs[0]) if result.pairs else None
+            return (result.status, first_pair, [str(t) for _, t in result.pairs],
+                    [str(p) for p in result.downloads] or None, [tuple(map(str, p)) for p in result.pairs])
+
+        run_images.click(on_images, [model, files, webcam, direction, precision, size],
+                         [image_status, slider, gallery, downloads, pairs], concurrency_id=MODEL_GROUP)
+
+        def on_pick(chosen: list, evt: gr.SelectData):
+            return tuple(chosen[evt.index]) if chosen and evt.index < len(chosen) else None
+
+        gallery.select(on_pick, pairs, slider)
+
+        def on_video(name, uploaded, way, prec, px, progress=gr.Progress()):
+            path, status = handlers.translate_video(name, uploaded, way, prec, px,
+                                                    lambda f, m: progress(f, desc=m))
+            return (str(path) if path else None), status
+
+        run_video.click(on_video, [model, video_in, direction, precision, size], [video_out, video_status],
+                        concurrency_id=MODEL_GROUP)
+
+        def on_people(name, uploaded, prec, progress=gr.Progress()):
+            progress(0.0, desc="running the whole pipeline (this takes a while)")
+            path, status = handlers.run_pipeline(name, uploaded, prec)
+            return (str(path) if path else None), status
+
+        run_people.click(on_people, [people_model, people_in, precision], [people_out, people_status],
+                         concurrency_id=MODEL_GROUP)
+    page.queue(default_concurrency_limit=1)
+    return page
+
+
+def _runs_tab(gr, handlers: Handlers):
+    headers, rows = handlers.table()
+    names = [r[0] for r in rows]
+    gr.Markdown("Every run's latest metrics and losses; click a column header to sort.")
+    table = gr.Dataframe(value=rows or None, headers=headers, interactive=False, elem_id="runs-table",
+                         label="runs")
+    refresh = gr.Button("Refresh", elem_id="runs-refresh")
+    run = gr.Dropdown(names, value=names[0] if names else None, label="run", elem_id="run")
+    with gr.Row():
+        losses = gr.LinePlot(x="step", y="value", color="series", title="losses", elem_id="loss-plot")
+        metrics = gr.LinePlot(x="step", y="value", color="series", title="eval metrics", elem_id="metric-plot")
+    metric_table = gr.Dataframe(label="eval metrics over steps", interactive=False, elem_id="metric-table")
+    step = gr.Dropdown([], label="samples at", elem_id="sample-step")
+    samples = gr.Gallery(label="sample images", columns=6, height=260, elem_id="samples")
+    config = gr.Code(language="yaml", label="config.yaml", elem_id="run-config")
+
+    def on_run(name: Optional[str]):
+        loss_rows, metric_rows = handlers.curves(name)
+        grids = handlers.samples(name)
+        wide = _wide(metric_rows)
+        labels = [label for label, _ in grids]
+        return (_frame(loss_rows), _frame(metric_rows), wide,
+                gr.update(choices=labels, value=labels[0] if labels else None),
+                _gallery(grids, labels[0] if labels else None), handlers.config(name))
+
+    def on_step(name: Optional[str], label: Optional[str]):
+        return _gallery(handlers.samples(name), label)
+
+    def on_refresh():
+        headers, rows = handlers.table()
+        names = [r[0] for r in rows]
+        return gr.update(value=rows or None, headers=headers), gr.update(choices=names)
+
+    outputs = [losses, metrics, metric_table, step, samples, config]
+    run.change(on_run, run, outputs)
+    step.change(on_step, [run, step], samples)
+    refresh.click(on_refresh, None, [table, run])
+    return on_run, run, outputs
+
+
+def _wide(metric_rows: List[dict]) -> Any:
+    """Long (step, value, series) rows -> one row per step, one column per metric, for reading."""
+    frame = _frame(metric_rows)
+    if frame.empty:
+        return None
+    return frame.pivot_table(index="step", columns="series", values="value").reset_index().round(4)
+
+
+def _gallery(grids, label: Optional[str]):
+    from translate.data import read_image
+
+    for name, cells in grids:
+        if name == label:
+            # Arrays, not paths: Gradio then serves copies from its own cache, never the run folder.
+            return [(read_image(path), caption) for caption, path in cells]
+    return []
+
+
+def launch(page, host: str, port: int, auth: Optional[tuple], max_upload_mb: float, block: bool = True):
+    import gradio as gr
+
+    theme = gr.themes.Default(font=_FONTS, font_mono=_MONO)
+    return page.launch(server_name=host, server_port=port, auth=auth, share=False, inbrowser=False,
+                       max_file_size=f"{int(max_upload_mb)}mb", show_error=False, ssr_mode=False, quiet=True,
+                       prevent_thread_lock=not block, theme=theme, footer_links=[])

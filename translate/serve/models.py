@@ -1,0 +1,274 @@
+"""Every way the server loads and runs a model, in one place.
+
+The server never touches checkpoints, generators or pipelines except through this module, so
+moving it onto the public ``translate.load`` API (and the face swap / dance pipelines onto their
+new home) is a change to this file only. Today it is built on ``checkpoint.load_generator``,
+``apply.frames.FrameTranslator``, ``video.pipeline.translate_video`` and the ``people`` pipelines.
+
+Models are loaded once per (checkpoint, direction) and kept; every run holds ``ModelCache.lock``
+so two requests never use the device at once, whatever tab they come from.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from translate.errors import TranslateError
+
+Progress = Callable[[float, str], None]  # fraction done (0..1), what is happening
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+KIND_IMAGE, KIND_FACESWAP, KIND_DANCE = "image", "faceswap", "dance"
+_HIDDEN_DIRECTIONS = {"face"}  # a pose2frame run's face stage is part of the dance, not a model to pick
+
+
+class ModelNotFound(TranslateError, ValueError):
+    """A model name the server does not offer."""
+
+
+@dataclass
+class ServedModel:
+    """One entry of the model menu: a run folder or a weights file, read but not yet loaded."""
+
+    name: str
+    path: Path
+    kind: str
+    directions: List[str]
+    metadata: Dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> Dict[str, Any]:
+        """What the page shows about the model: translator, architecture, steps, eval metrics."""
+        first = next(iter((self.metadata.get("generators") or {}).values()), {})
+        info = {
+            "name": self.name,
+            "path": _shown_path(self.path),
+            "translator": self.metadata.get("translator") or first.get("translator") or "unknown",
+            "architecture": first.get("architecture", "unknown"),
+            "training steps": self.metadata.get("step", "unknown"),
+            "directions": ", ".join(self.directions),
+            "trained at size": (first.get("preprocess") or {}).get("size", "unknown"),
+        }
+        info.update({f"eval {k}": v for k, v in latest_eval(self.path).items()})
+        return info
+
+
+def _shown_path(path: Path) -> str:
+    """Relative to where the server runs; never the absolute layout of the server's disk."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return Path(path).name
+
+
+def latest_eval(path: Path) -> Dict[str, float]:
+    """The newest metrics a run has: its training eval log, else a `translate eval` JSON beside it."""
+    from translate.serve.runs import read_eval_log
+
+    if not Path(path).is_dir():
+        return {}
+    rows = read_eval_log(Path(path))
+    if rows:
+        return {k: v for k, v in rows[-1].items() if k != "step"}
+    for report in sorted(Path(path).glob("eval_*.json")):
+        try:
+            data = json.loads(report.read_text())
+            return {m.get("metric", "?") + (f"_{m['direction']}" if m.get("direction") else ""): m["value"]
+                    for m in data.get("metrics", []) if isinstance(m.get("value"), (int, float))}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # someone else's JSON or a half-edited file: no metrics rather than no page
+    return {}
+
+
+def _kind(translator: str, preprocess: Dict[str, Any]) -> str:
+    if preprocess.get("input") == "pose_sequence":
+        return KIND_DANCE
+    if translator == "faceswap" or preprocess.get("faces"):
+        return KIND_FACESWAP
+    return KIND_IMAGE
+
+
+def read_model(path: Path, name: Optional[str] = None) -> ServedModel:
+    """Describe a checkpoint without loading its weights (a folder) or by loading it (a file)."""
+    from translate.checkpoint import read_metadata
+    from translate.interop.loading import load_generator
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        meta = read_metadata(path)
+        generators = meta.get("generators") or {}
+        directions = [d for d in generators if d not in _HIDDEN_DIRECTIONS]
+        first = generators[directions[0]] if directions else {}
+        kind = _kind(meta.get("translator", ""), first.get("preprocess") or {})
+    else:
+        _, spec = load_generator(path)  # a bare file names its architecture only inside; it is small
+        directions, kind = [spec.direction], _kind(spec.translator, spec.preprocess or {})
+        meta = {"translator": spec.translator, "generators": {spec.direction: {
+            "architecture": spec.architecture, "preprocess": spec.preprocess, "translator": spec.translator}}}
+    return ServedModel(name or path.name, path, kind, directions, meta)
+
+
+def discover(roots: Iterable[Path], extra: Sequence[Path] = ()) -> Tuple[List[ServedModel], List[str]]:
+    """Models in every run folder under ``roots`` (two levels deep) plus ``extra`` paths.
+
+    Returns the models and one line per checkpoint that could not be read (shown, not fatal).
+    An ``extra`` path that does not exist is the user's typo: it raises at start-up instead."""
+    found: Dict[Path, ServedModel] = {}
+    problems: List[str] = []
+    candidates: List[Path] = []
+    for root in roots:
+        root = Path(root)
+        if root.is_dir():
+            candidates += sorted(p.parent for p in root.glob("translate.json"))
+            candidates += sorted(p.parent for p in root.glob("*/translate.json"))
+            candidates += sorted(p.parent for p in root.glob("*/*/translate.json"))
+    for path in extra:
+        if not Path(path).expanduser().exists():
+            raise ModelNotFound(f"--checkpoint {path}: no such file or folder")
+    for path in [*candidates, *[Path(p).expanduser() for p in extra]]:
+        key = path.resolve()
+        if key in found:
+            continue
+        try:
+            found[key] = read_model(path)
+        except TranslateError as exc:
+            problems.append(str(exc))
+    models = list(found.values())
+    names: Dict[str, int] = {}
+    for model in models:  # two runs called "latest" in different folders must stay distinguishable
+        names[model.name] = names.get(model.name, 0) + 1
+    for model in models:
+        if names[model.name] > 1:
+            model.name = f"{model.path.parent.name}/{model.path.name}"
+    return models, problems
+
+
+class ModelCache:
+    """Loaded generators, kept for the server's life, and the lock that serialises the device."""
+
+    def __init__(self, models: Sequence[ServedModel], device: str = "auto"):
+        from translate.devices import configure_threads, resolve_device
+
+        configure_threads()
+        self.models = {m.name: m for m in models}
+        self.device = resolve_device(device)
+        self.lock = threading.Lock()
+        self._nets: Dict[Tuple[str, str], Any] = {}
+
+    def get(self, name: str) -> ServedModel:
+        try:
+            return self.models[name]
+        except KeyError:
+            raise ModelNotFound(f"no model called {name!r}; choose one from the list") from None
+
+    def names(self, kind: Optional[str] = None) -> List[str]:
+        return [n for n, m in self.models.items() if kind is None or m.kind == kind]
+
+    def _load(self, model: ServedModel, direction: Optional[str]):
+        from translate.apply.tiling import TilingNet
+        from translate.interop.loading import load_generator
+
+        direction = direction if direction in model.directions else model.directions[0]
+        key = (model.name, direction)
+        if key not in self._nets:
+            net, spec = load_generator(model.path, direction)
+            size = (spec.preprocess or {}).get("size")
+            # auto tiling: a photo too large for memory is translated in tiles instead of failing
+            self._nets[key] = (TilingNet(net, "auto", trained_size=size).to(self.device)
+                               .eval(), spec)
+        return self._nets[key]
+
+    def _dtype(self, precision: str):
+        from translate.devices import resolve_precision
+
+        return resolve_precision(precision if precision in PRECISIONS else "auto", self.device)
+
+    def translate_image(self, name: str, image: np.ndarray, direction: Optional[str] = None,
+                        precision: str = "auto", size: Optional[int] = None) -> np.ndarray:
+        """RGB uint8 HxWx3 -> the translated image; the input's size unless ``size`` (long side) is given."""
+        from translate.apply.frames import FrameTranslator
+        from translate.data import resize_long_side
+
+        model = self.get(name)
+        if model.kind != KIND_IMAGE:
+            raise ModelNotFound(f"{name} is a {model.kind} model: use its own tab")
+        if size:
+            image = resize_long_side(image, int(size))
+        with self.lock:
+            net, spec = self._load(model, direction)
+            translator = FrameTranslator(net, self.device, self._dtype(precision), spec.in_channels)
+            return translator([np.ascontiguousarray(image)])[0]
+
+    def translate_video(self, name: str, source: Path, destination: Path, direction: Optional[str] = None,
+                        precision: str = "auto", size: Optional[int] = None,
+                        progress: Progress = lambda f, m: None, expected_frames: int = 0):
+        """Video in, translated video out (audio kept); ``progress`` hears every frame."""
+        from translate.apply.frames import FrameTranslator
+        from translate.apply.video import VideoOptions, translate_video
+
+        model = self.get(name)
+        if model.kind != KIND_IMAGE:
+            raise ModelNotFound(f"{name} is a {model.kind} model: use its own tab")
+        with self.lock:
+            net, spec = self._load(model, direction)
+            translator = FrameTranslator(net, self.device, self._dtype(precision), spec.in_channels)
+            counter = _FrameCounter(progress, expected_frames)
+            return translate_video(Path(source), Path(destination), translator,
+                                   VideoOptions(batch_size=4, size=size or None), on_message=lambda m: None,
+                                   progress=False, overall=counter)
+
+    def faceswap_video(self, name: str, source: Path, destination: Path, direction: Optional[str] = None,
+                       precision: str = "auto") -> str:
+        """The whole face swap pipeline (detect, align, translate, blend) on a video or photo."""
+        from translate.people.faces_align import AlignSpec
+        from translate.people.faces_detect import build_detector
+        from translate.pipelines.faceswap import FaceSwapper, SwapOptions
+        from translate.pipelines.faceswap_batch import swap_batch
+        from translate.apply.video import VideoOptions
+
+        model = self.get(name)
+        with self.lock:
+            net, spec = self._load(model, direction)
+            options = SwapOptions(AlignSpec(int((spec.preprocess or {}).get("size") or 256)))
+            with build_detector("mediapipe") as detector:
+                swapper = FaceSwapper(net.net, self.device, detector, options, self._dtype(precision))
+                report = swap_batch(swapper, [(Path(source), Path(destination))], VideoOptions(), overwrite=True,
+                                    progress=False, on_message=lambda m: None)
+        if report.failed:
+            raise TranslateError(report.failed[0][1])
+        return f"face swap done ({spec.architecture})"
+
+    def dance_video(self, name: str, source: Path, destination: Path, precision: str = "auto") -> str:
+        """Pose transfer: the checkpoint's person does the moves of the person in ``source``."""
+        from translate.interop.loading import load_generator
+        from translate.pipelines.dance import DanceOptions, dance
+
+        model = self.get(name)
+        with self.lock:
+            net, spec = self._load(model, model.directions[0])
+            face = None
+            if model.path.is_dir() and "face" in (model.metadata.get("generators") or {}):
+                face = load_generator(model.path, "face")
+            result = dance((net.net, spec), Path(source), Path(destination), DanceOptions(progress=False),
+                           self.device, self._dtype(precision), lambda m: None, face)
+        if result.problem:
+            raise TranslateError(f"dance: {result.problem}")
+        return f"{result.frames} frames, {result.fps():.1f} frames/s"
+
+
+class _FrameCounter:
+    """Stands in for the pipeline's overall tqdm bar: each frame written moves the page's progress bar."""
+
+    def __init__(self, progress: Progress, expected: int):
+        self.progress, self.expected, self.n = progress, max(expected, 0), 0
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        fraction = min(self.n / self.expected, 0.99) if self.expected else 0.0
+        self.progress(fraction, f"frame {self.n}" + (f" of {self.expected}" if self.expected else ""))
+
+    def close(self) -> None:
+        pass
