@@ -16,7 +16,7 @@ Every file is written atomically (see ``translate.fileio``).
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
+import contextlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,7 +28,8 @@ from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
 from translate import __version__
-from translate.fileio import atomic_path, atomic_write_text
+from translate.errors import TranslateError
+from translate.fileio import atomic_path
 from translate.registry import GENERATORS
 
 METADATA_FILE = "translate.json"
@@ -73,10 +74,14 @@ def generator_file(direction: str) -> str:
 
 
 def save_generator(path: Path, net: nn.Module, spec: GeneratorSpec, step: int) -> None:
+    with atomic_path(path) as tmp:
+        _write_generator(tmp, net, spec, step)
+
+
+def _write_generator(path: Path, net: nn.Module, spec: GeneratorSpec, step: int) -> None:
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
     meta = {"format": FORMAT, "spec": json.dumps(asdict(spec)), "step": str(step)}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=meta)
+    save_file(tensors, str(path), metadata=meta)
 
 
 def save_run(
@@ -86,26 +91,35 @@ def save_run(
     translator: str,
     training_state: Optional[Dict[str, Any]] = None,
 ) -> None:
-    """Write a run folder: weights first, training state, then the metadata that names them."""
+    """Write a run folder: weights, training state, then the metadata that names them.
+
+    Two phases, so a write that fails half way (disk full) changes nothing: every file is
+    first written to a temporary beside it, and only when all of them are complete are they
+    renamed into place (the metadata last). A failure raises ``OSError`` with the previous
+    checkpoint untouched and no temporaries left behind.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     entries = {}
-    for direction, (net, spec) in generators.items():
-        name = generator_file(direction)
-        save_generator(folder / name, net, spec, step)
-        entries[direction] = {"file": name, **asdict(spec)}
-    if training_state is not None:
-        with atomic_path(folder / TRAINING_STATE_FILE) as tmp:
-            torch.save(training_state, tmp)
-    meta = {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "translator": translator,
-        "step": step,
-        "generators": entries,
-        "created_with": f"translate {__version__}",
-    }
-    atomic_write_text(folder / METADATA_FILE, json.dumps(meta, indent=2) + "\n")
+    with contextlib.ExitStack() as stack:
+        # ExitStack renames in reverse order of entry: enter the metadata first so it lands last.
+        meta_tmp = stack.enter_context(atomic_path(folder / METADATA_FILE))
+        if training_state is not None:
+            state_tmp = stack.enter_context(atomic_path(folder / TRAINING_STATE_FILE))
+            torch.save(training_state, state_tmp)
+        for direction, (net, spec) in generators.items():
+            name = generator_file(direction)
+            _write_generator(stack.enter_context(atomic_path(folder / name)), net, spec, step)
+            entries[direction] = {"file": name, **asdict(spec)}
+        meta = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "translator": translator,
+            "step": step,
+            "generators": entries,
+            "created_with": f"translate {__version__}",
+        }
+        meta_tmp.write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def read_metadata(folder: Path) -> Dict[str, Any]:
@@ -191,3 +205,107 @@ def load_training_state(folder: Path) -> Dict[str, Any]:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupted or hostile file: say which and why, in one line
         raise CheckpointError(f"{path}: cannot load training state ({str(exc).splitlines()[0]})") from None
+
+
+# History: steps/<step>/ holds the generators and metadata of recent saves (the last
+# ``keep_last``) and of the best evaluation, so `apply --step N` can pick an earlier model.
+# Generators are hard links to the files just saved (no second copy on disk); training
+# state is not kept there: resume always continues from the newest save.
+HISTORY_DIR = "steps"
+BEST_FILE = "best.json"
+
+
+def _publish_folder(build, destination: Path) -> None:
+    """Fill a hidden temporary folder with ``build(tmp)``, then rename it to ``destination``."""
+    import os
+    import shutil
+
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = destination.parent / f".{destination.name}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir()
+        build(tmp)
+        if destination.exists():
+            shutil.rmtree(destination)
+        os.replace(tmp, destination)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def record_history(folder: Path, keep_last: int) -> Optional[Path]:
+    """Keep the save just written to ``folder`` as ``steps/<step>/`` and prune older ones."""
+    import os
+    import shutil
+
+    if keep_last < 1:
+        return None
+    folder = Path(folder)
+    meta = read_metadata(folder)
+    destination = folder / HISTORY_DIR / str(int(meta["step"]))
+
+    def build(tmp: Path) -> None:
+        for entry in meta["generators"].values():
+            try:
+                os.link(folder / entry["file"], tmp / entry["file"])
+            except OSError:  # a filesystem without hard links: copy
+                shutil.copy2(folder / entry["file"], tmp / entry["file"])
+        (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+
+    _publish_folder(build, destination)
+    prune_history(folder, keep_last)
+    return destination
+
+
+def save_best(folder: Path, generators: Dict[str, Tuple[nn.Module, GeneratorSpec]], step: int, translator: str,
+              record: Dict[str, Any]) -> Path:
+    """Keep the generators of a new best evaluation as ``steps/<step>/``; ``record`` says why."""
+    from translate.fileio import atomic_write_text
+
+    destination = Path(folder) / HISTORY_DIR / str(step)
+    _publish_folder(lambda tmp: save_run(tmp, generators, step, translator), destination)
+    atomic_write_text(Path(folder) / HISTORY_DIR / BEST_FILE, json.dumps({"step": step, **record}) + "\n")
+    return destination
+
+
+def read_best(folder: Path) -> Optional[Dict[str, Any]]:
+    path = Path(folder) / HISTORY_DIR / BEST_FILE
+    try:
+        best = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return best if isinstance(best, dict) and isinstance(best.get("step"), int) else None
+
+
+def history_steps(folder: Path) -> list:
+    root = Path(folder) / HISTORY_DIR
+    if not root.is_dir():
+        return []
+    return sorted(int(p.name) for p in root.iterdir()
+                  if p.is_dir() and p.name.isdigit() and (p / METADATA_FILE).exists())
+
+
+def prune_history(folder: Path, keep_last: int) -> None:
+    import shutil
+
+    steps = history_steps(folder)
+    keep = set(steps[-keep_last:]) if keep_last > 0 else set()
+    best = read_best(folder)
+    if best is not None:
+        keep.add(best["step"])
+    for step in steps:
+        if step not in keep:
+            shutil.rmtree(Path(folder) / HISTORY_DIR / str(step), ignore_errors=True)
+
+
+def step_folder(folder: Path, step: int) -> Path:
+    """The folder holding step ``step`` of a run (``--step N``); one line listing the steps kept if absent."""
+    folder = Path(folder)
+    candidate = folder / HISTORY_DIR / str(step)
+    if (candidate / METADATA_FILE).exists():
+        return candidate
+    if folder.is_dir() and (folder / METADATA_FILE).exists() and read_metadata(folder).get("step") == step:
+        return folder
+    kept = history_steps(folder)
+    listed = ", ".join(map(str, kept)) if kept else "none (keep_last=0, or a run from before history)"
+    raise CheckpointError(f"{folder}: no step {step} kept (kept steps: {listed})")

@@ -58,7 +58,9 @@ class TrainConfig:
     beta2: float = 0.999
     lr_decay_start: float = 0.5  # fraction of the run after which the LR decays linearly to 0
     log_every: int = 25  # steps between TensorBoard scalar writes
-    save_every: int = 500  # steps between checkpoints (one is always written at the end)
+    save_every: int = 500  # steps between checkpoints (one is always written at the end and on Ctrl-C/SIGTERM)
+    save_minutes: float = 10.0  # also save when this many minutes passed since the last save (0 = off)
+    keep_last: int = 3  # recent saves kept as steps/<step>/ for `apply --step N` (0 = none)
     sample_every: int = 0  # steps between HTML/TensorBoard sample grids; 0 = once per epoch
     tensorboard: bool = True
     # Quality measured while training (translate.eval, docs/eval.md); rank 0 only.
@@ -249,7 +251,7 @@ def validate(train: TrainConfig) -> None:
         raise ConfigError(f"config key 'steps' must be at least 1; got {train.steps}")
     if train.epochs is not None and train.epochs < 1:
         raise ConfigError(f"config key 'epochs' must be at least 1; got {train.epochs}")
-    for key in ("eval_every", "eval_max_images"):
+    for key in ("eval_every", "eval_max_images", "keep_last", "save_minutes"):
         if getattr(train, key) < 0:
             raise ConfigError(f"config key {key!r} must be 0 or more; got {getattr(train, key)}")
     if not 0.0 <= train.lr_decay_start <= 1.0:

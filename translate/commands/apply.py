@@ -31,6 +31,8 @@ def _fps(value: str) -> Fraction:
 def _apply_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="a run folder (checkpoints/NAME), a .safetensors generator file, "
                                                        "or a published pytorch-CycleGAN-and-pix2pix / pix2pixHD .pth")
+    p.add_argument("--step", type=int, help="a run folder's earlier save, kept in steps/STEP/ (the last keep_last "
+                                            "saves and the best evaluation); default: the newest")
     p.add_argument("--input", required=True, help="an image, a video (.mp4 .mov .mkv .avi .webm .m4v) or a folder "
                                                   "of both (searched recursively)")
     p.add_argument("--output", required=True, help="output file, or folder that mirrors the input tree")
@@ -77,13 +79,16 @@ def _check(args: argparse.Namespace) -> None:
 def _apply_run(args: argparse.Namespace) -> int:
     from translate.apply.batch import BatchOptions, plan_media, run_batch
     from translate.apply.tiling import TileSpec, TilingNet
-    from translate.checkpoint import load_generator
+    from translate.checkpoint import load_generator, step_folder
     from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
     from translate.video.pipeline import VideoOptions
 
     _check(args)
     configure_threads()
-    net, spec = load_generator(Path(args.checkpoint), args.direction)
+    checkpoint = Path(args.checkpoint)
+    if args.step is not None:
+        checkpoint = step_folder(checkpoint, args.step)
+    net, spec = load_generator(checkpoint, args.direction)
     if args.reference_test_mode:
         from translate.interop.reference import reference_test_mode
 

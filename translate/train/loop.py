@@ -7,6 +7,7 @@ optimisation step (devices, mixed precision, DDP, the order of optimiser steps).
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -21,6 +22,8 @@ from translate.devices import configure_threads, precision_name, resolve_device,
 from translate.registry import TRANSLATORS
 from translate.train import distributed
 from translate.train.sampler import EpochIndexed, EpochSampler
+from translate.fileio import remove_stale_temporaries
+from translate.train.interrupt import StopRequests, TrainingInterrupted
 from translate.train.trainer import Trainer, TrainingError  # noqa: F401  (TrainingError is part of this API)
 from translate.train.watch import NullWatcher, Watcher
 
@@ -119,6 +122,8 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     evaluate = _quality_evaluator(t, folder, device, amp_dtype, dist_info)
     if dist_info.is_main:
         folder.mkdir(parents=True, exist_ok=True)
+        # Temporaries of a run killed while saving (kill -9 cannot clean up after itself).
+        remove_stale_temporaries(folder, recursive=True)
         run.save(folder / ckpt.CONFIG_FILE)
         watcher = Watcher(folder, step, total, t.log_every, t.tensorboard)
         watcher.message(
@@ -128,45 +133,101 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     else:
         watcher = NullWatcher()
 
-    loader = None
     stop_at = total if max_steps_this_call is None else min(total, step + max_steps_this_call)
     epoch, in_epoch = divmod(step, per_epoch)
     sampler.set_position(epoch, in_epoch)
+    saves = _SaveClock(t, step)
+    best = ckpt.read_best(folder) if dist_info.is_main else None
+    loader, interrupted = None, False
     try:
-        while step < stop_at:
-            if loader is None:
-                loader = iter(DataLoader(
-                    EpochIndexed(dataset), batch_size=t.batch_size, sampler=sampler, num_workers=t.num_workers,
-                    pin_memory=device.type == "cuda", drop_last=False,
-                    persistent_workers=False,
-                ))
-            try:
-                batch = next(loader)
-            except StopIteration:
-                epoch += 1
-                sampler.set_position(epoch, 0)
-                loader = None
-                continue
-            g_out, d_out = trainer.step(trainer.to_device(batch))
-            step = trainer.step_count
+        with StopRequests() as stop:
+            while step < stop_at:
+                if loader is None:
+                    loader = iter(_loader(dataset, sampler, t, device, epoch))
+                try:
+                    batch = next(loader)
+                except StopIteration:
+                    epoch += 1
+                    sampler.set_position(epoch, 0)
+                    loader = None
+                    continue
+                except Exception:
+                    # Ctrl-C in a terminal also reaches the loader's worker processes, which die:
+                    # the step already finished is what gets saved.
+                    if stop.requested and not dist_info.enabled:
+                        interrupted = True
+                        break
+                    raise
+                g_out, d_out = trainer.step(trainer.to_device(batch))
+                step = trainer.step_count
 
-            if step % t.log_every == 0 or step == stop_at:
-                logs = {k: float(v) for k, v in {**g_out.logs, **d_out.logs}.items()}
-                if not all(np.isfinite(list(logs.values()))):
-                    raise TrainingError(f"losses became non-finite at step {step}: {logs}")
-            else:
-                logs = {}
-            watcher.step(step, logs, t.batch_size * dist_info.world_size)
-            sample_due = (step % t.sample_every == 0) if t.sample_every else (step % per_epoch == 0)
-            if sample_due or step == stop_at:
-                watcher.samples(step, step // per_epoch, translator.visuals(batch, g_out.fakes))
-            if evaluate is not None and step % t.eval_every == 0:
-                _evaluate(evaluate, step, translator, watcher)
-            if step % t.save_every == 0 or step == stop_at:
-                _save(folder, run, trainer, dist_info)
+                if step % t.log_every == 0 or step == stop_at:
+                    logs = {k: float(v) for k, v in {**g_out.logs, **d_out.logs}.items()}
+                    if not all(np.isfinite(list(logs.values()))):
+                        raise TrainingError(f"losses became non-finite at step {step}: {logs}")
+                else:
+                    logs = {}
+                watcher.step(step, logs, t.batch_size * dist_info.world_size)
+                sample_due = (step % t.sample_every == 0) if t.sample_every else (step % per_epoch == 0)
+                if sample_due or step == stop_at:
+                    watcher.samples(step, step // per_epoch, translator.visuals(batch, g_out.fakes))
+                if evaluate is not None and step % t.eval_every == 0:
+                    best = _evaluate(evaluate, step, translator, watcher, folder, run, best)
+                stopping, due = _agree(stop.requested, saves.due(step, stop_at), dist_info, device)
+                if due or stopping:
+                    _save(folder, run, trainer, dist_info)
+                    saves.saved(step)
+                if stopping and step < stop_at:
+                    interrupted = True
+                    break
+            if interrupted:
+                if saves.last_step != step:
+                    _save(folder, run, trainer, dist_info)
+                    saves.saved(step)
+                how = stop.signal_name or "a signal"
+                if saves.last_step == 0:
+                    message = f"stopped by {how} before the first step: nothing to save"
+                else:
+                    message = (f"stopped by {how}: step {step} saved to {folder} "
+                               f"(continue with --resume)")
+                watcher.message(message)
+                raise TrainingInterrupted(message, step, folder)
     finally:
         watcher.close()
     return folder
+
+
+def _loader(dataset, sampler, t, device, epoch: int) -> DataLoader:
+    # Its own generator: creating an iterator draws a seed, and drawing it from the global RNG
+    # would shift every later dropout mask, so a run resumed mid-epoch would not repeat exactly.
+    generator = torch.Generator().manual_seed(t.seed * 1_000_003 + epoch)
+    return DataLoader(EpochIndexed(dataset), batch_size=t.batch_size, sampler=sampler, num_workers=t.num_workers,
+                      pin_memory=device.type == "cuda", drop_last=False, persistent_workers=False,
+                      generator=generator)
+
+
+class _SaveClock:
+    """Saves every ``save_every`` steps, and after ``save_minutes`` of wall time whatever the step."""
+
+    def __init__(self, t, step: int):
+        self.every, self.seconds = t.save_every, t.save_minutes * 60
+        self.last_step, self.last_time = step, time.monotonic()
+
+    def due(self, step: int, stop_at: int) -> bool:
+        late = bool(self.seconds) and time.monotonic() - self.last_time >= self.seconds
+        return step % self.every == 0 or step == stop_at or late
+
+    def saved(self, step: int) -> None:
+        self.last_step, self.last_time = step, time.monotonic()
+
+
+def _agree(stopping: bool, due: bool, dist_info, device: torch.device):
+    """Under torchrun every rank must save (and stop) at the same step: any rank's wish counts."""
+    if not dist_info.enabled:
+        return stopping, due
+    flags = torch.tensor([float(stopping), float(due)], device=device)
+    torch.distributed.all_reduce(flags, op=torch.distributed.ReduceOp.MAX)
+    return bool(flags[0]), bool(flags[1])
 
 
 def _quality_evaluator(t, folder: Path, device: torch.device, amp_dtype, dist_info):
@@ -179,11 +240,24 @@ def _quality_evaluator(t, folder: Path, device: torch.device, amp_dtype, dist_in
     return TrainingEval(t, folder, device, amp_dtype)
 
 
-def _evaluate(evaluate, step: int, translator, watcher) -> None:
+def _evaluate(evaluate, step: int, translator, watcher, folder: Path, run: RunConfig, best):
+    """Measure, report, and keep the generators as ``steps/<step>/`` when the first metric improved."""
     report = evaluate(step, translator.exported())  # also appends to <run>/eval_log.json
     for line in evaluate.notes(report):
         watcher.message(line)
     watcher.metrics(step, report.scalars())
+    if not report.values or run.train.keep_last < 1:
+        return best
+    metric = report.values[0].metric  # the first metric asked for (or the data's default first)
+    values = [v for v in report.values if v.metric == metric]
+    value, higher = sum(v.value for v in values) / len(values), values[0].higher_is_better
+    if not np.isfinite(value):
+        return best
+    if best is None or best.get("metric") != metric or (value > best["value"] if higher else value < best["value"]):
+        best = {"step": step, "metric": metric, "value": value, "higher_is_better": higher}
+        ckpt.save_best(folder, translator.exported(), step, run.translator, best)
+        ckpt.prune_history(folder, run.train.keep_last)
+    return best
 
 
 def _save(folder: Path, run: RunConfig, trainer: Trainer, dist_info) -> None:
@@ -199,4 +273,13 @@ def _save(folder: Path, run: RunConfig, trainer: Trainer, dist_info) -> None:
         return
     state = {**trainer.state_dict(), "world_size": dist_info.world_size, "rng": rng_states}
     # SyncBatchNorm saves the same keys as BatchNorm2d, so exported weights load on one device.
-    ckpt.save_run(folder, trainer.translator.exported(), trainer.step_count, run.translator, state)
+    try:
+        ckpt.save_run(folder, trainer.translator.exported(), trainer.step_count, run.translator, state)
+        ckpt.record_history(folder, run.train.keep_last)
+    except OSError as exc:
+        try:
+            previous = f"step {ckpt.read_metadata(folder)['step']}"
+        except ckpt.CheckpointError:
+            previous = "none"
+        raise TrainingError(f"{folder}: could not write the checkpoint of step {trainer.step_count} "
+                            f"({exc.strerror or exc}); the previous checkpoint ({previous}) is intact") from None
