@@ -168,3 +168,23 @@ def test_temporaries_of_a_killed_save_are_removed_on_the_next_run(unpaired_data,
     train(run, resume=True)
     assert not dead.exists() and not old.exists() and not half.exists()
     assert live.exists()
+
+
+def test_dataset_whose_every_file_is_unreadable_is_one_line(tmp_path, capsys):
+    for side in ("trainA", "trainB"):
+        (tmp_path / "d" / side).mkdir(parents=True)
+        for i in range(2):
+            (tmp_path / "d" / side / f"{i}.png").write_bytes(b"not a png")
+    assert main(["train", "cyclegan", "--data", str(tmp_path / "d"), "--checkpoints-dir", str(tmp_path / "ck"),
+                 "--size", "32", "--num-workers", "2", "--steps", "1", *TINY_CYCLEGAN]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "every sample failed to read; unreadable files:" in err[0] and "0.png" in err[0]
+
+
+def test_a_decompression_bomb_in_the_dataset_is_skipped_like_any_unreadable_file(unpaired_data, tmp_path, caplog):
+    from trust_corpus import png_header_only
+
+    png_header_only(unpaired_data / "trainA" / "bomb.png", 40000, 40000)
+    run = _run("cyclegan", unpaired_data, tmp_path, "b", TINY_CYCLEGAN + ["steps=7"])
+    assert ckpt.read_metadata(train(run))["step"] == 7
+    assert "bomb.png: too large" in caplog.text

@@ -9,6 +9,7 @@ from pathlib import Path
 from translate.commands import Command, UsageError, add_device_args, register
 
 EXIT_FAILED = 1
+MAX_PIXELS = 100_000_000  # translate.data.io.MAX_PIXELS, repeated so --help needs no torch import
 DIRECTIONS = ("AtoB", "BtoA")
 
 
@@ -48,6 +49,9 @@ def _apply_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tile", type=_tile, default="auto", metavar="auto|off|N",
                    help="auto (default): translate whole, switch to tiles only if a frame does not fit in memory; "
                         "N: tiles of N px whenever a frame is larger; off: never tile")
+    g.add_argument("--max-pixels", type=int, default=MAX_PIXELS, metavar="N",
+                   help=f"refuse images of more than N pixels, read from the header before decoding "
+                        f"({MAX_PIXELS:,}; 0 = no limit)")
     g.add_argument("--tile-overlap", type=int, default=64, help="pixels shared by neighbouring tiles (64), blended")
     p.add_argument("--reference-test-mode", action="store_true",
                    help="behave like pytorch-CycleGAN-and-pix2pix's test.py: batch norm uses each image's own "
@@ -86,6 +90,11 @@ def _apply_run(args: argparse.Namespace) -> int:
     _check(args)
     configure_threads()
     checkpoint = Path(args.checkpoint)
+    if not checkpoint.expanduser().exists():
+        load_generator(checkpoint)  # its one-line "no such checkpoint"
+    # Planned before the model loads: a bad input or output is refused before anything runs.
+    problems: list = []
+    pairs = plan_media(Path(args.input), Path(args.output), problems)
     if args.step is not None:
         checkpoint = step_folder(checkpoint, args.step)
     net, spec = load_generator(checkpoint, args.direction)
@@ -95,7 +104,6 @@ def _apply_run(args: argparse.Namespace) -> int:
         net = reference_test_mode(net)
     device = resolve_device(args.device or "auto")
     dtype = resolve_precision(args.precision or "auto", device)
-    pairs = plan_media(Path(args.input), Path(args.output))
     say = lambda message: print(message, file=sys.stderr)  # noqa: E731
     tile_mode, tile_size = ("on", int(args.tile)) if args.tile.isdigit() else (args.tile, 512)
     overlap = min(args.tile_overlap, tile_size // 2)
@@ -104,8 +112,10 @@ def _apply_run(args: argparse.Namespace) -> int:
           f"{precision_name(dtype)}: {len(pairs)} file(s) -> {args.output}", file=sys.stderr)
     video = VideoOptions(batch_size=args.batch_size, size=args.size, fps=args.fps, side_by_side=args.side_by_side,
                          temporal=args.temporal, measure_flicker=args.flicker, codec=args.codec, crf=args.crf)
-    options = BatchOptions(args.batch_size, args.size, args.side_by_side, args.overwrite, video)
+    options = BatchOptions(args.batch_size, args.size, args.side_by_side, args.overwrite,
+                           max_pixels=args.max_pixels or None, video=video)
     report = run_batch(net, pairs, spec.in_channels, device, dtype, options, spec.preprocess)
+    report.failed[:0] = problems
     skipped = f", skipped {len(report.skipped)} existing" if report.skipped else ""
     print(f"wrote {len(report.written)} file(s) to {args.output}{skipped}", file=sys.stderr)
     if report.failed:

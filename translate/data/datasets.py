@@ -70,6 +70,10 @@ def _match_by_stem(dir_a: Path, dir_b: Path) -> list[tuple[Path, Path]]:
     return [(stems_a[s], stems_b[s]) for s in sorted(stems_a)]
 
 
+class UnreadableDatasetError(ImageReadError, RuntimeError):
+    """Not one sample of a dataset could be read; one line naming the dataset and its files."""
+
+
 class _SeededImageDataset(Dataset):
     """Epoch bookkeeping, per-sample seeds and bad-file fallback shared by the datasets below.
     Subclasses implement `__len__` and `_load(index) -> item`, raising ImageReadError for a bad file."""
@@ -114,9 +118,9 @@ class _SeededImageDataset(Dataset):
                 return self._load((index + offset) % n)
             except ImageReadError as error:
                 self._remember_bad(error)
-        raise RuntimeError(
-            f"every sample of this {type(self).__name__} failed to read; unreadable files: "
-            f"{_name_list(sorted(self.bad_files))}"
+        raise UnreadableDatasetError(
+            getattr(self, "root", type(self).__name__),
+            f"every sample failed to read; unreadable files: {_name_list(sorted(self.bad_files))}",
         )
 
 
