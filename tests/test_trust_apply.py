@@ -90,11 +90,11 @@ def test_single_unreadable_kinds_are_one_line_and_fail(checkpoint, tmp_path, cap
     assert len(err) == 1 and "anim.gif: not an image or video" in err[0]
 
 
-def test_unwritable_output_extension_is_refused_before_the_model_loads(checkpoint, tmp_path, capsys, monkeypatch):
-    import translate.checkpoint
+def test_unwritable_output_extension_is_refused_before_the_model_runs(checkpoint, tmp_path, capsys, monkeypatch):
+    import translate.apply.batch
 
     src = write_png(tmp_path / "x.png", smooth(0, 16, 16))
-    monkeypatch.setattr(translate.checkpoint, "load_generator", lambda *a, **k: pytest.fail("model loaded"))
+    monkeypatch.setattr(translate.apply.batch, "run_batch", lambda *a, **k: pytest.fail("model ran"))
     assert _apply(checkpoint, src, tmp_path / "out.xyz") == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "out.xyz: cannot write images with the suffix '.xyz'" in err[0]

@@ -64,8 +64,27 @@ class GeneratorSpec:
         )
 
     @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> "GeneratorSpec":
+    def from_dict(cls, data: Dict[str, Any], where: Any = "generator spec") -> "GeneratorSpec":
+        """A spec read from a file: its types and sizes are checked before anything is built (a
+        hostile ``n_blocks: 1000000`` would otherwise build until memory runs out)."""
+        from translate.nets.options import NetworkOptionError, check_file_options
+        from translate.registry import UnknownNameError
+        import translate.nets  # noqa: F401  (registers the zoo)
+
+        if not isinstance(data, dict):
+            raise CheckpointError(f"{where}: a generator entry must be a mapping, got {type(data).__name__}")
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        missing = [k for k in ("architecture", "in_channels", "out_channels") if k not in known]
+        if missing:
+            raise CheckpointError(f"{where}: generator entry lacks {', '.join(missing)}")
+        for key in ("preprocess",):
+            if not isinstance(known.get(key, {}), dict):
+                raise CheckpointError(f"{where}: {key} must be a mapping, got {type(known[key]).__name__}")
+        try:
+            check_file_options(known["architecture"], known["in_channels"], known["out_channels"],
+                               known.get("kwargs", {}), str(where))
+        except (NetworkOptionError, UnknownNameError) as exc:
+            raise CheckpointError(str(exc) if str(where) in str(exc) else f"{where}: {exc}") from None
         return cls(**known)
 
 
@@ -130,9 +149,27 @@ def read_metadata(folder: Path) -> Dict[str, Any]:
         raise CheckpointError(f"{path}: not found (is {folder} a translate checkpoint folder?)") from None
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path}: not valid JSON ({exc})") from None
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a translate checkpoint (format {meta.get('format')!r})")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise CheckpointError(f"{path}: not a translate checkpoint (format {found!r})")
+    generators = meta.get("generators")
+    if not isinstance(generators, dict) or not generators:
+        raise CheckpointError(f"{path}: 'generators' must be a mapping of direction to generator entry")
+    for direction, entry in generators.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise CheckpointError(f"{path}: generator {direction!r} needs a mapping with a 'file' name")
+        _inside(Path(folder), entry["file"], path)
+    if not isinstance(meta.get("step", 0), int):
+        raise CheckpointError(f"{path}: 'step' must be an integer, got {meta.get('step')!r}")
     return meta
+
+
+def _inside(folder: Path, name: str, where: Path) -> Path:
+    """A file named by the metadata, refused unless it lies inside the run folder."""
+    target = (folder / name).resolve()
+    if target.parent != folder.resolve() or Path(name).is_absolute():
+        raise CheckpointError(f"{where}: refers to {name!r}, outside the run folder; only files inside it are read")
+    return target
 
 
 def _choose_direction(available: Dict[str, Any], direction: Optional[str], where: Path) -> str:
@@ -154,7 +191,7 @@ def load_generator(path: Path, direction: Optional[str] = None, map_location: st
         chosen = _choose_direction(meta["generators"], direction, path)
         entry = meta["generators"][chosen]
         weights = path / entry["file"]
-        spec = GeneratorSpec.from_dict(entry)
+        spec = GeneratorSpec.from_dict(entry, path / METADATA_FILE)
     elif path.suffix == ".safetensors":
         weights = path
         spec = _spec_from_safetensors(path)
@@ -193,18 +230,67 @@ def _spec_from_safetensors(path: Path) -> GeneratorSpec:
         raise CheckpointError(f"{path}: cannot read ({exc})") from None
     if meta.get("format") != FORMAT or "spec" not in meta:
         raise CheckpointError(f"{path}: safetensors file without translate metadata; cannot tell its architecture")
-    return GeneratorSpec.from_dict(json.loads(meta["spec"]))
+    try:
+        data = json.loads(meta["spec"])
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: its architecture metadata is not valid JSON ({exc})") from None
+    return GeneratorSpec.from_dict(data, path)
+
+
+class UnsafeFileError(CheckpointError):
+    """A pickle that would run code when loaded; refused, never loaded."""
+
+
+def refusal_reason(exc: BaseException) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a pickle, in our words: torch's own message
+    ends by advising ``weights_only=False``, which would run the file's code."""
+    import re
+
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+    if found:
+        return f"loading it would import and call {found.group(1)}"
+    return "it holds Python objects other than tensors and plain containers"
+
+
+def _first_sentence(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    end = text.find(". ")
+    return text[:end] if 0 < end < 200 else text[:200]
+
+
+def torch_load_safely(path: Path, what: str = "file") -> Any:
+    """``torch.load`` with ``weights_only=True`` and one-line errors: a hostile pickle is refused
+    with a whole sentence, a corrupt or empty file names itself."""
+    import pickle
+
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise CheckpointError(f"{path}: the {what} is empty (0 bytes)")
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise UnsafeFileError(f"{path}: refused: {refusal_reason(exc)}, and translate never runs code from a "
+                              f"file; only tensors and plain containers are read.") from None
+    except CheckpointError:
+        raise
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file") from None
+    except Exception as exc:  # truncated, not a torch file, a folder ...
+        raise CheckpointError(f"{path}: cannot read this {what} ({_first_sentence(exc)})") from None
+
+
+_TRAINING_STATE_KEYS = ("step", "generators", "discriminators", "opt_G", "opt_D", "scaler", "translator")
 
 
 def load_training_state(folder: Path) -> Dict[str, Any]:
     path = Path(folder) / TRAINING_STATE_FILE
     if not path.exists():
         raise CheckpointError(f"{path}: no training state to resume from")
-    try:
-        # weights_only: never run code from a file on disk.
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupted or hostile file: say which and why, in one line
-        raise CheckpointError(f"{path}: cannot load training state ({str(exc).splitlines()[0]})") from None
+    state = torch_load_safely(path, "training state")
+    missing = [k for k in _TRAINING_STATE_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise CheckpointError(f"{path}: not a translate training state (it lacks {', '.join(missing)})")
+    return state
 
 
 # History: steps/<step>/ holds the generators and metadata of recent saves (the last

@@ -90,14 +90,12 @@ def _apply_run(args: argparse.Namespace) -> int:
     _check(args)
     configure_threads()
     checkpoint = Path(args.checkpoint)
-    if not checkpoint.expanduser().exists():
-        load_generator(checkpoint)  # its one-line "no such checkpoint"
-    # Planned before the model loads: a bad input or output is refused before anything runs.
-    problems: list = []
-    pairs = plan_media(Path(args.input), Path(args.output), problems)
     if args.step is not None:
         checkpoint = step_folder(checkpoint, args.step)
     net, spec = load_generator(checkpoint, args.direction)
+    # Planned before the model runs: a bad input or output suffix is refused before any work.
+    problems: list = []
+    pairs = plan_media(Path(args.input), Path(args.output), problems)
     if args.reference_test_mode:
         from translate.interop.reference import reference_test_mode
 
