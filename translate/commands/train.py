@@ -9,6 +9,7 @@ from translate.commands import Command, UsageError, add_device_args, register
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
+    import translate.translators  # noqa: F401  (registers them, so the help can list them)
     from translate.registry import TRANSLATORS
 
     p.add_argument("translator", help="one of: " + ", ".join(TRANSLATORS.names()))
@@ -41,8 +42,9 @@ def _train_run(args: argparse.Namespace) -> int:
 
     translator_cls = TRANSLATORS.get(args.translator)
     if args.help_config:
-        for key, type_name, default in describe_keys(translator_cls.Options()):
-            print(f"{key:26s} {type_name:16s} {default!r}")
+        rows = describe_keys(translator_cls.Options(), getattr(translator_cls, "train_defaults", None))
+        for key, type_name, default, meaning in rows:
+            print(f"{key:26s} {type_name:16s} {default!r:20s} {meaning}".rstrip())
         return 0
     cli_values = {
         "data": args.data, "name": args.name, "checkpoints_dir": args.checkpoints_dir, "size": args.size,
