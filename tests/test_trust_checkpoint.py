@@ -139,3 +139,12 @@ def test_missing_vgg_weights_hint_names_the_real_key_and_the_way_out(tmp_path):
         PerceptualLoss(weights_path=str(tmp_path / "none.pth"))
     assert "--set vgg_weights=PATH" in str(info.value) and "--set lambda_perceptual=0" in str(info.value)
     assert "weights_path" not in str(info.value)
+
+
+def test_weights_files_get_the_permissions_of_every_other_output(run_folder):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in run_folder.iterdir():
+        assert (path.stat().st_mode & 0o777) == 0o666 & ~umask, path.name

@@ -38,9 +38,12 @@ def atomic_path(destination: PathLike) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(tmp_name)
     # mkstemp makes 0600 files; give the result the permissions a plain open() would.
-    os.chmod(tmp, 0o666 & ~_umask())
+    mode = 0o666 & ~_umask()
+    os.chmod(tmp, mode)
     try:
         yield tmp
+        # Again after writing: some writers (safetensors) replace the file with a 0600 one.
+        os.chmod(tmp, mode)
         os.replace(tmp, destination)
     finally:
         if tmp.exists():
