@@ -48,3 +48,21 @@ def test_train_help_lists_the_translators(capsys):
         main(["train", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "one of: cogan, cyclegan, discogan" in out
+
+
+def test_a_size_that_does_not_fit_the_unet_names_a_generator_that_does(paired_data, tmp_path, capsys):
+    assert main(["train", "pix2pix", "--data", str(paired_data), "--checkpoints-dir", str(tmp_path),
+                 "--size", "64", "--steps", "1"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "try --size 256" in err[0]
+    assert '--set generator=unet --set "generator_options={num_downs: 6}"' in err[0]
+
+
+def test_a_size_below_the_networks_minimum_is_one_line_not_a_torch_message(unpaired_data, tmp_path, capsys):
+    argv = ["train", "cyclegan", "--data", str(unpaired_data), "--checkpoints-dir", str(tmp_path), "--steps", "1",
+            "--size", "8", "--set", "ngf=4", "--set", "ndf=4", "--set", "generator=resnet",
+            "--set", "generator_options={n_blocks: 1}", "--set", "n_layers_d=3"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--size 8 is too small for CycleGAN's networks" in err[0], err
+    assert "it needs --size >= 16" in err[0] or "it needs --size >= 32" in err[0]

@@ -50,15 +50,63 @@ def build_dataset(translator_cls, run: RunConfig, split: str = "train"):
 
 
 def _check_crop_fits(translator, t) -> None:
-    if "crop" not in t.preprocess:
-        return
-    for direction, (net, spec) in translator.exported().items():
-        multiple = getattr(net, "size_multiple", 1)
-        if t.size % multiple:
-            raise TrainingError(
-                f"--size {t.size} does not fit {spec.architecture}: crops must be a multiple of {multiple} "
-                f"(try --size {max(multiple, t.size // multiple * multiple)})"
-            )
+    """Sizes that do not fit are solved, not only refused: the error names what would fit."""
+    if "crop" in t.preprocess:
+        for direction, (net, spec) in translator.exported().items():
+            multiple = getattr(net, "size_multiple", 1)
+            if t.size % multiple:
+                raise TrainingError(f"--size {t.size} does not fit {spec.architecture}: crops must be a multiple of "
+                                    f"{multiple} (try --size {max(multiple, t.size // multiple * multiple)}"
+                                    f"{_fitting_generator(spec.architecture, t.size)})")
+    smallest = _smallest_size(translator, t.size)
+    if smallest is not None:
+        raise TrainingError(f"--size {t.size} is too small for {type(translator).__name__}'s networks (a layer would "
+                            f"be down to one pixel); it needs --size >= {smallest}")
+
+
+def _fitting_generator(architecture: str, size: int) -> str:
+    if not architecture.startswith("unet"):
+        return ""
+    depth = (size & -size).bit_length() - 1  # how many times size halves evenly
+    if depth < 2:
+        return ""
+    return f", or keep --size {size} with --set generator=unet --set \"generator_options={{num_downs: {depth}}}\""
+
+
+def _smallest_size(translator, size: int) -> Optional[int]:
+    """None when every network takes ``size``; else the smallest power-of-two-step size that does.
+
+    Shapes only: each network is copied to the meta device, so nothing is computed or allocated.
+    Norm layers refuse a 1x1 map in training ("Expected more than 1 spatial element").
+    """
+    import copy
+
+    nets = [m for group in (translator.generators, translator.discriminators) for m in group.values()]
+
+    def fits(s: int) -> bool:
+        for net in nets:
+            first = next((m for m in net.modules() if isinstance(m, torch.nn.Conv2d)), None)
+            if first is None:
+                continue
+            probe = copy.deepcopy(net).to("meta").train()
+            try:
+                probe(torch.empty(1, first.in_channels, s, s, device="meta"))
+            except ValueError as exc:
+                if "spatial element" in str(exc):
+                    return False
+                return True  # another shape rule: the step itself will say
+            except Exception:
+                return True  # networks that need more than one image input: not checked here
+        return True
+
+    if fits(size):
+        return None
+    candidate = size
+    while candidate < 8192:
+        candidate *= 2
+        if fits(candidate):
+            return candidate
+    return None
 
 
 def seed_everything(seed: int) -> None:
