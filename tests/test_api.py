@@ -85,9 +85,20 @@ def test_translate_video_keeps_frames(tmp_path):
 
     src = make_video(tmp_path / "in.mp4", frames=6, width=32, height=24)
     g = translate.load(_tiny_run(tmp_path / "run"), precision="fp32")
-    result = g.translate_video(src, tmp_path / "out.mp4", progress=False)
+    heard = []
+    result = g.translate_video(src, tmp_path / "out.mp4", progress=False, on_frames=heard.append)
     info = probe(tmp_path / "out.mp4")
-    assert result.frames_out == 6 and (info.width, info.height) == (32, 24)
+    assert result.frames_out == 6 and (info.width, info.height) == (32, 24) and sum(heard) == 6
+
+
+def test_tile_setting_is_applied(tmp_path):
+    folder = _tiny_run(tmp_path / "run")
+    assert translate.load(folder).net.mode == "auto"
+    tiled = translate.load(folder, tile=16, precision="fp32")
+    assert tiled.net.mode == "on" and tiled.net.spec.size == 16
+    assert tiled(np.zeros((40, 40, 3), np.uint8)).shape == (40, 40, 3)
+    with pytest.raises(translate.TranslateError, match="tile mode"):
+        translate.load(folder, tile="sometimes")
 
 
 def test_train_from_python_then_load(tmp_path, unpaired_data):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -23,6 +23,7 @@ from torch import nn
 from translate import checkpoint as ckpt
 from translate.apply.frames import FrameTranslator
 from translate.apply.images import translate_tensor
+from translate.apply.tiling import TileSpec, TilingNet
 from translate.apply.video import VideoOptions, VideoResult, translate_video
 from translate.checkpoint import GeneratorSpec
 from translate.data import convert_channels
@@ -42,12 +43,18 @@ class Model:
 
     Accepts one image or a list of them, each a ``HxWxC`` (or ``HxW``) uint8 numpy array, a
     PIL image, or a float tensor in [-1, 1] (``CxHxW`` or ``NxCxHxW``); returns the same kind,
-    at the same size. Build one with ``translate.load``.
+    at the same size. Images too large for memory are translated in overlapping tiles
+    (``tile``: auto, off, or a tile size in pixels), as ``translate apply --tile`` does.
+    Build one with ``translate.load``.
     """
 
     def __init__(self, net: nn.Module, spec: GeneratorSpec, source: Path, metadata: Mapping[str, Any],
-                 device: Optional[str] = None, precision: Optional[str] = None):
-        self.net = net.eval()
+                 device: Optional[str] = None, precision: Optional[str] = None, tile: Union[str, int] = "auto",
+                 on_message: Callable[[str], None] = lambda message: None):
+        mode, size = ("on", int(tile)) if str(tile).isdigit() else (str(tile), TileSpec().size)
+        self.generator = net.eval()  # the network itself, for callers that need its layers
+        self.net = TilingNet(net, mode, TileSpec(size, min(TileSpec().overlap, size // 2)),
+                             (spec.preprocess or {}).get("size"), on_message).eval()
         self.spec = spec
         self.source = source
         self._metadata = dict(metadata)
@@ -121,9 +128,12 @@ class Model:
 
     # -- video and folders -----------------------------------------------------------------------
     def translate_video(self, source: PathLike, destination: PathLike, batch_size: int = 4, progress: bool = True,
+                        on_frames: Optional[Callable[[int], None]] = None,
+                        on_message: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
                         **options: Any) -> VideoResult:
         """Translate a video file, frames streamed and the audio kept; ``options`` are ``VideoOptions``
-        fields (size, fps, side_by_side, temporal, codec, crf, ...)."""
+        fields (size, fps, side_by_side, temporal, codec, crf, ...). ``progress`` draws a bar on
+        stderr; ``on_frames(n)`` hears every batch of ``n`` frames written (for a page's progress bar)."""
         known = {f.name for f in dataclasses.fields(VideoOptions)}
         unknown = sorted(set(options) - known)
         if unknown:
@@ -131,7 +141,7 @@ class Model:
         translator = FrameTranslator(self.net, self.device, self.dtype, self.spec.in_channels)
         return translate_video(Path(source), Path(destination), translator,
                                VideoOptions(batch_size=batch_size, **options), progress=progress,
-                               on_message=lambda m: print(m, file=sys.stderr))
+                               on_message=on_message, overall=_FrameCallback(on_frames) if on_frames else None)
 
     def translate_folder(self, source: PathLike, destination: PathLike, batch_size: int = 4,
                          overwrite: bool = False):
@@ -145,15 +155,29 @@ class Model:
                          self.spec.preprocess)
 
 
+class _FrameCallback:
+    """Stands in for the video pipeline's overall progress bar (it calls update and close)."""
+
+    def __init__(self, on_frames: Callable[[int], None]):
+        self.on_frames = on_frames
+
+    def update(self, n: int = 1) -> None:
+        self.on_frames(n)
+
+    def close(self) -> None:
+        pass
+
+
 def _squeeze_grey(image: np.ndarray) -> np.ndarray:
     return image[..., 0] if image.shape[2] == 1 else image
 
 
 def load(path: PathLike, direction: Optional[str] = None, device: Optional[str] = None,
-         precision: Optional[str] = None) -> Model:
+         precision: Optional[str] = None, tile: Union[str, int] = "auto") -> Model:
     """Load a run folder, a ``.safetensors`` generator or a published ``.pth``; no architecture flags.
 
-    ``direction`` picks AtoB or BtoA in two-way models (default AtoB, or the only one there is).
+    ``direction`` picks AtoB or BtoA in two-way models (default AtoB, or the only one there is);
+    ``tile`` is auto (whole, tiles only when an image does not fit in memory), off, or a size.
     """
     path = Path(path).expanduser()
     net, spec = load_generator(path, direction)
@@ -161,7 +185,7 @@ def load(path: PathLike, direction: Optional[str] = None, device: Optional[str] 
     if path.is_dir():
         meta = ckpt.read_metadata(path)
         metadata = {"step": meta.get("step"), "directions": list(meta.get("generators", {}))}
-    return Model(net, spec, path, metadata, device, precision)
+    return Model(net, spec, path, metadata, device, precision, tile)
 
 
 def train(translator: str, data: PathLike, steps: Optional[int] = None, name: Optional[str] = None,

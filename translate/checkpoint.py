@@ -16,7 +16,7 @@ Every file is written atomically (see ``translate.fileio``).
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
+import contextlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,9 +27,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
+from translate.builder_options import NetworkOptionError, check_file_options
+from translate.errors import TranslateError
+from translate.fileio import atomic_path
+from translate.registry import GENERATORS, UnknownNameError
 from translate.version import __version__
-from translate.fileio import atomic_path, atomic_write_text
-from translate.registry import GENERATORS
 
 METADATA_FILE = "translate.json"
 TRAINING_STATE_FILE = "training_state.pt"
@@ -61,8 +63,23 @@ class GeneratorSpec:
         )
 
     @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> "GeneratorSpec":
+    def from_dict(cls, data: Dict[str, Any], where: Any = "generator spec") -> "GeneratorSpec":
+        """A spec read from a file: its types and sizes are checked before anything is built (a
+        hostile ``n_blocks: 1000000`` would otherwise build until memory runs out)."""
+        if not isinstance(data, dict):
+            raise CheckpointError(f"{where}: a generator entry must be a mapping, got {type(data).__name__}")
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        missing = [k for k in ("architecture", "in_channels", "out_channels") if k not in known]
+        if missing:
+            raise CheckpointError(f"{where}: generator entry lacks {', '.join(missing)}")
+        for key in ("preprocess",):
+            if not isinstance(known.get(key, {}), dict):
+                raise CheckpointError(f"{where}: {key} must be a mapping, got {type(known[key]).__name__}")
+        try:
+            check_file_options(known["architecture"], known["in_channels"], known["out_channels"],
+                               known.get("kwargs", {}), str(where))
+        except (NetworkOptionError, UnknownNameError) as exc:
+            raise CheckpointError(str(exc) if str(where) in str(exc) else f"{where}: {exc}") from None
         return cls(**known)
 
 
@@ -71,10 +88,14 @@ def generator_file(direction: str) -> str:
 
 
 def save_generator(path: Path, net: nn.Module, spec: GeneratorSpec, step: int) -> None:
+    with atomic_path(path) as tmp:
+        _write_generator(tmp, net, spec, step)
+
+
+def _write_generator(path: Path, net: nn.Module, spec: GeneratorSpec, step: int) -> None:
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
     meta = {"format": FORMAT, "spec": json.dumps(asdict(spec)), "step": str(step)}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=meta)
+    save_file(tensors, str(path), metadata=meta)
 
 
 def save_run(
@@ -84,26 +105,35 @@ def save_run(
     translator: str,
     training_state: Optional[Dict[str, Any]] = None,
 ) -> None:
-    """Write a run folder: weights first, training state, then the metadata that names them."""
+    """Write a run folder: weights, training state, then the metadata that names them.
+
+    Two phases, so a write that fails half way (disk full) changes nothing: every file is
+    first written to a temporary beside it, and only when all of them are complete are they
+    renamed into place (the metadata last). A failure raises ``OSError`` with the previous
+    checkpoint untouched and no temporaries left behind.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     entries = {}
-    for direction, (net, spec) in generators.items():
-        name = generator_file(direction)
-        save_generator(folder / name, net, spec, step)
-        entries[direction] = {"file": name, **asdict(spec)}
-    if training_state is not None:
-        with atomic_path(folder / TRAINING_STATE_FILE) as tmp:
-            torch.save(training_state, tmp)
-    meta = {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "translator": translator,
-        "step": step,
-        "generators": entries,
-        "created_with": f"translate {__version__}",
-    }
-    atomic_write_text(folder / METADATA_FILE, json.dumps(meta, indent=2) + "\n")
+    with contextlib.ExitStack() as stack:
+        # ExitStack renames in reverse order of entry: enter the metadata first so it lands last.
+        meta_tmp = stack.enter_context(atomic_path(folder / METADATA_FILE))
+        if training_state is not None:
+            state_tmp = stack.enter_context(atomic_path(folder / TRAINING_STATE_FILE))
+            torch.save(training_state, state_tmp)
+        for direction, (net, spec) in generators.items():
+            name = generator_file(direction)
+            _write_generator(stack.enter_context(atomic_path(folder / name)), net, spec, step)
+            entries[direction] = {"file": name, **asdict(spec)}
+        meta = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "translator": translator,
+            "step": step,
+            "generators": entries,
+            "created_with": f"translate {__version__}",
+        }
+        meta_tmp.write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def read_metadata(folder: Path) -> Dict[str, Any]:
@@ -114,9 +144,27 @@ def read_metadata(folder: Path) -> Dict[str, Any]:
         raise CheckpointError(f"{path}: not found (is {folder} a translate checkpoint folder?)") from None
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path}: not valid JSON ({exc})") from None
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a translate checkpoint (format {meta.get('format')!r})")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise CheckpointError(f"{path}: not a translate checkpoint (format {found!r})")
+    generators = meta.get("generators")
+    if not isinstance(generators, dict) or not generators:
+        raise CheckpointError(f"{path}: 'generators' must be a mapping of direction to generator entry")
+    for direction, entry in generators.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise CheckpointError(f"{path}: generator {direction!r} needs a mapping with a 'file' name")
+        _inside(Path(folder), entry["file"], path)
+    if not isinstance(meta.get("step", 0), int):
+        raise CheckpointError(f"{path}: 'step' must be an integer, got {meta.get('step')!r}")
     return meta
+
+
+def _inside(folder: Path, name: str, where: Path) -> Path:
+    """A file named by the metadata, refused unless it lies inside the run folder."""
+    target = (folder / name).resolve()
+    if target.parent != folder.resolve() or Path(name).is_absolute():
+        raise CheckpointError(f"{where}: refers to {name!r}, outside the run folder; only files inside it are read")
+    return target
 
 
 def _choose_direction(available: Dict[str, Any], direction: Optional[str], where: Path) -> str:
@@ -142,7 +190,7 @@ def load_generator(path: Path, direction: Optional[str] = None, map_location: st
         chosen = _choose_direction(meta["generators"], direction, path)
         entry = meta["generators"][chosen]
         weights = path / entry["file"]
-        spec = GeneratorSpec.from_dict(entry)
+        spec = GeneratorSpec.from_dict(entry, path / METADATA_FILE)
     elif path.suffix == ".safetensors":
         weights = path
         spec = _spec_from_safetensors(path)
@@ -174,15 +222,168 @@ def _spec_from_safetensors(path: Path) -> GeneratorSpec:
         raise CheckpointError(f"{path}: cannot read ({exc})") from None
     if meta.get("format") != FORMAT or "spec" not in meta:
         raise CheckpointError(f"{path}: safetensors file without translate metadata; cannot tell its architecture")
-    return GeneratorSpec.from_dict(json.loads(meta["spec"]))
+    try:
+        data = json.loads(meta["spec"])
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: its architecture metadata is not valid JSON ({exc})") from None
+    return GeneratorSpec.from_dict(data, path)
+
+
+class UnsafeFileError(CheckpointError):
+    """A pickle that would run code when loaded; refused, never loaded."""
+
+
+def refusal_reason(exc: BaseException) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a pickle, in our words: torch's own message
+    ends by advising ``weights_only=False``, which would run the file's code."""
+    import re
+
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+    if found:
+        return f"loading it would import and call {found.group(1)}"
+    return "it holds Python objects other than tensors and plain containers"
+
+
+def _first_sentence(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    end = text.find(". ")
+    return text[:end] if 0 < end < 200 else text[:200]
+
+
+def torch_load_safely(path: Path, what: str = "file") -> Any:
+    """``torch.load`` with ``weights_only=True`` and one-line errors: a hostile pickle is refused
+    with a whole sentence, a corrupt or empty file names itself."""
+    import pickle
+
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise CheckpointError(f"{path}: the {what} is empty (0 bytes)")
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise UnsafeFileError(f"{path}: refused: {refusal_reason(exc)}, and translate never runs code from a "
+                              f"file; only tensors and plain containers are read.") from None
+    except CheckpointError:
+        raise
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file") from None
+    except Exception as exc:  # truncated, not a torch file, a folder ...
+        raise CheckpointError(f"{path}: cannot read this {what} ({_first_sentence(exc)})") from None
+
+
+_TRAINING_STATE_KEYS = ("step", "generators", "discriminators", "opt_G", "opt_D", "scaler", "translator")
 
 
 def load_training_state(folder: Path) -> Dict[str, Any]:
     path = Path(folder) / TRAINING_STATE_FILE
     if not path.exists():
         raise CheckpointError(f"{path}: no training state to resume from")
+    state = torch_load_safely(path, "training state")
+    missing = [k for k in _TRAINING_STATE_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise CheckpointError(f"{path}: not a translate training state (it lacks {', '.join(missing)})")
+    return state
+
+
+# History: steps/<step>/ holds the generators and metadata of recent saves (the last
+# ``keep_last``) and of the best evaluation, so `apply --step N` can pick an earlier model.
+# Generators are hard links to the files just saved (no second copy on disk); training
+# state is not kept there: resume always continues from the newest save.
+HISTORY_DIR = "steps"
+BEST_FILE = "best.json"
+
+
+def _publish_folder(build, destination: Path) -> None:
+    """Fill a hidden temporary folder with ``build(tmp)``, then rename it to ``destination``."""
+    import os
+    import shutil
+
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = destination.parent / f".{destination.name}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
     try:
-        # weights_only: never run code from a file on disk.
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupted or hostile file: say which and why, in one line
-        raise CheckpointError(f"{path}: cannot load training state ({str(exc).splitlines()[0]})") from None
+        tmp.mkdir()
+        build(tmp)
+        if destination.exists():
+            shutil.rmtree(destination)
+        os.replace(tmp, destination)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def record_history(folder: Path, keep_last: int) -> Optional[Path]:
+    """Keep the save just written to ``folder`` as ``steps/<step>/`` and prune older ones."""
+    import os
+    import shutil
+
+    if keep_last < 1:
+        return None
+    folder = Path(folder)
+    meta = read_metadata(folder)
+    destination = folder / HISTORY_DIR / str(int(meta["step"]))
+
+    def build(tmp: Path) -> None:
+        for entry in meta["generators"].values():
+            try:
+                os.link(folder / entry["file"], tmp / entry["file"])
+            except OSError:  # a filesystem without hard links: copy
+                shutil.copy2(folder / entry["file"], tmp / entry["file"])
+        (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+
+    _publish_folder(build, destination)
+    prune_history(folder, keep_last)
+    return destination
+
+
+def save_best(folder: Path, generators: Dict[str, Tuple[nn.Module, GeneratorSpec]], step: int, translator: str,
+              record: Dict[str, Any]) -> Path:
+    """Keep the generators of a new best evaluation as ``steps/<step>/``; ``record`` says why."""
+    from translate.fileio import atomic_write_text
+
+    destination = Path(folder) / HISTORY_DIR / str(step)
+    _publish_folder(lambda tmp: save_run(tmp, generators, step, translator), destination)
+    atomic_write_text(Path(folder) / HISTORY_DIR / BEST_FILE, json.dumps({"step": step, **record}) + "\n")
+    return destination
+
+
+def read_best(folder: Path) -> Optional[Dict[str, Any]]:
+    path = Path(folder) / HISTORY_DIR / BEST_FILE
+    try:
+        best = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return best if isinstance(best, dict) and isinstance(best.get("step"), int) else None
+
+
+def history_steps(folder: Path) -> list:
+    root = Path(folder) / HISTORY_DIR
+    if not root.is_dir():
+        return []
+    return sorted(int(p.name) for p in root.iterdir()
+                  if p.is_dir() and p.name.isdigit() and (p / METADATA_FILE).exists())
+
+
+def prune_history(folder: Path, keep_last: int) -> None:
+    import shutil
+
+    steps = history_steps(folder)
+    keep = set(steps[-keep_last:]) if keep_last > 0 else set()
+    best = read_best(folder)
+    if best is not None:
+        keep.add(best["step"])
+    for step in steps:
+        if step not in keep:
+            shutil.rmtree(Path(folder) / HISTORY_DIR / str(step), ignore_errors=True)
+
+
+def step_folder(folder: Path, step: int) -> Path:
+    """The folder holding step ``step`` of a run (``--step N``); one line listing the steps kept if absent."""
+    folder = Path(folder)
+    candidate = folder / HISTORY_DIR / str(step)
+    if (candidate / METADATA_FILE).exists():
+        return candidate
+    if folder.is_dir() and (folder / METADATA_FILE).exists() and read_metadata(folder).get("step") == step:
+        return folder
+    kept = history_steps(folder)
+    listed = ", ".join(map(str, kept)) if kept else "none (keep_last=0, or a run from before history)"
+    raise CheckpointError(f"{folder}: no step {step} kept (kept steps: {listed})")

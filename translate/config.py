@@ -37,30 +37,32 @@ class TrainConfig:
 
     data: str = ""  # dataset root (trainA/trainB, train/ of AB images, or train/A + train/B)
     name: str = "run"  # run name: checkpoints go to <checkpoints_dir>/<name>/
-    checkpoints_dir: str = "checkpoints"
+    checkpoints_dir: str = "checkpoints"  # where run folders live
     size: int = 256  # training crop size in pixels
     load_size: Optional[int] = None  # resize before cropping; default size * 286 / 256
     preprocess: str = "resize_and_crop"  # resize_and_crop | crop | scale_width | scale_width_and_crop | none
     flip: bool = True  # random horizontal flips
     channels_a: int = 3  # 1 for grayscale inputs
-    channels_b: int = 3
+    channels_b: int = 3  # 1 for grayscale outputs
     direction: str = "AtoB"  # paired translators: which side is the input
     batch_size: int = 1  # per process; under torchrun the global batch is this x world size
     steps: Optional[int] = None  # total optimiser steps of the run (a resumed run continues up to it)
     epochs: Optional[int] = None  # alternative to steps: passes over the training set
-    seed: int = 0
+    seed: int = 0  # random seed; seeded fp32 runs repeat bit for bit on CPU
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 (auto: bf16 where the device has it, see README)
     channels_last: bool = False  # NHWC memory format; measured slower on CPU, try it on GPU
     num_workers: int = 2  # data loading processes
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    lr: float = 2e-4  # Adam learning rate of every network
+    beta1: float = 0.5  # Adam beta1
+    beta2: float = 0.999  # Adam beta2
     lr_decay_start: float = 0.5  # fraction of the run after which the LR decays linearly to 0
     log_every: int = 25  # steps between TensorBoard scalar writes
-    save_every: int = 500  # steps between checkpoints (one is always written at the end)
+    save_every: int = 500  # steps between checkpoints (one is always written at the end and on Ctrl-C/SIGTERM)
+    save_minutes: float = 10.0  # also save when this many minutes passed since the last save (0 = off)
+    keep_last: int = 3  # recent saves kept as steps/<step>/ for `apply --step N` (0 = none)
     sample_every: int = 0  # steps between HTML/TensorBoard sample grids; 0 = once per epoch
-    tensorboard: bool = True
+    tensorboard: bool = True  # write TensorBoard scalars and images to <run>/tensorboard
     # Quality measured while training (translate.eval, docs/eval.md); rank 0 only.
     eval_every: int = 0  # steps between evaluations of eval_split (0 = never)
     eval_split: str = "test"  # dataset split to translate and measure
@@ -249,18 +251,45 @@ def validate(train: TrainConfig) -> None:
         raise ConfigError(f"config key 'steps' must be at least 1; got {train.steps}")
     if train.epochs is not None and train.epochs < 1:
         raise ConfigError(f"config key 'epochs' must be at least 1; got {train.epochs}")
-    for key in ("eval_every", "eval_max_images"):
+    for key in ("eval_every", "eval_max_images", "keep_last", "save_minutes"):
         if getattr(train, key) < 0:
             raise ConfigError(f"config key {key!r} must be 0 or more; got {getattr(train, key)}")
     if not 0.0 <= train.lr_decay_start <= 1.0:
         raise ConfigError("config key 'lr_decay_start' must be between 0 and 1")
 
 
-def describe_keys(model_defaults: Any) -> List[Tuple[str, str, Any]]:
-    """(key, type, default) for every config key, for ``--help-config``."""
+def field_meanings(cls: type) -> Dict[str, str]:
+    """Each field's comment in its dataclass source (``name: type = default  # meaning``): the
+    one place a key's meaning is written, read back for ``--help-config``."""
+    import inspect
+    import re
+
+    meanings: Dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):
+            continue
+        for line in source.splitlines():
+            found = re.match(r"\s+(\w+)\s*:[^#]*#\s*(.+)$", line)
+            if found:
+                meanings[found.group(1)] = found.group(2).strip()
+    return meanings
+
+
+def describe_keys(model_defaults: Any, train_defaults: Optional[Dict[str, Any]] = None) -> List[Tuple[str, str, Any, str]]:
+    """(key, type, default, meaning) for every config key, for ``--help-config``. Defaults are the
+    ones a run really starts from: the translator's ``train_defaults`` applied (DiscoGAN's 64 px)."""
+    train, model = TrainConfig(), model_defaults
+    if train_defaults:
+        train, model = apply_overrides(train, model, train_defaults)
+    if train.load_size is None:
+        train = dataclasses.replace(train, load_size=_default_load_size(train.size))
     rows = []
-    for cls, obj in ((TrainConfig, TrainConfig()), (type(model_defaults), model_defaults)):
+    for cls, obj in ((TrainConfig, train), (type(model), model)):
         hints = typing.get_type_hints(cls)
+        meanings = field_meanings(cls)
         for f in fields(cls):
-            rows.append((f.name, getattr(hints[f.name], "__name__", str(hints[f.name]).replace("typing.", "")), getattr(obj, f.name)))
+            type_name = getattr(hints[f.name], "__name__", str(hints[f.name]).replace("typing.", ""))
+            rows.append((f.name, type_name, getattr(obj, f.name), meanings.get(f.name, "")))
     return rows

@@ -27,7 +27,13 @@ def resolve_device(name: str = "auto", local_rank: Optional[int] = None) -> torc
     """``auto`` -> the local CUDA device if there is one, else CPU."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError, TypeError):
+        raise DeviceError(f"--device {name}: unknown device (use auto, cpu, cuda or cuda:N)") from None
+    if device.type not in ("cpu", "cuda"):
+        # Other torch device types (mps, xpu, meta ...) are not what training and apply are tested on.
+        raise DeviceError(f"--device {name}: not supported (use auto, cpu, cuda or cuda:N)")
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise DeviceError(f"--device {name}: CUDA is not available on this machine (use --device cpu)")

@@ -117,7 +117,8 @@ def test_bad_videos_in_a_folder_are_listed_and_the_rest_written(checkpoint, tmp_
     assert "garbage.mov: cannot open" in err
     assert "cut.mkv: stopped after frame" in err
     assert len(read_back(out / "good.mp4")[0]) == 6
-    assert 0 < len(read_back(out / "cut.mkv")[0]) < 48  # what decoded was translated
+    assert 0 < len(read_back(out / "cut.partial.mkv")[0]) < 48  # what decoded was translated
+    assert not (out / "cut.mkv").exists()  # and never taken for a finished output
 
 
 @pytest.mark.parametrize("make,fragment", [

@@ -263,7 +263,7 @@ def test_missing_weights_never_download(empty_hub):
         PerceptualLoss()
     message = str(err.value)
     assert "vgg19-dcbb9e9d.pth" in message and expected in message
-    assert "weights_path" in message and "\n" not in message
+    assert "vgg_weights" in message and "lambda_perceptual=0" in message and "\n" not in message
     assert not os.path.exists(expected)
     with pytest.raises(FileNotFoundError, match="nowhere.pth"):
         PerceptualLoss(weights_path=str(empty_hub / "nowhere.pth"))

@@ -177,12 +177,12 @@ def test_model_cache_loads_once_and_keeps_sizes(run_dir):
     cache = ModelCache(models, "cpu")
     image = (np.random.default_rng(1).random((29, 37, 3)) * 255).astype(np.uint8)
     a = cache.translate_image("tiny", image, "AtoB", "fp32")
-    net = cache._nets[("tiny", "AtoB")][0]
+    net = cache._nets[("tiny", "AtoB")]
     b = cache.translate_image("tiny", image, "BtoA", "fp32")
     assert a.shape == b.shape == image.shape and a.dtype == np.uint8
     assert not np.array_equal(a, b)  # two generators, two answers
     cache.translate_image("tiny", image, "AtoB", "fp32")
-    assert cache._nets[("tiny", "AtoB")][0] is net and len(cache._nets) == 2
+    assert cache._nets[("tiny", "AtoB")] is net and len(cache._nets) == 2
     assert cache.translate_image("tiny", image, "AtoB", "fp32", size=18).shape == (14, 18, 3)
     with pytest.raises(ModelNotFound):
         cache.translate_image("nope", image)

@@ -128,6 +128,10 @@ def test_a_bad_upload_gets_a_message_and_the_server_keeps_working(page, tmp_path
     assert status.startswith("Error: holiday.png: not an image"), status
     good = write_image(tmp_path / "good.png", np.full((32, 32, 3), 128, np.uint8))
     page.click("#image-upload button[aria-label='Clear']")
+    # The component re-renders on Clear; upload only once the old file has gone, or the file
+    # may be set on the input being replaced (seen on a loaded machine).
+    page.wait_for_function("(sel) => !document.querySelector(sel).innerText.includes('holiday.png')",
+                           arg="#image-upload")
     _upload(page, "#image-upload", good)
     page.click("#translate-images")
     page.wait_for_function("document.querySelector('#image-status').innerText.startsWith('Done')")

@@ -7,11 +7,13 @@ running the same command again; ``overwrite`` redoes everything.
 
 Every file is attempted: a file that fails is listed in ``BatchReport.failed`` with a
 one-line reason, and the caller exits non-zero. A video that decodes only partly is
-written as far as it decoded and still counted as a failure (its reason says where
-decoding stopped).
+written as far as it decoded to ``<name>.partial<ext>``, never to its own output name (which
+would read as finished and be skipped by a re-run), and counted as a failure (its reason says
+where decoding stopped).
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,8 @@ from tqdm import tqdm
 from translate.apply.frames import FrameTranslator
 from translate.apply.images import ApplyError, apply_to_images
 from translate.data import ImageReadError, read_image, resize_long_side, write_image
-from translate.data.io import IMAGE_EXTENSIONS, is_image_file
+from translate.data.io import IMAGE_EXTENSIONS, MAX_PIXELS, is_image_file
+from translate.fileio import remove_stale_temporaries
 from translate.video.io import VIDEO_EXTENSIONS, VideoError, VideoInfo, is_video_file, probe
 from translate.apply.video import VideoOptions, VideoResult, translate_video
 
@@ -44,6 +47,7 @@ class BatchOptions:
     size: Optional[int] = None
     side_by_side: bool = False
     overwrite: bool = False
+    max_pixels: Optional[int] = MAX_PIXELS  # larger images are refused from their header
     video: VideoOptions = field(default_factory=VideoOptions)
 
 
@@ -63,12 +67,21 @@ def is_media_file(path: Path) -> bool:
     return is_image_file(path) or is_video_file(path)
 
 
-def plan_media(input_path: Path, output_path: Path) -> List[Pair]:
-    """(source, destination) pairs for images and videos; a folder's tree is mirrored, never written into."""
+def plan_media(input_path: Path, output_path: Path, problems: Optional[List[Tuple[Path, str]]] = None) -> List[Pair]:
+    """(source, destination) pairs for images and videos; a folder's tree is mirrored, never written into.
+
+    Everything that can be refused without the model is refused here, before it loads: a single
+    input that is neither an image nor a video, an output whose extension cannot be written.
+    Sub-folders that cannot be listed (no permission) are added to ``problems`` as
+    (folder, one-line reason), so the caller reports them and exits non-zero.
+    """
     input_path, output_path = Path(input_path), Path(output_path)
     if not input_path.exists():
         raise ApplyError(f"{input_path}: no such file or folder")
     if input_path.is_file():
+        if not is_media_file(input_path):
+            raise ApplyError(f"{input_path}: not an image or video this tool reads (expected "
+                             f"{', '.join(sorted(IMAGE_EXTENSIONS | VIDEO_EXTENSIONS))})")
         if output_path.suffix == "" or output_path.is_dir():
             return [(input_path, output_path / input_path.name)]
         if output_path.resolve() == input_path.resolve():
@@ -78,16 +91,29 @@ def plan_media(input_path: Path, output_path: Path) -> List[Pair]:
                              f"or a folder")
         if is_image_file(input_path) and is_video_file(output_path):
             raise ApplyError(f"{output_path}: an image cannot be written as a video; use an image suffix")
+        if is_image_file(input_path) and not is_image_file(output_path):
+            raise ApplyError(f"{output_path}: cannot write images with the suffix {output_path.suffix!r} (use one of "
+                             f"{', '.join(sorted(IMAGE_EXTENSIONS))}, or a folder)")
         return [(input_path, output_path)]
     src_root, dst_root = input_path.resolve(), output_path.resolve()
     if dst_root == src_root or src_root in dst_root.parents:
         raise ApplyError(f"{output_path}: output folder is inside the input folder {input_path}; choose another")
-    # Hidden files are skipped: they include temporaries of an interrupted run.
-    sources = sorted(p for p in input_path.rglob("*")
-                     if p.is_file() and is_media_file(p) and not p.name.startswith("."))
+    unlisted: List[Tuple[Path, str]] = []
+
+    def cannot_list(exc: OSError) -> None:
+        unlisted.append((Path(exc.filename), f"{exc.filename}: cannot list this folder ({exc.strerror})"))
+
+    found = []
+    for folder, _, names in os.walk(input_path, onerror=cannot_list):
+        # Hidden files are skipped: they include temporaries of an interrupted run.
+        found += [Path(folder) / n for n in names if not n.startswith(".")]
+    sources = sorted(p for p in found if p.is_file() and is_media_file(p))
+    if problems is not None:
+        problems += unlisted
     if not sources:
+        detail = f"; {unlisted[0][1]}" if unlisted else ""
         raise ApplyError(f"{input_path}: no images or videos found (looked for "
-                         f"{', '.join(sorted(IMAGE_EXTENSIONS | VIDEO_EXTENSIONS))})")
+                         f"{', '.join(sorted(IMAGE_EXTENSIONS | VIDEO_EXTENSIONS))}){detail}")
     return [(src, output_path / src.relative_to(input_path)) for src in sources]
 
 
@@ -96,6 +122,10 @@ def run_batch(net: nn.Module, pairs: Sequence[Pair], in_channels: int, device: t
               on_message: Message = _stderr, progress: bool = True) -> BatchReport:
     """Translate every pair; images first (batched by size), then videos one by one, streamed."""
     report = BatchReport()
+    # Temporaries of a killed earlier run (kill -9 cannot clean up); those of a live process,
+    # such as a second apply writing into the same folder, are left alone.
+    for folder in sorted({dst.parent for _, dst in pairs}):
+        remove_stale_temporaries(folder)
     todo = []
     for src, dst in pairs:
         if dst.exists() and not options.overwrite:
@@ -112,7 +142,8 @@ def run_batch(net: nn.Module, pairs: Sequence[Pair], in_channels: int, device: t
             _side_by_side_images(net, images, in_channels, device, dtype, options, rgb_model, report, progress)
         else:
             images_report = apply_to_images(net, images, in_channels, device, dtype, options.batch_size,
-                                            options.size, progress, preprocess=preprocess)
+                                            options.size, progress, preprocess=preprocess,
+                                            max_pixels=options.max_pixels)
             report.written += images_report.written
             report.failed += images_report.failed
     if videos:
@@ -132,13 +163,13 @@ def _side_by_side_images(net, pairs, in_channels, device, dtype, options, rgb_mo
     translator = FrameTranslator(net, device, dtype, in_channels)
     for src, dst in tqdm(pairs, desc="apply", unit="img", disable=not progress, dynamic_ncols=True):
         try:
-            image = read_image(src, channels=3)
+            image = read_image(src, channels=3, max_pixels=options.max_pixels)
             if options.size:
                 image = resize_long_side(image, options.size)
             write_image(dst, np.concatenate([image, translator([image])[0]], axis=1))
             report.written.append(dst)
-        except (ImageReadError, OSError, ValueError) as exc:
-            report.failed.append((src, str(exc) if str(src) in str(exc) else f"{src}: {exc}"))
+        except (ImageReadError, OSError, ValueError, RuntimeError) as exc:
+            report.failed.append((src, str(exc) if str(src) in str(exc) else f"{src}: {' '.join(str(exc).split())}"))
 
 
 def _videos(translator: FrameTranslator, pairs: Sequence[Pair], options: VideoOptions, report: BatchReport,
@@ -165,11 +196,15 @@ def _videos(translator: FrameTranslator, pairs: Sequence[Pair], options: VideoOp
                 report.failed.append((src, f"{src}: {' '.join(str(exc).split())}"))
                 continue
             report.videos.append(result)
-            report.written.append(dst)
             on_message(_describe(result))
             if result.problem:
+                # Under its own name: an output at ``dst`` means finished, and a re-run skips it.
+                partial = dst.with_name(f"{dst.stem}.partial{dst.suffix}")
+                os.replace(dst, partial)
                 report.failed.append((src, f"{src}: {result.problem} (the frames before were translated and "
-                                           f"written to {dst})"))
+                                           f"written to {partial}; a re-run tries the whole video again)"))
+                continue
+            report.written.append(dst)
     finally:
         if overall is not None:
             overall.close()

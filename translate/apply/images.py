@@ -8,7 +8,6 @@ cannot be read or written is reported and skipped; the others still go through.
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
 import concurrent.futures
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,9 @@ from tqdm import tqdm
 
 from translate.apply.inputs import InputEncoder, input_encoder
 from translate.data import ImageReadError, to_image, write_image
+from translate.data.io import MAX_PIXELS
 from translate.devices import autocast
+from translate.errors import TranslateError
 
 
 @dataclass
@@ -78,10 +79,12 @@ def apply_to_images(
     size: Optional[int] = None,
     progress: bool = True,
     preprocess: Optional[dict] = None,
+    max_pixels: Optional[int] = MAX_PIXELS,
 ) -> ApplyReport:
     """``preprocess`` is the checkpoint's ``spec.preprocess``: it picks how files are read and
-    encoded (RGB images, or label maps one-hot encoded; see ``translate.apply.inputs``)."""
-    encoder = input_encoder(preprocess, in_channels)
+    encoded (RGB images, or label maps one-hot encoded; see ``translate.apply.inputs``).
+    Images over ``max_pixels`` are refused from their header, before decoding."""
+    encoder = input_encoder(preprocess, in_channels, max_pixels)
     net = net.to(device).eval()
     multiple = int(getattr(net, "size_multiple", 1))
     destination = dict(pairs)
@@ -91,8 +94,19 @@ def apply_to_images(
     def flush(group: List[Tuple[Path, np.ndarray]]) -> None:
         if not group:
             return
-        x = encoder.to_batch([image for _, image in group]).to(device)
-        y = translate_tensor(net, x, multiple, dtype).cpu()
+        try:
+            x = encoder.to_batch([image for _, image in group]).to(device)
+            y = translate_tensor(net, x, multiple, dtype).cpu()
+        except (RuntimeError, ValueError) as exc:
+            # A group holds images of one size, so what one cannot do none can (a 1x1 image under
+            # instance norm, say): list them and go on with the rest of the folder.
+            h, w = group[0][1].shape[:2]
+            reason = " ".join(str(exc).split()[:30])
+            if "spatial element" in reason or "padding size" in reason.lower():
+                reason = f"too small for this model ({reason})"
+            report.failed += [(src, f"{src}: cannot translate this {w}x{h} image: {reason}") for src, _ in group]
+            bar.update(len(group))
+            return
         for (src, _), out in zip(group, y):
             dst = destination[src]
             try:

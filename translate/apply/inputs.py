@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import torch
 
-from translate.data.io import read_image, resize_long_side
+from translate.data.io import MAX_PIXELS, read_image, resize_long_side
 from translate.data.labels import (LabelError, check_label_ids, encode_labels, find_instance_map, read_label_map,
                                    stack_ids)
 
@@ -46,9 +46,10 @@ class RGBInput:
     """Ordinary images (photos, edges, poses, sketches) in [-1, 1]."""
 
     channels: int = 3
+    max_pixels: Optional[int] = MAX_PIXELS  # refused from the header, before decoding
 
     def read(self, path: Path, size: Optional[int]) -> np.ndarray:
-        image = read_image(path, channels=self.channels)
+        image = read_image(path, channels=self.channels, max_pixels=self.max_pixels)
         if size:
 
             image = resize_long_side(image, size)
@@ -91,18 +92,19 @@ class LabelInput:
         return encode_labels(ids[..., 0], self.num_classes, instances)
 
 
-def _rgb(preprocess: Mapping[str, Any], in_channels: int) -> InputEncoder:
-    return RGBInput(channels=int(preprocess.get("channels", in_channels)))
+def _rgb(preprocess: Mapping[str, Any], in_channels: int, max_pixels: Optional[int] = MAX_PIXELS) -> InputEncoder:
+    return RGBInput(channels=int(preprocess.get("channels", in_channels)), max_pixels=max_pixels)
 
 
-def _label(preprocess: Mapping[str, Any], in_channels: int) -> InputEncoder:
+def _label(preprocess: Mapping[str, Any], in_channels: int, max_pixels: Optional[int] = MAX_PIXELS) -> InputEncoder:
     return LabelInput(num_classes=int(preprocess["num_classes"]), instance_maps=bool(preprocess.get("instance_maps")))
 
 
-ENCODERS: Dict[str, Callable[[Mapping[str, Any], int], InputEncoder]] = {"rgb": _rgb, "label": _label}
+ENCODERS: Dict[str, Callable[..., InputEncoder]] = {"rgb": _rgb, "label": _label}
 
 
-def input_encoder(preprocess: Optional[Mapping[str, Any]], in_channels: int) -> InputEncoder:
+def input_encoder(preprocess: Optional[Mapping[str, Any]], in_channels: int,
+                  max_pixels: Optional[int] = MAX_PIXELS) -> InputEncoder:
     """The encoder a checkpoint asks for (``preprocess`` is its ``GeneratorSpec.preprocess``)."""
     preprocess = preprocess or {}
     kind = preprocess.get("input", "rgb")
@@ -110,4 +112,4 @@ def input_encoder(preprocess: Optional[Mapping[str, Any]], in_channels: int) -> 
         make = ENCODERS[kind]
     except KeyError:
         raise ValueError(f"checkpoint asks for input kind {kind!r}; known: {', '.join(ENCODERS)}") from None
-    return make(preprocess, in_channels)
+    return make(preprocess, in_channels, max_pixels)

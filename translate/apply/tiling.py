@@ -110,8 +110,9 @@ def _is_out_of_memory(exc: BaseException) -> bool:
 class TilingNet(nn.Module):
     """Wrap a generator so that each input size is translated whole or in tiles, as ``mode`` says.
 
-    ``auto`` translates whole and switches a size to tiles only when the whole frame runs out of
-    memory; ``on`` tiles every input larger than a tile; ``off`` never tiles. The choice is reported
+    ``auto`` translates whole unless the frame's estimated memory (``translate.apply.memory``)
+    exceeds what is available, and still switches a size to tiles if the whole frame runs out
+    of memory (a CUDA error can be caught; a Linux OOM kill cannot); ``on`` tiles every input larger than a tile; ``off`` never tiles. The choice is reported
     once per input size through ``on_message``. Being an ``nn.Module`` with the generator's
     ``size_multiple``, it drops into anything that takes a generator (image apply, video frames).
     """
@@ -129,11 +130,12 @@ class TilingNet(nn.Module):
         self.on_message = on_message
         self._tiled: Dict[Tuple[int, int], bool] = {}
         self._said_whole = False  # a folder of photos has many sizes: say "whole" once, not per size
+        self._per_pixel: Optional[float] = None  # activation bytes per pixel, measured once
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         key = (int(x.shape[-2]), int(x.shape[-1]))
         if key not in self._tiled:
-            self._tiled[key] = self._decide(key)
+            self._tiled[key] = self._decide(key) or self._too_big(x)
         if self._tiled[key]:
             return translate_tiled(self.net, x, self.spec)
         try:
@@ -147,6 +149,25 @@ class TilingNet(nn.Module):
         self.on_message(f"{key[1]}x{key[0]} frames do not fit in {x.device} memory whole: translating in "
                         f"{self.spec.size} px tiles with {self.spec.overlap} px overlap")
         return translate_tiled(self.net, x, self.spec)
+
+    def _too_big(self, x: torch.Tensor) -> bool:
+        """auto: tile before running when the whole frame would not fit in the memory left."""
+        h, w = x.shape[-2:]
+        if self.mode != "auto" or max(h, w) <= self.spec.size:
+            return False
+        from translate.apply.memory import fits, bytes_per_pixel
+
+        if self._per_pixel is None:
+            self._per_pixel = bytes_per_pixel(self.net, int(x.shape[1]), x.device) or 0.0
+        if not self._per_pixel:
+            return False
+        ok, needed, free = fits(self._per_pixel, int(h * w * x.shape[0]), x.device)
+        if ok:
+            return False
+        self.on_message(f"{w}x{h} frames need about {needed / 2**30:.1f} GiB whole, {free / 2**30:.1f} GiB is "
+                        f"available on {x.device}: translating in {self.spec.size} px tiles with "
+                        f"{self.spec.overlap} px overlap")
+        return True
 
     def _decide(self, key: Tuple[int, int]) -> bool:
         h, w = key

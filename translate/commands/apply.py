@@ -9,6 +9,7 @@ from pathlib import Path
 from translate.commands import Command, UsageError, add_device_args, register
 
 EXIT_FAILED = 1
+MAX_PIXELS = 100_000_000  # translate.data.io.MAX_PIXELS, repeated so --help needs no torch import
 DIRECTIONS = ("AtoB", "BtoA")
 
 
@@ -31,6 +32,8 @@ def _fps(value: str) -> Fraction:
 def _apply_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", required=True, help="a run folder (checkpoints/NAME), a .safetensors generator file, "
                                                        "or a published pytorch-CycleGAN-and-pix2pix / pix2pixHD .pth")
+    p.add_argument("--step", type=int, help="a run folder's earlier save, kept in steps/STEP/ (the last keep_last "
+                                            "saves and the best evaluation); default: the newest")
     p.add_argument("--input", required=True, help="an image, a video (.mp4 .mov .mkv .avi .webm .m4v) or a folder "
                                                   "of both (searched recursively)")
     p.add_argument("--output", required=True, help="output file, or folder that mirrors the input tree")
@@ -46,6 +49,9 @@ def _apply_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tile", type=_tile, default="auto", metavar="auto|off|N",
                    help="auto (default): translate whole, switch to tiles only if a frame does not fit in memory; "
                         "N: tiles of N px whenever a frame is larger; off: never tile")
+    g.add_argument("--max-pixels", type=int, default=MAX_PIXELS, metavar="N",
+                   help=f"refuse images of more than N pixels, read from the header before decoding "
+                        f"({MAX_PIXELS:,}; 0 = no limit)")
     g.add_argument("--tile-overlap", type=int, default=64, help="pixels shared by neighbouring tiles (64), blended")
     p.add_argument("--reference-test-mode", action="store_true",
                    help="behave like pytorch-CycleGAN-and-pix2pix's test.py: batch norm uses each image's own "
@@ -77,20 +83,26 @@ def _check(args: argparse.Namespace) -> None:
 def _apply_run(args: argparse.Namespace) -> int:
     from translate.apply.batch import BatchOptions, plan_media, run_batch
     from translate.apply.tiling import TileSpec, TilingNet
+    from translate.checkpoint import step_folder
     from translate.interop.loading import load_generator
     from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
     from translate.apply.video import VideoOptions
 
     _check(args)
     configure_threads()
-    net, spec = load_generator(Path(args.checkpoint), args.direction)
+    checkpoint = Path(args.checkpoint)
+    if args.step is not None:
+        checkpoint = step_folder(checkpoint, args.step)
+    net, spec = load_generator(checkpoint, args.direction)
+    # Planned before the model runs: a bad input or output suffix is refused before any work.
+    problems: list = []
+    pairs = plan_media(Path(args.input), Path(args.output), problems)
     if args.reference_test_mode:
         from translate.interop.reference import reference_test_mode
 
         net = reference_test_mode(net)
     device = resolve_device(args.device or "auto")
     dtype = resolve_precision(args.precision or "auto", device)
-    pairs = plan_media(Path(args.input), Path(args.output))
     say = lambda message: print(message, file=sys.stderr)  # noqa: E731
     tile_mode, tile_size = ("on", int(args.tile)) if args.tile.isdigit() else (args.tile, 512)
     overlap = min(args.tile_overlap, tile_size // 2)
@@ -99,8 +111,10 @@ def _apply_run(args: argparse.Namespace) -> int:
           f"{precision_name(dtype)}: {len(pairs)} file(s) -> {args.output}", file=sys.stderr)
     video = VideoOptions(batch_size=args.batch_size, size=args.size, fps=args.fps, side_by_side=args.side_by_side,
                          temporal=args.temporal, measure_flicker=args.flicker, codec=args.codec, crf=args.crf)
-    options = BatchOptions(args.batch_size, args.size, args.side_by_side, args.overwrite, video)
+    options = BatchOptions(args.batch_size, args.size, args.side_by_side, args.overwrite,
+                           max_pixels=args.max_pixels or None, video=video)
     report = run_batch(net, pairs, spec.in_channels, device, dtype, options, spec.preprocess)
+    report.failed[:0] = problems
     skipped = f", skipped {len(report.skipped)} existing" if report.skipped else ""
     print(f"wrote {len(report.written)} file(s) to {args.output}{skipped}", file=sys.stderr)
     if report.failed:

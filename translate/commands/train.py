@@ -38,8 +38,9 @@ def _train_run(args: argparse.Namespace) -> int:
 
     translator_cls = TRANSLATORS.get(args.translator)
     if args.help_config:
-        for key, type_name, default in describe_keys(translator_cls.Options()):
-            print(f"{key:26s} {type_name:16s} {default!r}")
+        rows = describe_keys(translator_cls.Options(), translator_cls.train_defaults)
+        for key, type_name, default, meaning in rows:
+            print(f"{key:26s} {type_name:16s} {default!r:20s} {meaning}".rstrip())
         return 0
     cli_values = {
         "data": args.data, "name": args.name, "checkpoints_dir": args.checkpoints_dir, "size": args.size,

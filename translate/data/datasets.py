@@ -34,10 +34,6 @@ logger = logging.getLogger("translate.data")
 _MAX_NAMES_IN_ERROR = 10
 
 
-class NothingReadableError(DataError, RuntimeError):
-    """Every file of a dataset failed to read."""
-
-
 def _images_in(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise InputNotFoundError(f"no images found in {folder} (the folder does not exist)")
@@ -74,6 +70,10 @@ def _match_by_stem(dir_a: Path, dir_b: Path) -> list[tuple[Path, Path]]:
         ]
         raise DataError(f"A/ and B/ under {dir_a.parent} do not match by file name: {'; '.join(parts)}")
     return [(stems_a[s], stems_b[s]) for s in sorted(stems_a)]
+
+
+class UnreadableDatasetError(ImageReadError, RuntimeError):
+    """Not one sample of a dataset could be read; one line naming the dataset and its files."""
 
 
 class _SeededImageDataset(Dataset):
@@ -120,9 +120,9 @@ class _SeededImageDataset(Dataset):
                 return self._load((index + offset) % n)
             except ImageReadError as error:
                 self._remember_bad(error)
-        raise NothingReadableError(
-            f"every sample of this {type(self).__name__} failed to read; unreadable files: "
-            f"{_name_list(sorted(self.bad_files))}"
+        raise UnreadableDatasetError(
+            getattr(self, "root", type(self).__name__),
+            f"every sample failed to read; unreadable files: {_name_list(sorted(self.bad_files))}",
         )
 
 

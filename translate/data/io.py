@@ -27,6 +27,11 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", 
 
 _EXIF_ORIENTATION_TAG = 0x0112
 
+# Largest image read by default (`apply --max-pixels`): 100 megapixels, above any camera's photo,
+# is 1.2 GB as a float32 RGB tensor. The size comes from the header, so a decompression bomb
+# (a 40000x40000 PNG is 4.7 MB on disk, 4.8 GB decoded) is refused before anything is allocated.
+MAX_PIXELS = 100_000_000
+
 
 class ImageReadError(TranslateError, ValueError):
     """An image file could not be decoded. `str()` is one line: "PATH: reason"."""
@@ -130,12 +135,40 @@ def convert_channels(img: np.ndarray, channels: int) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)[:, :, None]
 
 
-def read_image(path: str | os.PathLike, channels: int = 3) -> np.ndarray:
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the header only, or None when Pillow cannot parse the header."""
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as im:
+            return im.size
+    except Exception as exc:
+        # Pillow refuses headers over its own bomb limit; its message carries the pixel count.
+        import re
+
+        found = re.search(r"\((\d+) pixels\)", str(exc)) if type(exc).__name__ == "DecompressionBombError" else None
+        if found:
+            return int(found.group(1)), 1
+        return None
+
+
+def _check_pixels(path: Path, data: bytes, max_pixels: int | None) -> None:
+    if not max_pixels:
+        return
+    size = image_size(data)
+    if size is not None and size[0] * size[1] > max_pixels:
+        shown = f"{size[0]}x{size[1]} = " if size[1] > 1 else ""
+        raise ImageReadError(path, f"too large: {shown}{size[0] * size[1]:,} pixels, over the limit of "
+                                   f"{max_pixels:,} (--max-pixels)")
+
+
+def read_image(path: str | os.PathLike, channels: int = 3, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
     """Read an image file as uint8 HxWxC in RGB order (C = `channels`, 1 or 3).
 
     Handles JPEG, PNG (8/16-bit; 16-bit is scaled, not clipped), grey, palette, BMP, TIFF, WebP.
     RGBA is composited over white. EXIF orientation is applied. Anything that cannot be decoded
-    (missing, empty, corrupt, truncated) raises `ImageReadError` naming the file.
+    (missing, empty, corrupt, truncated) raises `ImageReadError` naming the file, as does an image
+    of more than `max_pixels` pixels (checked from the header, before decoding; None: no limit).
     """
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, got {channels}")
@@ -148,8 +181,12 @@ def read_image(path: str | os.PathLike, channels: int = 3) -> np.ndarray:
         raise ImageReadError(path, "file is empty")
     if data[:3] == b"\xff\xd8\xff" and _jpeg_is_truncated(data):
         raise ImageReadError(path, "truncated JPEG (no end-of-image marker)")
+    _check_pixels(path, data, max_pixels)
 
-    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    try:
+        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # e.g. over OpenCV's own CV_IO_MAX_IMAGE_PIXELS
+        raise ImageReadError(path, f"OpenCV cannot decode it ({str(exc).strip().splitlines()[-1]})") from None
     if decoded is None or decoded.size == 0:
         raise ImageReadError(path, "not a decodable image (corrupt, truncated or unsupported)")
     try:

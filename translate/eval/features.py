@@ -88,10 +88,17 @@ class WeightPaths:
 
 def load_state(path: Path) -> Dict[str, Tensor]:
     """A plain state dict of tensors; never executes code from the file."""
+    import pickle
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt, truncated or hostile file: one line, naming it
-        raise WeightsFileError(f"{path}: cannot load weights ({str(exc).splitlines()[0]})") from None
+    except pickle.UnpicklingError as exc:  # hostile: our sentence, never torch's advice to unlock it
+        from translate.checkpoint import refusal_reason
+
+        raise WeightsFileError(f"{path}: refused: {refusal_reason(exc)}, and no code from a file is ever "
+                               f"run.") from None
+    except Exception as exc:  # corrupt or truncated file: one line, naming it
+        raise WeightsFileError(f"{path}: cannot load weights ({' '.join(str(exc).split())[:200]})") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):

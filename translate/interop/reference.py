@@ -48,15 +48,12 @@ def direction_from_name(path: Path) -> str:
 
 
 def _refusal(path: Path, exc: Exception) -> str:
-    """Why weights_only refused the pickle, without torch's advice to lift the restriction."""
-    text = str(exc)
-    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
-    if found:
-        return f"{path}: refused: loading it would import and call {found.group(1)}; only plain state dicts " \
-               "of tensors are read, and no code from a file is ever run"
-    found = re.search(r"Unsupported operand \d+", text)
-    detail = found.group(0) if found else text.strip().splitlines()[0][:160]
-    return f"{path}: refused: not a plain tensors-only pickle ({detail}); files that need code to load are not read"
+    """Why weights_only refused the pickle, as a whole sentence, without torch's advice to lift
+    the restriction (which would run the file's code)."""
+    from translate.checkpoint import refusal_reason
+
+    return (f"{path}: refused: {refusal_reason(exc)}; only plain state dicts of tensors are read, "
+            f"and no code from a file is ever run.")
 
 
 def read_state_dict(path: Path) -> Dict[str, torch.Tensor]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -76,10 +77,15 @@ def _vgg_features(network: str, depth: int, weights_path: Optional[str], pretrai
         if not os.path.isfile(path):
             raise InputNotFoundError(
                 f"perceptual loss: ImageNet {network} weights not found at {path} (torchvision's "
-                f"{VGG_WEIGHT_FILES[network]}); nothing is downloaded, so copy that file there or "
-                f"point weights_path (e.g. via --set) at a local copy"
+                f"{VGG_WEIGHT_FILES[network]}); nothing is downloaded, so copy that file there, "
+                f"pass a local copy with --set vgg_weights=PATH, or switch the term off with "
+                f"--set lambda_perceptual=0"
             )
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        from translate.checkpoint import CheckpointError, torch_load_safely
+
+        state = torch_load_safely(Path(path), f"{network} weights file")
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise CheckpointError(f"{path}: not a state dict of {network} tensors")
         # Only the kept layers are loaded (strictly): the classifier and deeper layers of a
         # full torchvision file are ignored, and a file holding just those layers suffices.
         prefix = "features."

@@ -167,29 +167,20 @@ class ModelCache:
     def names(self, kind: Optional[str] = None) -> List[str]:
         return [n for n, m in self.models.items() if kind is None or m.kind == kind]
 
-    def _load(self, model: ServedModel, direction: Optional[str]):
-        from translate.apply.tiling import TilingNet
-        from translate.interop.loading import load_generator
+    def _load(self, model: ServedModel, direction: Optional[str], precision: str = "auto"):
+        """The model through the public API (``translate.load``), loaded once and kept; its
+        tiling is auto: a photo too large for memory is translated in tiles instead of failing."""
+        from translate.api import load
 
         direction = direction if direction in model.directions else model.directions[0]
         key = (model.name, direction)
         if key not in self._nets:
-            net, spec = load_generator(model.path, direction)
-            size = (spec.preprocess or {}).get("size")
-            # auto tiling: a photo too large for memory is translated in tiles instead of failing
-            self._nets[key] = (TilingNet(net, "auto", trained_size=size).to(self.device)
-                               .eval(), spec)
-        return self._nets[key]
-
-    def _dtype(self, precision: str):
-        from translate.devices import resolve_precision
-
-        return resolve_precision(precision if precision in PRECISIONS else "auto", self.device)
+            self._nets[key] = load(model.path, direction, device=str(self.device))
+        return self._nets[key].to(str(self.device), precision if precision in PRECISIONS else "auto")
 
     def translate_image(self, name: str, image: np.ndarray, direction: Optional[str] = None,
                         precision: str = "auto", size: Optional[int] = None) -> np.ndarray:
         """RGB uint8 HxWx3 -> the translated image; the input's size unless ``size`` (long side) is given."""
-        from translate.apply.frames import FrameTranslator
         from translate.data import resize_long_side
 
         model = self.get(name)
@@ -198,27 +189,21 @@ class ModelCache:
         if size:
             image = resize_long_side(image, int(size))
         with self.lock:
-            net, spec = self._load(model, direction)
-            translator = FrameTranslator(net, self.device, self._dtype(precision), spec.in_channels)
-            return translator([np.ascontiguousarray(image)])[0]
+            out = self._load(model, direction, precision)(np.ascontiguousarray(image))
+        return np.repeat(out, 3, axis=2) if out.shape[2] == 1 else out  # the page shows RGB
 
     def translate_video(self, name: str, source: Path, destination: Path, direction: Optional[str] = None,
                         precision: str = "auto", size: Optional[int] = None,
                         progress: Progress = lambda f, m: None, expected_frames: int = 0):
         """Video in, translated video out (audio kept); ``progress`` hears every frame."""
-        from translate.apply.frames import FrameTranslator
-        from translate.apply.video import VideoOptions, translate_video
-
         model = self.get(name)
         if model.kind != KIND_IMAGE:
             raise ModelNotFound(f"{name} is a {model.kind} model: use its own tab")
         with self.lock:
-            net, spec = self._load(model, direction)
-            translator = FrameTranslator(net, self.device, self._dtype(precision), spec.in_channels)
             counter = _FrameCounter(progress, expected_frames)
-            return translate_video(Path(source), Path(destination), translator,
-                                   VideoOptions(batch_size=4, size=size or None), on_message=lambda m: None,
-                                   progress=False, overall=counter)
+            return self._load(model, direction, precision).translate_video(
+                Path(source), Path(destination), batch_size=4, size=size or None, progress=False,
+                on_frames=counter.update, on_message=lambda m: None)
 
     def faceswap_video(self, name: str, source: Path, destination: Path, direction: Optional[str] = None,
                        precision: str = "auto") -> str:
@@ -231,10 +216,11 @@ class ModelCache:
 
         model = self.get(name)
         with self.lock:
-            net, spec = self._load(model, direction)
+            loaded = self._load(model, direction, precision)
+            spec = loaded.spec
             options = SwapOptions(AlignSpec(int((spec.preprocess or {}).get("size") or 256)))
             with build_detector("mediapipe") as detector:
-                swapper = FaceSwapper(net.net, self.device, detector, options, self._dtype(precision))
+                swapper = FaceSwapper(loaded.generator, self.device, detector, options, loaded.dtype)
                 report = swap_batch(swapper, [(Path(source), Path(destination))], VideoOptions(), overwrite=True,
                                     progress=False, on_message=lambda m: None)
         if report.failed:
@@ -248,19 +234,20 @@ class ModelCache:
 
         model = self.get(name)
         with self.lock:
-            net, spec = self._load(model, model.directions[0])
+            loaded = self._load(model, model.directions[0], precision)
             face = None
             if model.path.is_dir() and "face" in (model.metadata.get("generators") or {}):
                 face = load_generator(model.path, "face")
-            result = dance((net.net, spec), Path(source), Path(destination), DanceOptions(progress=False),
-                           self.device, self._dtype(precision), lambda m: None, face)
+            result = dance((loaded.generator, loaded.spec), Path(source), Path(destination),
+                           DanceOptions(progress=False), self.device, loaded.dtype, lambda m: None, face)
         if result.problem:
             raise TranslateError(f"dance: {result.problem}")
         return f"{result.frames} frames, {result.fps():.1f} frames/s"
 
 
 class _FrameCounter:
-    """Stands in for the pipeline's overall tqdm bar: each frame written moves the page's progress bar."""
+    """Hears the video's frames as they are written (``Model.translate_video(on_frames=...)``) and
+    moves the page's progress bar."""
 
     def __init__(self, progress: Progress, expected: int):
         self.progress, self.expected, self.n = progress, max(expected, 0), 0
@@ -269,6 +256,3 @@ class _FrameCounter:
         self.n += n
         fraction = min(self.n / self.expected, 0.99) if self.expected else 0.0
         self.progress(fraction, f"frame {self.n}" + (f" of {self.expected}" if self.expected else ""))
-
-    def close(self) -> None:
-        pass

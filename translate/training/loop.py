@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
@@ -20,7 +21,9 @@ from translate.config import RunConfig
 from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
 from translate.interop.loading import load_generator
 from translate.registry import TRANSLATORS
+from translate.fileio import remove_stale_temporaries
 from translate.training import distributed
+from translate.training.interrupt import StopRequests, TrainingInterrupted
 from translate.training.sampler import EpochIndexed, EpochSampler
 from translate.training.trainer import Trainer, TrainingError  # noqa: F401  (TrainingError is part of this API)
 from translate.training.watch import NullWatcher, Watcher
@@ -52,15 +55,63 @@ def build_translator(run: RunConfig, resume: bool = False) -> Tuple[RunConfig, T
 
 
 def _check_crop_fits(translator, t) -> None:
-    if "crop" not in t.preprocess:
-        return
-    for direction, (net, spec) in translator.exported().items():
-        multiple = getattr(net, "size_multiple", 1)
-        if t.size % multiple:
-            raise TrainingError(
-                f"--size {t.size} does not fit {spec.architecture}: crops must be a multiple of {multiple} "
-                f"(try --size {max(multiple, t.size // multiple * multiple)})"
-            )
+    """Sizes that do not fit are solved, not only refused: the error names what would fit."""
+    if "crop" in t.preprocess:
+        for direction, (net, spec) in translator.exported().items():
+            multiple = getattr(net, "size_multiple", 1)
+            if t.size % multiple:
+                raise TrainingError(f"--size {t.size} does not fit {spec.architecture}: crops must be a multiple of "
+                                    f"{multiple} (try --size {max(multiple, t.size // multiple * multiple)}"
+                                    f"{_fitting_generator(spec.architecture, t.size)})")
+    smallest = _smallest_size(translator, t.size)
+    if smallest is not None:
+        raise TrainingError(f"--size {t.size} is too small for {type(translator).__name__}'s networks (a layer would "
+                            f"be down to one pixel); it needs --size >= {smallest}")
+
+
+def _fitting_generator(architecture: str, size: int) -> str:
+    if not architecture.startswith("unet"):
+        return ""
+    depth = (size & -size).bit_length() - 1  # how many times size halves evenly
+    if depth < 2:
+        return ""
+    return f", or keep --size {size} with --set generator=unet --set \"generator_options={{num_downs: {depth}}}\""
+
+
+def _smallest_size(translator, size: int) -> Optional[int]:
+    """None when every network takes ``size``; else the smallest power-of-two-step size that does.
+
+    Shapes only: each network is copied to the meta device, so nothing is computed or allocated.
+    Norm layers refuse a 1x1 map in training ("Expected more than 1 spatial element").
+    """
+    import copy
+
+    nets = [m for group in (translator.generators, translator.discriminators) for m in group.values()]
+
+    def fits(s: int) -> bool:
+        for net in nets:
+            first = next((m for m in net.modules() if isinstance(m, torch.nn.Conv2d)), None)
+            if first is None:
+                continue
+            probe = copy.deepcopy(net).to("meta").train()
+            try:
+                probe(torch.empty(1, first.in_channels, s, s, device="meta"))
+            except ValueError as exc:
+                if "spatial element" in str(exc):
+                    return False
+                return True  # another shape rule: the step itself will say
+            except Exception:
+                return True  # networks that need more than one image input: not checked here
+        return True
+
+    if fits(size):
+        return None
+    candidate = size
+    while candidate < 8192:
+        candidate *= 2
+        if fits(candidate):
+            return candidate
+    return None
 
 
 def seed_everything(seed: int) -> None:
@@ -109,6 +160,9 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     translator_cls = TRANSLATORS.get(run.translator)
     _check_crop_fits(translator, t)
     dataset = build_dataset(translator_cls, run)
+    # Read one sample here: a dataset whose every file is unreadable then stops with its own
+    # one-line error, not with the multi-line traceback a DataLoader worker would wrap it in.
+    dataset[0]
     sampler = EpochSampler(len(dataset), t.batch_size, t.seed, dist_info.rank, dist_info.world_size)
     per_epoch = sampler.batches_per_epoch
     total = t.steps or (t.epochs or DEFAULT_EPOCHS) * per_epoch
@@ -124,6 +178,8 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     evaluate = _quality_evaluator(t, folder, device, amp_dtype, dist_info)
     if dist_info.is_main:
         folder.mkdir(parents=True, exist_ok=True)
+        # Temporaries of a run killed while saving (kill -9 cannot clean up after itself).
+        remove_stale_temporaries(folder, recursive=True)
         run.save(folder / ckpt.CONFIG_FILE)
         watcher = Watcher(folder, step, total, t.log_every, t.tensorboard)
         watcher.message(
@@ -133,45 +189,101 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     else:
         watcher = NullWatcher()
 
-    loader = None
     stop_at = total if max_steps_this_call is None else min(total, step + max_steps_this_call)
     epoch, in_epoch = divmod(step, per_epoch)
     sampler.set_position(epoch, in_epoch)
+    saves = _SaveClock(t, step)
+    best = ckpt.read_best(folder) if dist_info.is_main else None
+    loader, interrupted = None, False
     try:
-        while step < stop_at:
-            if loader is None:
-                loader = iter(DataLoader(
-                    EpochIndexed(dataset), batch_size=t.batch_size, sampler=sampler, num_workers=t.num_workers,
-                    pin_memory=device.type == "cuda", drop_last=False,
-                    persistent_workers=False,
-                ))
-            try:
-                batch = next(loader)
-            except StopIteration:
-                epoch += 1
-                sampler.set_position(epoch, 0)
-                loader = None
-                continue
-            g_out, d_out = trainer.step(trainer.to_device(batch))
-            step = trainer.step_count
+        with StopRequests() as stop:
+            while step < stop_at:
+                if loader is None:
+                    loader = iter(_loader(dataset, sampler, t, device, epoch))
+                try:
+                    batch = next(loader)
+                except StopIteration:
+                    epoch += 1
+                    sampler.set_position(epoch, 0)
+                    loader = None
+                    continue
+                except Exception:
+                    # Ctrl-C in a terminal also reaches the loader's worker processes, which die:
+                    # the step already finished is what gets saved.
+                    if stop.requested and not dist_info.enabled:
+                        interrupted = True
+                        break
+                    raise
+                g_out, d_out = trainer.step(trainer.to_device(batch))
+                step = trainer.step_count
 
-            if step % t.log_every == 0 or step == stop_at:
-                logs = {k: float(v) for k, v in {**g_out.logs, **d_out.logs}.items()}
-                if not all(np.isfinite(list(logs.values()))):
-                    raise TrainingError(f"losses became non-finite at step {step}: {logs}")
-            else:
-                logs = {}
-            watcher.step(step, logs, t.batch_size * dist_info.world_size)
-            sample_due = (step % t.sample_every == 0) if t.sample_every else (step % per_epoch == 0)
-            if sample_due or step == stop_at:
-                watcher.samples(step, step // per_epoch, translator.visuals(batch, g_out.fakes))
-            if evaluate is not None and step % t.eval_every == 0:
-                _evaluate(evaluate, step, translator, watcher)
-            if step % t.save_every == 0 or step == stop_at:
-                _save(folder, run, trainer, dist_info)
+                if step % t.log_every == 0 or step == stop_at:
+                    logs = {k: float(v) for k, v in {**g_out.logs, **d_out.logs}.items()}
+                    if not all(np.isfinite(list(logs.values()))):
+                        raise TrainingError(f"losses became non-finite at step {step}: {logs}")
+                else:
+                    logs = {}
+                watcher.step(step, logs, t.batch_size * dist_info.world_size)
+                sample_due = (step % t.sample_every == 0) if t.sample_every else (step % per_epoch == 0)
+                if sample_due or step == stop_at:
+                    watcher.samples(step, step // per_epoch, translator.visuals(batch, g_out.fakes))
+                if evaluate is not None and step % t.eval_every == 0:
+                    best = _evaluate(evaluate, step, translator, watcher, folder, run, best)
+                stopping, due = _agree(stop.requested, saves.due(step, stop_at), dist_info, device)
+                if due or stopping:
+                    _save(folder, run, trainer, dist_info)
+                    saves.saved(step)
+                if stopping and step < stop_at:
+                    interrupted = True
+                    break
+            if interrupted:
+                if saves.last_step != step:
+                    _save(folder, run, trainer, dist_info)
+                    saves.saved(step)
+                how = stop.signal_name or "a signal"
+                if saves.last_step == 0:
+                    message = f"stopped by {how} before the first step: nothing to save"
+                else:
+                    message = (f"stopped by {how}: step {step} saved to {folder} "
+                               f"(continue with --resume)")
+                watcher.message(message)
+                raise TrainingInterrupted(message, step, folder)
     finally:
         watcher.close()
     return folder
+
+
+def _loader(dataset, sampler, t, device, epoch: int) -> DataLoader:
+    # Its own generator: creating an iterator draws a seed, and drawing it from the global RNG
+    # would shift every later dropout mask, so a run resumed mid-epoch would not repeat exactly.
+    generator = torch.Generator().manual_seed(t.seed * 1_000_003 + epoch)
+    return DataLoader(EpochIndexed(dataset), batch_size=t.batch_size, sampler=sampler, num_workers=t.num_workers,
+                      pin_memory=device.type == "cuda", drop_last=False, persistent_workers=False,
+                      generator=generator)
+
+
+class _SaveClock:
+    """Saves every ``save_every`` steps, and after ``save_minutes`` of wall time whatever the step."""
+
+    def __init__(self, t, step: int):
+        self.every, self.seconds = t.save_every, t.save_minutes * 60
+        self.last_step, self.last_time = step, time.monotonic()
+
+    def due(self, step: int, stop_at: int) -> bool:
+        late = bool(self.seconds) and time.monotonic() - self.last_time >= self.seconds
+        return step % self.every == 0 or step == stop_at or late
+
+    def saved(self, step: int) -> None:
+        self.last_step, self.last_time = step, time.monotonic()
+
+
+def _agree(stopping: bool, due: bool, dist_info, device: torch.device):
+    """Under torchrun every rank must save (and stop) at the same step: any rank's wish counts."""
+    if not dist_info.enabled:
+        return stopping, due
+    flags = torch.tensor([float(stopping), float(due)], device=device)
+    torch.distributed.all_reduce(flags, op=torch.distributed.ReduceOp.MAX)
+    return bool(flags[0]), bool(flags[1])
 
 
 def _quality_evaluator(t, folder: Path, device: torch.device, amp_dtype, dist_info):
@@ -184,11 +296,24 @@ def _quality_evaluator(t, folder: Path, device: torch.device, amp_dtype, dist_in
     return TrainingEval(t, folder, device, amp_dtype)
 
 
-def _evaluate(evaluate, step: int, translator, watcher) -> None:
+def _evaluate(evaluate, step: int, translator, watcher, folder: Path, run: RunConfig, best):
+    """Measure, report, and keep the generators as ``steps/<step>/`` when the first metric improved."""
     report = evaluate(step, translator.exported())  # also appends to <run>/eval_log.json
     for line in evaluate.notes(report):
         watcher.message(line)
     watcher.metrics(step, report.scalars())
+    if not report.values or run.train.keep_last < 1:
+        return best
+    metric = report.values[0].metric  # the first metric asked for (or the data's default first)
+    values = [v for v in report.values if v.metric == metric]
+    value, higher = sum(v.value for v in values) / len(values), values[0].higher_is_better
+    if not np.isfinite(value):
+        return best
+    if best is None or best.get("metric") != metric or (value > best["value"] if higher else value < best["value"]):
+        best = {"step": step, "metric": metric, "value": value, "higher_is_better": higher}
+        ckpt.save_best(folder, translator.exported(), step, run.translator, best)
+        ckpt.prune_history(folder, run.train.keep_last)
+    return best
 
 
 def _save(folder: Path, run: RunConfig, trainer: Trainer, dist_info) -> None:
@@ -204,4 +329,13 @@ def _save(folder: Path, run: RunConfig, trainer: Trainer, dist_info) -> None:
         return
     state = {**trainer.state_dict(), "world_size": dist_info.world_size, "rng": rng_states}
     # SyncBatchNorm saves the same keys as BatchNorm2d, so exported weights load on one device.
-    ckpt.save_run(folder, trainer.translator.exported(), trainer.step_count, run.translator, state)
+    try:
+        ckpt.save_run(folder, trainer.translator.exported(), trainer.step_count, run.translator, state)
+        ckpt.record_history(folder, run.train.keep_last)
+    except OSError as exc:
+        try:
+            previous = f"step {ckpt.read_metadata(folder)['step']}"
+        except ckpt.CheckpointError:
+            previous = "none"
+        raise TrainingError(f"{folder}: could not write the checkpoint of step {trainer.step_count} "
+                            f"({exc.strerror or exc}); the previous checkpoint ({previous}) is intact") from None

@@ -18,6 +18,7 @@ from translate.checkpoint import GeneratorSpec
 from translate.data import PairedDataset, PreprocessConfig, UnpairedDataset, detect_layout
 from translate.errors import TranslateError
 from translate.nets import build_discriminator, init_weights
+from translate.builder_options import check_user_options
 
 
 @dataclass
@@ -128,19 +129,19 @@ class NetworkOptions:
     generator: str = "resnet_9blocks"  # any name from `translate models`
     ngf: int = 64  # generator width (filters in the first layer)
     norm: str = "instance"  # batch | instance | none
-    dropout: bool = False
+    dropout: bool = False  # dropout in the generator (U-Net middle levels, ResNet blocks)
     padding: Optional[str] = None  # reflect | replicate | zero; None = the generator's own default
     generator_options: Dict[str, Any] = field(default_factory=dict)  # extra builder args, e.g. {n_blocks: 4}
     init: str = "normal"  # normal | xavier | kaiming | orthogonal
-    init_gain: float = 0.02
+    init_gain: float = 0.02  # scale of the initial weights
     discriminator: str = "patchgan"  # patchgan | pixel | multiscale
-    ndf: int = 64
+    ndf: int = 64  # discriminator width (filters in the first layer)
     n_layers_d: int = 3  # PatchGAN depth: 3 gives 70x70 patches
     norm_d: Optional[str] = None  # discriminator norm; None = same as norm
-    spectral_norm: bool = False
+    spectral_norm: bool = False  # spectral normalisation on discriminator convs
     num_scales: int = 2  # multiscale discriminator only
     gan_mode: str = "lsgan"  # vanilla | lsgan | wgangp | hinge
-    lambda_gan: float = 1.0
+    lambda_gan: float = 1.0  # weight of the adversarial term
     lambda_gp: float = 10.0  # gradient penalty weight (wgangp)
     lambda_ssim: float = 0.0  # SSIM term on the reconstruction/target
     lambda_perceptual: float = 0.0  # VGG perceptual term
@@ -154,6 +155,9 @@ def generator_spec(opts: NetworkOptions, in_channels: int, out_channels: int, tr
     kwargs: Dict[str, Any] = {"ngf": opts.ngf, "norm": opts.norm, "dropout": opts.dropout}
     if opts.padding is not None:
         kwargs["padding"] = opts.padding
+    # Applied or refused: builders ignore keys they do not name, which hid typos and presets that
+    # fix the option (resnet_9blocks with n_blocks: 6 trained 9 blocks while inspect said 6).
+    check_user_options(opts.generator, opts.generator_options)
     kwargs.update(opts.generator_options)
     return GeneratorSpec(opts.generator, in_channels, out_channels, kwargs, preprocess, translator, direction)
 

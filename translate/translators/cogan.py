@@ -46,16 +46,16 @@ class CoGANOptions:
     private_layers_g: int = 1  # generator layers per domain, counted from the image (the rest are shared)
     private_layers_d: int = 1  # discriminator layers per domain, counted from the image
     init: str = "normal"  # normal | xavier | kaiming | orthogonal
-    init_gain: float = 0.02
+    init_gain: float = 0.02  # scale of the initial weights
     gan_mode: str = "vanilla"  # vanilla | lsgan | wgangp | hinge
-    lambda_gan: float = 1.0
+    lambda_gan: float = 1.0  # weight of the adversarial term
     lambda_gp: float = 10.0  # gradient penalty weight (wgangp)
     encoder: bool = True  # train encoders E_A, E_B that start apply's latent search
     nef: int = 32  # encoder width
-    lambda_encoder: float = 1.0
+    lambda_encoder: float = 1.0  # weight of the encoders' latent regression term
     invert_iterations: int = 100  # Adam steps of apply's latent search
     invert_restarts: int = 4  # starts of the search (the encoder's guess + random draws)
-    invert_lr: float = 0.05
+    invert_lr: float = 0.05  # Adam learning rate of apply's latent search
 
 
 @TRANSLATORS.register("cogan")

@@ -56,7 +56,7 @@ class FaceSwapOptions(CycleGANOptions):
     pool_size: int = 0
     mask_background: float = 0.1  # weight of pixels outside the face mask in the reconstruction terms
     second_discriminator: bool = False  # a second, shallower critic per domain, losses averaged
-    n_layers_d2: int = 2
+    n_layers_d2: int = 2  # depth of the second, shallower critic
     second_weight: float = 0.5  # w in (1 - w) * D1 + w * D2
     generator_options: Dict[str, Any] = field(default_factory=dict)
 

@@ -27,7 +27,7 @@ class Pix2PixOptions(NetworkOptions):
     norm: str = "batch"
     dropout: bool = True
     gan_mode: str = "vanilla"
-    lambda_l1: float = 100.0
+    lambda_l1: float = 100.0  # weight of the L1 term |G(A) - B|
 
 
 @TRANSLATORS.register("pix2pix")

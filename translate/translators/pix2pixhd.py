@@ -46,10 +46,10 @@ class Pix2PixHDOptions(NetworkOptions):
     input: str = "label"  # label (integer label maps) | rgb (edges, poses, sketches)
     num_classes: Optional[int] = None  # label input: N; None = max id in the training labels + 1
     instance_maps: Optional[bool] = None  # add the instance-boundary channel; None = when train_inst/ exists
-    n_downsample_global: int = 4
-    n_blocks_global: int = 9
-    n_local_enhancers: int = 1
-    n_blocks_local: int = 3
+    n_downsample_global: int = 4  # stride-2 levels of the global generator G1
+    n_blocks_global: int = 9  # residual blocks of G1
+    n_local_enhancers: int = 1  # local enhancers G2 around G1 (each doubles the resolution)
+    n_blocks_local: int = 3  # residual blocks per local enhancer
     global_weights: Optional[str] = None  # local generator: a trained global checkpoint to start from
     fix_global_steps: int = 0  # local generator: steps during which the global part stays frozen
     gradient_checkpointing: bool = False  # recompute activations in backward: less memory, more time

@@ -53,8 +53,8 @@ class Pose2FrameOptions(Pix2PixHDOptions):
     temporal: bool = True  # condition on the previous output; False = plain per-frame pix2pixHD
     face_gan: bool = False  # the face stage: residual G_face + D_face on a crop around the head
     face_size: int = 32  # face crop side in training pixels (a multiple of 4)
-    ngf_face: int = 32
-    face_blocks: int = 5
+    ngf_face: int = 32  # width of the face generator G_face
+    face_blocks: int = 5  # residual blocks of G_face
     freeze_body: bool = False  # train only the face networks (the paper's third stage)
     body_weights: Optional[str] = None  # a trained pose2frame run whose generator G starts from (face stage)
 
