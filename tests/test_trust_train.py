@@ -188,3 +188,12 @@ def test_a_decompression_bomb_in_the_dataset_is_skipped_like_any_unreadable_file
     run = _run("cyclegan", unpaired_data, tmp_path, "b", TINY_CYCLEGAN + ["steps=7"])
     assert ckpt.read_metadata(train(run))["step"] == 7
     assert "bomb.png: too large" in caplog.text
+
+
+def test_resumed_run_keeps_the_sample_page_history(unpaired_data, tmp_path):
+    run = _run("cyclegan", unpaired_data, tmp_path, "w", TINY_CYCLEGAN + ["steps=3", "sample_every=1"])
+    folder = train(run, max_steps_this_call=2)
+    train(run, resume=True)
+    page = (folder / "web" / "index.html").read_text()
+    assert all(f"step {s}</th>" in page for s in (1, 2, 3))
+    assert page.count("step 3</th>") == 1

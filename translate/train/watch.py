@@ -6,6 +6,7 @@ never asks "am I rank 0?" at every call site.
 from __future__ import annotations
 
 import html
+import re
 import time
 from pathlib import Path
 from typing import Dict, List
@@ -15,6 +16,17 @@ from tqdm import tqdm
 
 from translate.data import to_image, write_image
 from translate.fileio import atomic_write_text
+
+
+_ROW = re.compile(r"<tr><th>epoch \d+<br>step (\d+)</th>.*?</tr>")
+
+
+def _previous_rows(page: Path, up_to_step: int) -> List[str]:
+    try:
+        text = page.read_text()
+    except OSError:
+        return []
+    return [m.group(0) for m in _ROW.finditer(text) if int(m.group(1)) <= up_to_step]
 
 
 class NullWatcher:
@@ -38,7 +50,9 @@ class Watcher(NullWatcher):
                 self.writer = SummaryWriter(str(self.folder / "tensorboard"))
             except ImportError:  # tensorboard is optional at run time
                 self.bar.write("tensorboard is not installed: scalars go to the progress bar only")
-        self.web_rows: List[str] = []
+        # A resumed run keeps the page's history: rows up to the step it resumes from (later
+        # ones are redone by this run).
+        self.web_rows: List[str] = _previous_rows(self.folder / "web" / "index.html", start_step)
         self.metric_rows: List[Dict[str, float]] = []  # one per evaluation: step and values, newest first
         self._last = time.perf_counter()
         self._images = 0
