@@ -11,3 +11,17 @@ def test_download_offline_leaves_no_empty_folder(tmp_path, capsys):
     assert main(["apply", "--checkpoint", str(tmp_path / "ck" / "zebra2horse"), "--input", str(tmp_path),
                  "--output", str(tmp_path / "o")]) == 1
     assert "no such checkpoint" in capsys.readouterr().err
+
+
+def test_eval_json_is_named_by_split_and_dataset_and_skips_git_tracked_folders(tmp_path):
+    import subprocess
+
+    from translate.eval.evaluate import default_json_path
+
+    run = tmp_path / "runs" / "r"
+    run.mkdir(parents=True)
+    (run / "translate.json").write_text("{}")
+    assert default_json_path(run, "test", tmp_path / "facades") == run / "eval_test_facades.json"
+    subprocess.run(["git", "init", "-q", str(tmp_path / "runs")], check=True)
+    subprocess.run(["git", "-C", str(tmp_path / "runs"), "add", "r/translate.json"], check=True)
+    assert default_json_path(run, "test", tmp_path / "facades") is None  # tracked: only with --json
