@@ -148,3 +148,28 @@ def test_weights_files_get_the_permissions_of_every_other_output(run_folder):
     os.umask(umask)
     for path in run_folder.iterdir():
         assert (path.stat().st_mode & 0o777) == 0o666 & ~umask, path.name
+
+
+def test_reference_test_mode_adds_dropout_only_where_the_model_has_it(tmp_path):
+    import io
+
+    from translate.interop.layouts import reference_unet
+    from translate.interop.reference import reference_test_mode
+
+    layout = reference_unet(ngf=2, num_downs=8)
+    state = {k: torch.randn(s) * 0.1 if s else torch.tensor(0) for k, s in layout.keys.items()}
+    x = torch.rand(1, 3, 256, 256) * 2 - 1
+    outputs = {}
+    for name, options in (("with", None), ("without", "             no_dropout: True    \t[default: False]\n")):
+        folder = tmp_path / name
+        folder.mkdir()
+        torch.save(state, folder / "latest_net_G.pth")
+        if options:
+            (folder / "train_opt.txt").write_text("----- Options -----\n" + options)
+        net, spec = load_generator(folder / "latest_net_G.pth")
+        net = reference_test_mode(net)
+        with torch.no_grad():
+            outputs[name] = (net(x), net(x))
+        assert spec.kwargs["dropout"] is (name == "with")
+    assert not torch.equal(*outputs["with"])  # the reference's default: dropout on, random
+    assert torch.equal(*outputs["without"])  # trained with --no_dropout: deterministic, as its test.py

@@ -129,7 +129,34 @@ def import_state_dict(state: Dict[str, torch.Tensor], where: str = "state dict",
 
 def import_file(path: Path, direction: Optional[str] = None) -> ImportedGenerator:
     path = Path(path).expanduser()
-    return import_state_dict(read_state_dict(path), str(path), direction or direction_from_name(path))
+    imported = import_state_dict(read_state_dict(path), str(path), direction or direction_from_name(path))
+    return _apply_reference_options(imported, path)
+
+
+# The reference saves its options beside the weights (checkpoints/NAME/train_opt.txt), one
+# "name: value [default: ...]" per line.
+_OPTION_FILES = ("train_opt.txt", "test_opt.txt", "opt.txt")
+
+
+def _apply_reference_options(imported: ImportedGenerator, path: Path) -> ImportedGenerator:
+    """Dropout leaves no trace in the weights, so the U-Net layout guesses the reference default
+    (on). A model trained with --no_dropout says so in its options file: then --reference-test-mode
+    must not add dropout the reference's own test script would not have."""
+    for name in _OPTION_FILES:
+        try:
+            text = (path.parent / name).read_text(errors="replace")
+        except OSError:
+            continue
+        found = re.search(r"^\s*no_dropout:\s*(True|False)\b", text, re.MULTILINE)
+        if found and found.group(1) == "True" and imported.spec.kwargs.get("dropout"):
+            state = imported.net.state_dict()  # dropout has no parameters: same weights
+            imported.spec.kwargs["dropout"] = False
+            net = imported.spec.build()
+            net.load_state_dict(state, strict=True)
+            imported.net = net.eval()
+            imported.notes.append(f"dropout off: {path.parent / name} says no_dropout: True")
+        break
+    return imported
 
 
 def load_reference_generator(path: Path, direction: Optional[str] = None) -> Tuple[nn.Module, GeneratorSpec]:
