@@ -25,3 +25,25 @@ def test_eval_json_is_named_by_split_and_dataset_and_skips_git_tracked_folders(t
     subprocess.run(["git", "init", "-q", str(tmp_path / "runs")], check=True)
     subprocess.run(["git", "-C", str(tmp_path / "runs"), "add", "r/translate.json"], check=True)
     assert default_json_path(run, "test", tmp_path / "facades") is None  # tracked: only with --json
+
+
+def test_demo_page_links_its_inputs_by_relative_paths(tmp_path, monkeypatch):
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    import numpy as np
+
+    from trust_corpus import write_png
+
+    root = Path(__file__).parent.parent
+    spec = importlib.util.spec_from_file_location("demo", root / "tools" / "demo.py")
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    samples = tmp_path / "samples"
+    write_png(samples / "a.png", np.full((16, 16, 3), 90, np.uint8))
+    out = tmp_path / "out"
+    assert demo.main(["--out", str(out), "--samples", str(samples)]) == 0
+    sources = re.findall(r"src='([^']+)'", (out / "index.html").read_text())
+    assert sources and not any(s.startswith("/") for s in sources)
+    assert all((out / s).exists() for s in sources)
