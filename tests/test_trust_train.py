@@ -197,3 +197,19 @@ def test_resumed_run_keeps_the_sample_page_history(unpaired_data, tmp_path):
     page = (folder / "web" / "index.html").read_text()
     assert all(f"step {s}</th>" in page for s in (1, 2, 3))
     assert page.count("step 3</th>") == 1
+
+
+def test_history_keeps_the_best_evaluation_beside_the_last_saves(paired_data, tmp_path):
+    import json
+    import shutil
+
+    shutil.copytree(paired_data / "train", paired_data / "test")
+    run = _run("pix2pix", paired_data, tmp_path, "best", TINY_DROPOUT + [
+        "steps=6", "save_every=1", "keep_last=1", "eval_every=2", "eval_metrics=[psnr]", "eval_max_images=2"])
+    folder = train(run)
+    best = json.loads((folder / "steps" / "best.json").read_text())
+    log = {r["step"]: r["metrics"][0]["value"] for r in json.loads((folder / "eval_log.json").read_text())}
+    assert best["metric"] == "psnr" and best["higher_is_better"] is True
+    assert best["step"] == max(log, key=lambda s: (log[s], -s))  # the first of the highest
+    assert ckpt.history_steps(folder) == sorted({best["step"], 6})
+    assert ckpt.read_metadata(folder / "steps" / str(best["step"]))["step"] == best["step"]
