@@ -74,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
     from translate.config import RunConfig, resolve
     from translate.data.hd_pairs import find_hd_sources
     from translate.registry import TRANSLATORS
-    from translate.train.loop import train
+    from translate.train.loop import SizeTooSmallError, train
     from translate.translators.pix2pixhd import resolve_inputs
 
     if min(args.global_epochs, args.local_epochs) < 1 or not 0 <= args.fix_global_epochs <= args.local_epochs:
@@ -97,7 +97,11 @@ def _run(args: argparse.Namespace) -> int:
     global_run = RunConfig(args.translator, dataclasses.replace(
         t, name=f"{t.name}_global", size=t.size // 2, load_size=t.load_size // 2, epochs=args.global_epochs,
         steps=None), dataclasses.replace(opts, generator="pix2pixhd_global"))
-    _stage(train, global_run, args.global_epochs * per_epoch, args.resume)
+    try:
+        _stage(train, global_run, args.global_epochs * per_epoch, args.resume)
+    except SizeTooSmallError as exc:  # say it in the user's --size, not the global stage's half
+        raise SizeTooSmallError(f"pix2pixHD needs --size >= {2 * exc.needed} (the global stage trains at half "
+                                f"size, and its networks need >= {exc.needed})", 2 * exc.needed) from None
 
     fix_steps = args.fix_global_epochs * per_epoch
     local_train = dataclasses.replace(t, epochs=args.local_epochs, steps=None)
