@@ -213,3 +213,8 @@ def test_history_keeps_the_best_evaluation_beside_the_last_saves(paired_data, tm
     assert best["step"] == max(log, key=lambda s: (log[s], -s))  # the first of the highest
     assert ckpt.history_steps(folder) == sorted({best["step"], 6})
     assert ckpt.read_metadata(folder / "steps" / str(best["step"]))["step"] == best["step"]
+    # A resumed run's page keeps the quality table of the evaluations before it.
+    run.train.steps = 8
+    train(run, resume=True)
+    page = (folder / "web" / "index.html").read_text()
+    assert all(f"<tr><td>{s}</td>" in page for s in (2, 4, 6, 8))

@@ -29,6 +29,24 @@ def _previous_rows(page: Path, up_to_step: int) -> List[str]:
     return [m.group(0) for m in _ROW.finditer(text) if int(m.group(1)) <= up_to_step]
 
 
+def _previous_metrics(log: Path, up_to_step: int) -> List[Dict[str, float]]:
+    import json
+
+    try:
+        records = json.loads(log.read_text())
+    except (OSError, ValueError):
+        return []
+    rows = []
+    for record in records if isinstance(records, list) else []:
+        step = record.get("step") if isinstance(record, dict) else None
+        if not isinstance(step, int) or step > up_to_step:
+            continue
+        values = {(m["metric"] if not m.get("direction") else f"{m['metric']}_{m['direction']}"): m["value"]
+                  for m in record.get("metrics", []) if isinstance(m, dict) and "metric" in m and "value" in m}
+        rows.append({"step": step, **values})
+    return sorted(rows, key=lambda r: -r["step"])
+
+
 class NullWatcher:
     def step(self, step: int, logs: Dict[str, float], images: int) -> None: ...
     def samples(self, step: int, epoch: int, visuals: Dict[str, torch.Tensor]) -> None: ...
@@ -53,7 +71,8 @@ class Watcher(NullWatcher):
         # A resumed run keeps the page's history: rows up to the step it resumes from (later
         # ones are redone by this run).
         self.web_rows: List[str] = _previous_rows(self.folder / "web" / "index.html", start_step)
-        self.metric_rows: List[Dict[str, float]] = []  # one per evaluation: step and values, newest first
+        # One per evaluation: step and values, newest first (a resumed run's come from eval_log.json).
+        self.metric_rows: List[Dict[str, float]] = _previous_metrics(self.folder / "eval_log.json", start_step)
         self._last = time.perf_counter()
         self._images = 0
 
