@@ -90,3 +90,14 @@ def write_clip(path: Path, frames, fps=8, audio=True) -> Path:
         if a is not None:
             _write_tone(out, a, len(frames) / fps)
     return path
+
+
+def stick(x, ankle_y, height, conf=1.0):
+    """A coco18 pose with nose ``height`` px above both ankles at ``ankle_y``."""
+    s = skeleton("coco18")
+    points = np.zeros((18, 3), np.float32)
+    points[s.index["nose"]] = (x, ankle_y - height, conf)
+    points[s.index["neck"]] = (x, ankle_y - 0.8 * height, conf)
+    points[s.index["left_ankle"]] = (x + 3, ankle_y, conf)
+    points[s.index["right_ankle"]] = (x - 3, ankle_y, conf)
+    return Pose("coco18", points)

@@ -149,3 +149,60 @@ def test_weights_files_get_the_permissions_of_every_other_output(run_folder):
     os.umask(umask)
     for path in run_folder.iterdir():
         assert (path.stat().st_mode & 0o777) == 0o666 & ~umask, path.name
+
+
+def test_reference_test_mode_adds_dropout_only_where_the_model_has_it(tmp_path):
+
+    from translate.interop.layouts import reference_unet
+    from translate.interop.reference import reference_test_mode
+
+    layout = reference_unet(ngf=2, num_downs=8)
+    state = {k: torch.randn(s) * 0.1 if s else torch.tensor(0) for k, s in layout.keys.items()}
+    x = torch.rand(1, 3, 256, 256) * 2 - 1
+    outputs = {}
+    for name, options in (("with", None), ("without", "             no_dropout: True    \t[default: False]\n")):
+        folder = tmp_path / name
+        folder.mkdir()
+        torch.save(state, folder / "latest_net_G.pth")
+        if options:
+            (folder / "train_opt.txt").write_text("----- Options -----\n" + options)
+        net, spec = load_generator(folder / "latest_net_G.pth")
+        net = reference_test_mode(net)
+        with torch.no_grad():
+            outputs[name] = (net(x), net(x))
+        assert spec.kwargs["dropout"] is (name == "with")
+    assert not torch.equal(*outputs["with"])  # the reference's default: dropout on, random
+    assert torch.equal(*outputs["without"])  # trained with --no_dropout: deterministic, as its test.py
+
+
+def test_nvidia_label_map_pth_reads_label_maps_without_flags(tmp_path):
+    from translate.interop.layouts_pix2pixhd import pix2pixhd_global
+
+    layout = pix2pixhd_global(in_channels=36, ngf=4, n_downsampling=2, n_blocks=1)
+    state = {k: torch.randn(s) * 0.1 if s else torch.tensor(0) for k, s in layout.keys.items()}
+    torch.save(state, tmp_path / "latest_net_G.pth")
+    net, spec = load_generator(tmp_path / "latest_net_G.pth")
+    assert spec.preprocess == {"input": "label", "num_classes": 35, "instance_maps": True}  # NVIDIA's default
+    (tmp_path / "train_opt.txt").write_text("             label_nc: 36\n          no_instance: True\n")
+    net, spec = load_generator(tmp_path / "latest_net_G.pth")
+    assert spec.preprocess == {"input": "label", "num_classes": 36, "instance_maps": False}
+
+
+def test_apply_runs_a_label_map_pth_end_to_end(tmp_path):
+    import numpy as np
+
+    from translate.data import read_image
+    from translate.interop.layouts_pix2pixhd import pix2pixhd_global
+
+    layout = pix2pixhd_global(in_channels=36, ngf=4, n_downsampling=2, n_blocks=1)
+    state = {k: torch.randn(s) * 0.1 if s else torch.tensor(0) for k, s in layout.keys.items()}
+    torch.save(state, tmp_path / "latest_net_G.pth")
+    labels = np.zeros((32, 48), np.uint8)
+    labels[:, 20:] = 7
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "city_labelIds.png"), labels)
+    assert main(["apply", "--checkpoint", str(tmp_path / "latest_net_G.pth"), "--input",
+                 str(tmp_path / "city_labelIds.png"), "--output", str(tmp_path / "out.png"),
+                 "--precision", "fp32"]) == 0
+    assert read_image(tmp_path / "out.png").shape == (32, 48, 3)

@@ -66,3 +66,18 @@ def test_a_size_below_the_networks_minimum_is_one_line_not_a_torch_message(unpai
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--size 8 is too small for CycleGAN's networks" in err[0], err
     assert "it needs --size >= 16" in err[0] or "it needs --size >= 32" in err[0]
+
+
+def test_train_hd_below_pix2pixhd_minimum_is_one_line_in_the_users_size(tmp_path, capsys):
+    from trust_corpus import smooth, write_png
+
+    for i in range(2):
+        write_png(tmp_path / "d" / "train_A" / f"{i}.png", smooth(i, 64, 64))
+        write_png(tmp_path / "d" / "train_B" / f"{i}.png", smooth(i + 5, 64, 64))
+    argv = ["train-hd", "--data", str(tmp_path / "d"), "--name", "h", "--checkpoints-dir", str(tmp_path / "ck"),
+            "--size", "64", "--global-epochs", "1", "--local-epochs", "1", "--fix-global-epochs", "0",
+            "--set", "input=rgb", "--set", "lambda_perceptual=0", "--num-workers", "0"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["translate train-hd: error: pix2pixHD needs --size >= 128 (the global stage trains at half size, "
+                   "and its networks need >= 64)"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import os
 import sys
 from pathlib import Path
 
@@ -66,7 +67,9 @@ def main(argv=None) -> int:
     if args.grid:
         write_image(args.grid, grid)
     rows = "".join(
-        f"<tr><td><img src='{html.escape(str(Path(src).resolve()))}' height=256></td>"
+        # Relative: the page keeps working when demo_out/ and the samples move together (or are served).
+        f"<tr><td><img src='{html.escape(Path(os.path.relpath(Path(src).resolve(), out.resolve())).as_posix())}' "
+        f"height=256></td>"
         f"<td><img src='images/{html.escape(str(dst.relative_to(images_out)))}' height=256></td></tr>"
         for src, dst in pairs
     )

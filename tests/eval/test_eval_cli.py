@@ -132,7 +132,7 @@ def test_checkpoint_on_a_paired_split_writes_json_beside_it(paired_data, tmp_pat
     capsys.readouterr()
     assert main(["eval", "--checkpoint", str(ck / "p"), "--data", str(paired_data), "--max-images", "3"]) == 0
     captured = capsys.readouterr()
-    record = _json(ck / "p" / "eval_test.json")
+    record = _json(ck / "p" / "eval_test_paired.json")  # named by split and dataset
     assert record["step"] == 2 and record["split"] == "test"
     psnr = _value(record, "psnr", "AtoB")
     assert psnr["images"] == 3 and psnr["step"] == 2 and psnr["split"] == "test" and 0 < psnr["value"] < 100

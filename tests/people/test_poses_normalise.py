@@ -3,18 +3,8 @@ import numpy as np
 import pytest
 
 from translate.people.poses.normalise import PoseNormaliser, PoseStats, pose_stats
-from translate.people.poses.skeletons import Pose, skeleton
 
-
-def stick(x, ankle_y, height, conf=1.0):
-    """A coco18 pose with nose ``height`` px above both ankles at ``ankle_y``."""
-    s = skeleton("coco18")
-    points = np.zeros((18, 3), np.float32)
-    points[s.index["nose"]] = (x, ankle_y - height, conf)
-    points[s.index["neck"]] = (x, ankle_y - 0.8 * height, conf)
-    points[s.index["left_ankle"]] = (x + 3, ankle_y, conf)
-    points[s.index["right_ankle"]] = (x - 3, ankle_y, conf)
-    return Pose("coco18", points)
+from pose_clips import stick
 
 
 def test_stats_measure_near_and_far_positions_and_heights():

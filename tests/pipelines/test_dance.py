@@ -83,7 +83,7 @@ class _TallLowSource:
         self.t = 0
 
     def estimate(self, image):
-        from test_poses_normalise import stick
+        from pose_clips import stick
 
         pose = stick(48, 90, 40)
         for side, dx in (("left", 3), ("right", -3)):  # legs, so the figure reaches the ankles

@@ -188,3 +188,33 @@ def test_a_decompression_bomb_in_the_dataset_is_skipped_like_any_unreadable_file
     run = _run("cyclegan", unpaired_data, tmp_path, "b", TINY_CYCLEGAN + ["steps=7"])
     assert ckpt.read_metadata(train(run))["step"] == 7
     assert "bomb.png: too large" in caplog.text
+
+
+def test_resumed_run_keeps_the_sample_page_history(unpaired_data, tmp_path):
+    run = _run("cyclegan", unpaired_data, tmp_path, "w", TINY_CYCLEGAN + ["steps=3", "sample_every=1"])
+    folder = train(run, max_steps_this_call=2)
+    train(run, resume=True)
+    page = (folder / "web" / "index.html").read_text()
+    assert all(f"step {s}</th>" in page for s in (1, 2, 3))
+    assert page.count("step 3</th>") == 1
+
+
+def test_history_keeps_the_best_evaluation_beside_the_last_saves(paired_data, tmp_path):
+    import json
+    import shutil
+
+    shutil.copytree(paired_data / "train", paired_data / "test")
+    run = _run("pix2pix", paired_data, tmp_path, "best", TINY_DROPOUT + [
+        "steps=6", "save_every=1", "keep_last=1", "eval_every=2", "eval_metrics=[psnr]", "eval_max_images=2"])
+    folder = train(run)
+    best = json.loads((folder / "steps" / "best.json").read_text())
+    log = {r["step"]: r["metrics"][0]["value"] for r in json.loads((folder / "eval_log.json").read_text())}
+    assert best["metric"] == "psnr" and best["higher_is_better"] is True
+    assert best["step"] == max(log, key=lambda s: (log[s], -s))  # the first of the highest
+    assert ckpt.history_steps(folder) == sorted({best["step"], 6})
+    assert ckpt.read_metadata(folder / "steps" / str(best["step"]))["step"] == best["step"]
+    # A resumed run's page keeps the quality table of the evaluations before it.
+    run.train.steps = 8
+    train(run, resume=True)
+    page = (folder / "web" / "index.html").read_text()
+    assert all(f"<tr><td>{s}</td>" in page for s in (2, 4, 6, 8))

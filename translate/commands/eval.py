@@ -33,7 +33,8 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
                               "(auto: the B half when a target is exactly twice as wide as its output)")
     p.add_argument("--metrics", help="comma-separated metric names (default: by data, see below)")
     p.add_argument("--json", metavar="PATH", help="write the results here (default for --checkpoint: "
-                                                  "beside it, eval_SPLIT.json)")
+                                                  "beside it, eval_SPLIT_DATASET.json; nothing when the "
+                                                  "checkpoint is tracked by git)")
     p.add_argument("--max-images", type=int, help="use the first N images (by name) of each folder or domain")
     p.add_argument("--size", type=int, help="resize inputs (and paired targets) so the long side is SIZE")
     p.add_argument("--batch-size", type=int, default=8, help="images per feature-network pass (default 8)")
@@ -78,7 +79,11 @@ def _eval_run(args: argparse.Namespace) -> int:
         dtype = resolve_precision(args.precision or "auto", device)
         report = evaluate_checkpoint(Path(args.checkpoint), Path(args.data), args.split, features, device, dtype,
                                      args.direction, options)
-        json_path = Path(args.json) if args.json else default_json_path(Path(args.checkpoint), args.split)
+        json_path = Path(args.json) if args.json else default_json_path(Path(args.checkpoint), args.split,
+                                                                         Path(args.data))
+        if json_path is None:
+            print(f"results not written: {args.checkpoint} is tracked by git (pass --json PATH to keep them)",
+                  file=sys.stderr)
     else:
         report = evaluate_folders(Path(args.pred), Path(args.target), features, options)
         json_path = Path(args.json) if args.json else None

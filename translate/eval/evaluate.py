@@ -239,9 +239,33 @@ def evaluate_checkpoint(checkpoint: Path, data: Path, split: str, features: Feat
     return evaluate_generators(generators, data, split, features, device, dtype, options)
 
 
-def default_json_path(checkpoint: Path, split: str) -> Path:
-    """Beside the checkpoint: <run folder>/eval_<split>.json, or <file stem>.eval_<split>.json."""
+def default_json_path(checkpoint: Path, split: str, data: Optional[Path] = None) -> Optional[Path]:
+    """Beside the checkpoint, named by split and dataset: <run>/eval_<split>_<dataset>.json (or
+    <file stem>.eval_<split>_<dataset>.json), so evaluations on other data do not overwrite it.
+    None when the checkpoint is tracked by git (the bundled demo model): a tracked folder is only
+    written into when asked (``--json``)."""
     checkpoint = Path(checkpoint)
+    name = f"eval_{split}" + (f"_{_safe_name(Path(data))}" if data is not None else "")
+    if _tracked_by_git(checkpoint):
+        return None
     if checkpoint.is_dir():
-        return checkpoint / f"eval_{split}.json"
-    return checkpoint.with_name(f"{checkpoint.stem}.eval_{split}.json")
+        return checkpoint / f"{name}.json"
+    return checkpoint.with_name(f"{checkpoint.stem}.{name}.json")
+
+
+def _safe_name(data: Path) -> str:
+    import re
+
+    return re.sub(r"[^\w.-]+", "_", data.resolve().name) or "data"
+
+
+def _tracked_by_git(path: Path) -> bool:
+    import subprocess
+
+    probe = path / "translate.json" if path.is_dir() else path
+    try:
+        done = subprocess.run(["git", "-C", str(probe.parent), "ls-files", "--error-unmatch", probe.name],
+                              capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False  # no git here: nothing can be tracked
+    return done.returncode == 0

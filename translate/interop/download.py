@@ -73,7 +73,23 @@ def fetch(url: str, dest: Path, sha256: Optional[str] = None, size: Optional[int
           progress: bool = True, timeout: float = TIMEOUT_S) -> Path:
     """Download ``url`` to ``dest`` (resuming ``dest.part``), verify, then rename into place."""
     dest = Path(dest)
+    created = [d for d in (dest.parent, *dest.parent.parents) if not d.exists()]
     dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return _fetch(url, dest, sha256, size, progress, timeout)
+    except BaseException:
+        # Nothing left behind that the user did not ask for: folders this call created stay only
+        # if they hold something (a resumable .part file).
+        for folder in created:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def _fetch(url: str, dest: Path, sha256: Optional[str], size: Optional[int], progress: bool,
+           timeout: float) -> Path:
     part = dest.with_name(dest.name + ".part")
     offset = part.stat().st_size if part.exists() else 0
     if not (size and offset == size):

@@ -129,7 +129,56 @@ def import_state_dict(state: Dict[str, torch.Tensor], where: str = "state dict",
 
 def import_file(path: Path, direction: Optional[str] = None) -> ImportedGenerator:
     path = Path(path).expanduser()
-    return import_state_dict(read_state_dict(path), str(path), direction or direction_from_name(path))
+    imported = import_state_dict(read_state_dict(path), str(path), direction or direction_from_name(path))
+    return _apply_reference_options(imported, path)
+
+
+# The reference saves its options beside the weights (checkpoints/NAME/train_opt.txt), one
+# "name: value [default: ...]" per line.
+_OPTION_FILES = ("train_opt.txt", "test_opt.txt", "opt.txt")
+
+
+def _apply_reference_options(imported: ImportedGenerator, path: Path) -> ImportedGenerator:
+    """Dropout leaves no trace in the weights, so the U-Net layout guesses the reference default
+    (on). A model trained with --no_dropout says so in its options file: then --reference-test-mode
+    must not add dropout the reference's own test script would not have."""
+    text = ""
+    for name in _OPTION_FILES:
+        try:
+            text = (path.parent / name).read_text(errors="replace")
+        except OSError:
+            continue
+        found = re.search(r"^\s*no_dropout:\s*(True|False)\b", text, re.MULTILINE)
+        if found and found.group(1) == "True" and imported.spec.kwargs.get("dropout"):
+            state = imported.net.state_dict()  # dropout has no parameters: same weights
+            imported.spec.kwargs["dropout"] = False
+            net = imported.spec.build()
+            net.load_state_dict(state, strict=True)
+            imported.net = net.eval()
+            imported.notes.append(f"dropout off: {path.parent / name} says no_dropout: True")
+        break
+    _label_input(imported, text)
+    return imported
+
+
+def _label_input(imported: ImportedGenerator, options: str) -> None:
+    """A generator reading more than 4 channels reads label maps: one-hot classes plus,
+    by NVIDIA's default, one instance-boundary channel (label2city: 35 + 1 = 36). Recorded in the
+    spec so apply encodes label-map files without flags; an options file (label_nc, no_instance)
+    beside the weights wins over the default."""
+    spec = imported.spec
+    # pix2pixHD's global generator has the ResNet layout, so the recogniser may name it "resnet":
+    # the channel count, not the name, says label maps (no image has more than 4 channels).
+    if spec.in_channels <= 4 or spec.preprocess.get("input"):
+        return
+    no_instance = re.search(r"^\s*no_instance:\s*True\b", options, re.MULTILINE) is not None
+    found = re.search(r"^\s*label_nc:\s*(\d+)", options, re.MULTILINE)
+    classes = int(found.group(1)) if found else spec.in_channels - (0 if no_instance else 1)
+    instances = spec.in_channels - classes == 1
+    if classes < 1 or spec.in_channels - classes not in (0, 1):
+        return  # an options file that does not fit the weights: leave it to the user
+    spec.preprocess = {**spec.preprocess, "input": "label", "num_classes": classes, "instance_maps": instances}
+    imported.notes.append(f"label-map input: {classes} classes{' + instance boundaries' if instances else ''}")
 
 
 def load_reference_generator(path: Path, direction: Optional[str] = None) -> Tuple[nn.Module, GeneratorSpec]:

@@ -114,11 +114,17 @@ def _scaler(source_size, canvas, target: Optional[PoseStats], normaliser: Option
     """Source-pixel pose -> canvas-pixel pose: normalised into the target's frame, or just rescaled."""
     frame = target.frame_size if normaliser is not None else source_size
     sx, sy = canvas[0] / frame[0], canvas[1] / frame[1]
+    ox = oy = 0.0
+    if normaliser is None and abs(sx - sy) > 1e-6:
+        # Without normalisation the canvas may have the target's aspect, not the source's: one
+        # scale for both axes (letterboxed, centred), or the figure comes out stretched.
+        sx = sy = min(sx, sy)
+        ox, oy = (canvas[0] - frame[0] * sx) / 2, (canvas[1] - frame[1] * sy) / 2
 
     def to_canvas(pose: Pose) -> Pose:
         out = normaliser(pose) if normaliser is not None else pose.copy()
-        out.points[:, 0] *= sx
-        out.points[:, 1] *= sy
+        out.points[:, 0] = out.points[:, 0] * sx + ox
+        out.points[:, 1] = out.points[:, 1] * sy + oy
         return out
 
     return to_canvas

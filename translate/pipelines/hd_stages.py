@@ -27,7 +27,7 @@ from translate import checkpoint as ckpt
 from translate.config import ConfigError, RunConfig
 from translate.data.hd_pairs import find_hd_sources
 from translate.registry import TRANSLATORS
-from translate.training.loop import train
+from translate.training.loop import SizeTooSmallError, train
 
 HD_TRANSLATORS = ("pix2pixhd", "pose2frame")
 
@@ -79,7 +79,11 @@ def train_stages(base: RunConfig, schedule: StageSchedule = StageSchedule(), res
     global_run = RunConfig(base.translator, dataclasses.replace(
         t, name=f"{t.name}_global", size=t.size // 2, load_size=t.load_size // 2, epochs=schedule.global_epochs,
         steps=None), dataclasses.replace(opts, generator="pix2pixhd_global"))
-    _stage(global_run, schedule.global_epochs * per_epoch, resume, log)
+    try:
+        _stage(global_run, schedule.global_epochs * per_epoch, resume, log)
+    except SizeTooSmallError as exc:  # say it in the user's --size, not the global stage's half
+        raise SizeTooSmallError(f"pix2pixHD needs --size >= {2 * exc.needed} (the global stage trains at half "
+                                f"size, and its networks need >= {exc.needed})", 2 * exc.needed) from None
 
     fix_steps = schedule.fix_global_epochs * per_epoch
     local_train = dataclasses.replace(t, epochs=schedule.local_epochs, steps=None)

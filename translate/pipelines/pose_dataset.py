@@ -134,7 +134,10 @@ def extract_dataset(video: Path, dataset: Path, options: ExtractOptions = Extrac
     if report.no_person == len(raw):
         if created:
             shutil.rmtree(dataset, ignore_errors=True)
-        raise NoPersonError(f"{video}: no person found in any of its {len(raw)} frame(s)")
+        lower = round(options.detection_confidence / 2, 2)
+        raise NoPersonError(f"{video}: no person found in any of its {len(raw)} frame(s) at --detection-confidence "
+                            f"{options.detection_confidence:g} (people seen from the waist up, or small, often "
+                            f"score lower: try --detection-confidence {lower:g})")
     style = options.style
     figures = [None if p is None else convert(p, style.skeleton) for p in fill_missing(raw)]
     figures = smooth_poses(figures, SmoothingOptions(options.smooth, style.min_confidence))

@@ -1,9 +1,8 @@
 """Every way the server loads and runs a model, in one place.
 
-The server never touches checkpoints, generators or pipelines except through this module, so
-moving it onto the public ``translate.load`` API (and the face swap / dance pipelines onto their
-new home) is a change to this file only. Today it is built on ``checkpoint.load_generator``,
-``apply.frames.FrameTranslator``, ``video.pipeline.translate_video`` and the ``people`` pipelines.
+The server never touches checkpoints, generators or pipelines except through this module. Image
+and video models run through the public API (``translate.load``: tiling, precision, video with
+audio); face swap and dance run their pipelines from ``translate.pipelines``.
 
 Models are loaded once per (checkpoint, direction) and kept; every run holds ``ModelCache.lock``
 so two requests never use the device at once, whatever tab they come from.

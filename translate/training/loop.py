@@ -65,8 +65,16 @@ def _check_crop_fits(translator, t) -> None:
                                     f"{_fitting_generator(spec.architecture, t.size)})")
     smallest = _smallest_size(translator, t.size)
     if smallest is not None:
-        raise TrainingError(f"--size {t.size} is too small for {type(translator).__name__}'s networks (a layer would "
-                            f"be down to one pixel); it needs --size >= {smallest}")
+        raise SizeTooSmallError(f"--size {t.size} is too small for {type(translator).__name__}'s networks (a layer "
+                                f"would be down to one pixel); it needs --size >= {smallest}", smallest)
+
+
+class SizeTooSmallError(TrainingError):
+    """The crop is below what the networks take; ``needed`` is the smallest size that works."""
+
+    def __init__(self, message: str, needed: int):
+        super().__init__(message)
+        self.needed = needed
 
 
 def _fitting_generator(architecture: str, size: int) -> str:

@@ -6,6 +6,7 @@ never asks "am I rank 0?" at every call site.
 from __future__ import annotations
 
 import html
+import re
 import time
 from pathlib import Path
 from typing import Dict, List
@@ -15,6 +16,35 @@ from tqdm import tqdm
 
 from translate.data import to_image, write_image
 from translate.fileio import atomic_write_text
+
+
+_ROW = re.compile(r"<tr><th>epoch \d+<br>step (\d+)</th>.*?</tr>")
+
+
+def _previous_rows(page: Path, up_to_step: int) -> List[str]:
+    try:
+        text = page.read_text()
+    except OSError:
+        return []
+    return [m.group(0) for m in _ROW.finditer(text) if int(m.group(1)) <= up_to_step]
+
+
+def _previous_metrics(log: Path, up_to_step: int) -> List[Dict[str, float]]:
+    import json
+
+    try:
+        records = json.loads(log.read_text())
+    except (OSError, ValueError):
+        return []
+    rows = []
+    for record in records if isinstance(records, list) else []:
+        step = record.get("step") if isinstance(record, dict) else None
+        if not isinstance(step, int) or step > up_to_step:
+            continue
+        values = {(m["metric"] if not m.get("direction") else f"{m['metric']}_{m['direction']}"): m["value"]
+                  for m in record.get("metrics", []) if isinstance(m, dict) and "metric" in m and "value" in m}
+        rows.append({"step": step, **values})
+    return sorted(rows, key=lambda r: -r["step"])
 
 
 class NullWatcher:
@@ -38,8 +68,11 @@ class Watcher(NullWatcher):
                 self.writer = SummaryWriter(str(self.folder / "tensorboard"))
             except ImportError:  # tensorboard is optional at run time
                 self.bar.write("tensorboard is not installed: scalars go to the progress bar only")
-        self.web_rows: List[str] = []
-        self.metric_rows: List[Dict[str, float]] = []  # one per evaluation: step and values, newest first
+        # A resumed run keeps the page's history: rows up to the step it resumes from (later
+        # ones are redone by this run).
+        self.web_rows: List[str] = _previous_rows(self.folder / "web" / "index.html", start_step)
+        # One per evaluation: step and values, newest first (a resumed run's come from eval_log.json).
+        self.metric_rows: List[Dict[str, float]] = _previous_metrics(self.folder / "eval_log.json", start_step)
         self._last = time.perf_counter()
         self._images = 0
 
