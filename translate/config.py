@@ -15,7 +15,6 @@ nearest valid ones.
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
 import dataclasses
 import difflib
 import types
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import yaml
+
+from translate.errors import TranslateError
 
 
 class ConfigError(TranslateError, ValueError):

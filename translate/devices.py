@@ -8,13 +8,14 @@ without native bf16 instructions autocast would emulate it and be slower, so
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
 import contextlib
 import functools
 import os
 from typing import ContextManager, Optional
 
 import torch
+
+from translate.errors import TranslateError
 
 _DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -117,25 +117,31 @@ def plan_media(input_path: Path, output_path: Path, problems: Optional[List[Tupl
     return [(src, output_path / src.relative_to(input_path)) for src in sources]
 
 
+def split_work(pairs: Sequence[Pair], overwrite: bool, skipped: List[Path],
+               on_message: Message = _stderr) -> Tuple[List[Pair], List[Pair]]:
+    """(images, videos) still to do; outputs that exist are appended to ``skipped`` unless
+    ``overwrite``, so a re-run resumes an interrupted batch. Temporaries of a killed earlier run
+    (kill -9 cannot clean up) are removed; those of a live process, such as a second apply
+    writing into the same folder, are left alone."""
+    for folder in sorted({dst.parent for _, dst in pairs}):
+        remove_stale_temporaries(folder)
+    todo = []
+    for src, dst in pairs:
+        if dst.exists() and not overwrite:
+            skipped.append(dst)
+        else:
+            todo.append((src, dst))
+    if skipped:
+        on_message(f"skipping {len(skipped)} output(s) that already exist (--overwrite redoes them)")
+    return [(s, d) for s, d in todo if is_image_file(s)], [(s, d) for s, d in todo if is_video_file(s)]
+
+
 def run_batch(net: nn.Module, pairs: Sequence[Pair], in_channels: int, device: torch.device,
               dtype: Optional[torch.dtype], options: BatchOptions, preprocess: Optional[Dict] = None,
               on_message: Message = _stderr, progress: bool = True) -> BatchReport:
     """Translate every pair; images first (batched by size), then videos one by one, streamed."""
     report = BatchReport()
-    # Temporaries of a killed earlier run (kill -9 cannot clean up); those of a live process,
-    # such as a second apply writing into the same folder, are left alone.
-    for folder in sorted({dst.parent for _, dst in pairs}):
-        remove_stale_temporaries(folder)
-    todo = []
-    for src, dst in pairs:
-        if dst.exists() and not options.overwrite:
-            report.skipped.append(dst)
-        else:
-            todo.append((src, dst))
-    if report.skipped:
-        on_message(f"skipping {len(report.skipped)} output(s) that already exist (--overwrite redoes them)")
-    images = [(s, d) for s, d in todo if is_image_file(s)]
-    videos = [(s, d) for s, d in todo if is_video_file(s)]
+    images, videos = split_work(pairs, options.overwrite, report.skipped, on_message)
     rgb_model = (preprocess or {}).get("input", "rgb") == "rgb"
     if images:
         if options.side_by_side:

@@ -12,7 +12,6 @@ one OpenCV mode that ignores EXIF orientation, so orientation is read from the h
 
 from __future__ import annotations
 
-from translate.errors import DataError, InputNotFoundError, TranslateError
 import io
 import os
 from pathlib import Path
@@ -21,6 +20,7 @@ import cv2
 import numpy as np
 import torch
 
+from translate.errors import DataError, InputNotFoundError, TranslateError
 from translate.fileio import atomic_write_bytes
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})

@@ -21,7 +21,6 @@ releases), so it is handed an in-memory copy of the already-validated tensors, n
 """
 from __future__ import annotations
 
-from translate.errors import InvalidSettingError, TranslateError
 import io
 import os
 import re
@@ -31,6 +30,8 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
+
+from translate.errors import InvalidSettingError, TranslateError
 
 INCEPTION_FILES = ("weights-inception-2015-12-05-6726825d.pth", "pt_inception-2015-12-05-6726825d.pth")
 # LPIPS backbone name (torchmetrics' ``net``) -> torchvision's file name for its ImageNet weights.

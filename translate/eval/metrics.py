@@ -17,13 +17,13 @@ network's weights are absent raises ``MissingWeightsError`` and the evaluator sk
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
 import warnings
 from typing import Dict, List
 
 import torch
 from torch import Tensor, nn
 
+from translate.errors import TranslateError
 from translate.eval.features import INCEPTION_FEATURES, FeatureNets
 from translate.registry import Registry
 

@@ -5,7 +5,6 @@ Every reader returns uint8 HxWxC arrays (``translate.data.read_image``) or raise
 """
 from __future__ import annotations
 
-from translate.errors import InputNotFoundError, TranslateError
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
@@ -13,6 +12,7 @@ from typing import Callable, List, Optional, Tuple
 import numpy as np
 
 from translate.data import ImageReadError, PairedDataset, detect_layout, list_images
+from translate.errors import InputNotFoundError, TranslateError
 
 _NAMES_SHOWN = 10
 

@@ -11,7 +11,6 @@ and reused, so later evaluations cost only the translations and the outputs' fea
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
+from translate.errors import TranslateError
 from translate.eval.evaluate import EvalOptions, evaluate_generators
 from translate.eval.features import FeatureNets, WeightPaths
 from translate.eval.metrics import METRICS

@@ -13,7 +13,6 @@ an interrupted extract is resumed by running it again.
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
 import json
 import sys
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from translate.data.io import ImageReadError, is_image_file, read_image, write_image
+from translate.errors import TranslateError
 from translate.fileio import atomic_write_text
 from translate.people.faces_align import AlignSpec, align_face, transform_points
 from translate.people.faces_detect import FaceDetector

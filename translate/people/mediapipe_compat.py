@@ -8,9 +8,10 @@ its replacement, ``message_factory.GetMessageClass``, before MediaPipe is import
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
 import os
 from types import ModuleType
+
+from translate.errors import TranslateError
 
 
 class PeopleBackendMissing(TranslateError, ImportError):

@@ -11,7 +11,6 @@ Frames are generated in order, one at a time, because each depends on the one be
 """
 from __future__ import annotations
 
-from translate.errors import DataError, TranslateError
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from tqdm import tqdm
 
 from translate.apply.images import translate_tensor
 from translate.checkpoint import GeneratorSpec
+from translate.errors import DataError, TranslateError
 from translate.fileio import atomic_path
 from translate.video.encode import VideoWriter
 from translate.video.io import VideoReader, even_size, probe

@@ -21,12 +21,11 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from translate.apply.batch import BatchReport
-from translate.data import ImageReadError, read_image, resize_long_side, write_image
-from translate.data.io import is_image_file
-from translate.pipelines.faceswap import FaceSwapper
-from translate.video.io import VideoError, is_video_file
+from translate.apply.batch import BatchReport, split_work
 from translate.apply.video import VideoOptions, translate_video
+from translate.data import ImageReadError, read_image, resize_long_side, write_image
+from translate.pipelines.faceswap import FaceSwapper
+from translate.video.io import VideoError
 
 Message = Callable[[str], None]
 Pair = Tuple[Path, Path]
@@ -50,16 +49,7 @@ def _merge_stages(report: SwapReport, seconds: Dict[str, float]) -> None:
 def swap_batch(swapper: FaceSwapper, pairs: Sequence[Pair], video: VideoOptions, overwrite: bool = False,
                progress: bool = True, on_message: Message = _stderr) -> SwapReport:
     report = SwapReport()
-    todo = []
-    for src, dst in pairs:
-        if dst.exists() and not overwrite:
-            report.skipped.append(dst)
-        else:
-            todo.append((src, dst))
-    if report.skipped:
-        on_message(f"skipping {len(report.skipped)} output(s) that already exist (--overwrite redoes them)")
-    images = [(s, d) for s, d in todo if is_image_file(s)]
-    videos = [(s, d) for s, d in todo if is_video_file(s)]
+    images, videos = split_work(pairs, overwrite, report.skipped, on_message)
     for src, dst in tqdm(images, desc="faceswap", unit="img", disable=not progress or not images,
                          dynamic_ncols=True):
         _image(swapper, src, dst, video, report)

@@ -13,7 +13,6 @@ frames before it) and is counted; a video with nobody in it at all is an error.
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
 import json
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -23,6 +22,7 @@ from typing import List, Optional
 from tqdm import tqdm
 
 from translate.data import resize_long_side, write_image
+from translate.errors import TranslateError
 from translate.fileio import atomic_write_text
 from translate.video.io import VideoError, VideoReader, probe
 

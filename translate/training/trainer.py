@@ -16,7 +16,6 @@ per optimiser step even when a translator calls a generator several times
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
 from typing import Any, Dict, Optional, Tuple
 
 import torch
@@ -25,6 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from translate.config import TrainConfig
 from translate.devices import autocast, grad_scaler
+from translate.errors import TranslateError
 from translate.nets import set_requires_grad
 from translate.training.distributed import DistInfo
 from translate.training.schedule import linear_decay

@@ -16,7 +16,6 @@ it stopped, so the caller can translate what decoded and still report a failure.
 """
 from __future__ import annotations
 
-from translate.errors import TranslateError
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,6 +24,8 @@ from typing import Iterator, Optional, Tuple
 
 import av
 import numpy as np
+
+from translate.errors import TranslateError
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm"})
 

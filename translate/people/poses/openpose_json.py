@@ -10,7 +10,6 @@ ignore it, and files without it need a size from the caller.
 """
 from __future__ import annotations
 
-from translate.errors import InputNotFoundError, TranslateError
 import json
 import math
 import os
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Tuple
 
+from translate.errors import InputNotFoundError, TranslateError
 from translate.fileio import atomic_write_text
 
 from .skeletons import Pose, skeleton_for_count
