@@ -23,7 +23,8 @@ from torch import nn
 from translate import checkpoint as ckpt
 from translate.apply.frames import FrameTranslator
 from translate.apply.images import translate_tensor
-from translate.apply.tiling import TileSpec, TilingNet
+from translate.apply.job import tiling_for
+from translate.apply.tiling import TilingNet
 from translate.apply.video import VideoOptions, VideoResult, translate_video
 from translate.checkpoint import GeneratorSpec
 from translate.data import convert_channels
@@ -51,10 +52,9 @@ class Model:
     def __init__(self, net: nn.Module, spec: GeneratorSpec, source: Path, metadata: Mapping[str, Any],
                  device: Optional[str] = None, precision: Optional[str] = None, tile: Union[str, int] = "auto",
                  on_message: Callable[[str], None] = lambda message: None):
-        mode, size = ("on", int(tile)) if str(tile).isdigit() else (str(tile), TileSpec().size)
+        mode, tiles = tiling_for(str(tile))
         self.generator = net.eval()  # the network itself, for callers that need its layers
-        self.net = TilingNet(net, mode, TileSpec(size, min(TileSpec().overlap, size // 2)),
-                             (spec.preprocess or {}).get("size"), on_message).eval()
+        self.net = TilingNet(net, mode, tiles, (spec.preprocess or {}).get("size"), on_message).eval()
         self.spec = spec
         self.source = source
         self._metadata = dict(metadata)

@@ -81,40 +81,18 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _apply_run(args: argparse.Namespace) -> int:
-    from translate.apply.batch import BatchOptions, plan_media, run_batch
-    from translate.apply.tiling import TileSpec, TilingNet
-    from translate.checkpoint import step_folder
-    from translate.interop.loading import load_generator
-    from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
+    from translate.apply.batch import BatchOptions
+    from translate.apply.job import ApplyJob, run_job
     from translate.apply.video import VideoOptions
 
     _check(args)
-    configure_threads()
-    checkpoint = Path(args.checkpoint)
-    if args.step is not None:
-        checkpoint = step_folder(checkpoint, args.step)
-    net, spec = load_generator(checkpoint, args.direction)
-    # Planned before the model runs: a bad input or output suffix is refused before any work.
-    problems: list = []
-    pairs = plan_media(Path(args.input), Path(args.output), problems)
-    if args.reference_test_mode:
-        from translate.interop.reference import reference_test_mode
-
-        net = reference_test_mode(net)
-    device = resolve_device(args.device or "auto")
-    dtype = resolve_precision(args.precision or "auto", device)
-    say = lambda message: print(message, file=sys.stderr)  # noqa: E731
-    tile_mode, tile_size = ("on", int(args.tile)) if args.tile.isdigit() else (args.tile, 512)
-    overlap = min(args.tile_overlap, tile_size // 2)
-    net = TilingNet(net, tile_mode, TileSpec(tile_size, overlap), (spec.preprocess or {}).get("size"), say)
-    print(f"{spec.translator or 'model'} {spec.direction} ({spec.architecture}) on {device}, "
-          f"{precision_name(dtype)}: {len(pairs)} file(s) -> {args.output}", file=sys.stderr)
     video = VideoOptions(batch_size=args.batch_size, size=args.size, fps=args.fps, side_by_side=args.side_by_side,
                          temporal=args.temporal, measure_flicker=args.flicker, codec=args.codec, crf=args.crf)
-    options = BatchOptions(args.batch_size, args.size, args.side_by_side, args.overwrite,
-                           max_pixels=args.max_pixels or None, video=video)
-    report = run_batch(net, pairs, spec.in_channels, device, dtype, options, spec.preprocess)
-    report.failed[:0] = problems
+    batch = BatchOptions(args.batch_size, args.size, args.side_by_side, args.overwrite,
+                         max_pixels=args.max_pixels or None, video=video)
+    report = run_job(ApplyJob(Path(args.checkpoint), Path(args.input), Path(args.output), args.direction, args.step,
+                              args.device, args.precision, args.tile, args.tile_overlap, args.reference_test_mode,
+                              batch))
     skipped = f", skipped {len(report.skipped)} existing" if report.skipped else ""
     print(f"wrote {len(report.written)} file(s) to {args.output}{skipped}", file=sys.stderr)
     if report.failed:
