@@ -31,34 +31,21 @@ def _dance_args(p: argparse.ArgumentParser) -> None:
 
 
 def _dance_run(args: argparse.Namespace) -> int:
-    from translate.checkpoint import read_metadata
-    from translate.interop.loading import load_generator
-    from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
-    from translate.pipelines.dance import DanceOptions, check_pose_model, dance
+    from translate.pipelines.dance import DanceOptions, dance_checkpoint
 
     if args.batch_size < 1 or (args.size is not None and args.size < 2):
         raise UsageError("--batch-size must be >= 1 and --size >= 2")
-    source, output = Path(args.source), Path(args.output)
-    if output.resolve() == source.resolve():
-        raise UsageError(f"--output {output} is the source video; choose another file")
-    configure_threads()
-    net, spec = load_generator(Path(args.checkpoint))
-    check_pose_model(spec, args.checkpoint)
-    face = None
-    if Path(args.checkpoint).is_dir() and "face" in read_metadata(Path(args.checkpoint))["generators"]:
-        face = load_generator(Path(args.checkpoint), "face")  # the face stage refines every frame's face
-    device = resolve_device(args.device or "auto")
-    dtype = resolve_precision(args.precision or "auto", device)
+    if Path(args.output).resolve() == Path(args.source).resolve():
+        raise UsageError(f"--output {args.output} is the source video; choose another file")
     say = lambda message: print(message, file=sys.stderr)  # noqa: E731
-    stages = spec.architecture + (" + face stage" if face else "")
-    say(f"pose2frame ({stages}) on {device}, {precision_name(dtype)}: {source} -> {output}")
     options = DanceOptions(normalise=not args.no_normalise, side_by_side=args.side_by_side, size=args.size,
                            target_stats=Path(args.target_stats) if args.target_stats else None,
                            source_stats=Path(args.source_stats) if args.source_stats else None, codec=args.codec,
                            crf=args.crf)
-    result = dance((net, spec), source, output, options, device, dtype, say, face)
+    result = dance_checkpoint(Path(args.checkpoint), Path(args.source), Path(args.output), options, args.device,
+                              args.precision, say)
     split = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
-    say(f"wrote {result.frames} frame(s) to {output} ({result.fps():.1f} frames/s overall: {split})")
+    say(f"wrote {result.frames} frame(s) to {args.output} ({result.fps():.1f} frames/s overall: {split})")
     if result.no_person:
         say(f"{result.no_person} frame(s) had nobody found and reused the previous pose")
     if result.problem:

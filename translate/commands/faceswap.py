@@ -57,40 +57,23 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from translate.apply.batch import plan_media
-    from translate.interop.loading import load_generator
-    from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
-    from translate.people.faces_align import AlignSpec
-    from translate.people.faces_blend import BlendOptions
-    from translate.pipelines.faceswap import FaceSwapper, SwapOptions
-    from translate.pipelines.faceswap_batch import swap_batch
-    from translate.people.faces_track import TrackOptions
     from translate.apply.video import VideoOptions
+    from translate.people.faces_blend import BlendOptions
+    from translate.people.faces_track import TrackOptions
+    from translate.pipelines.faceswap_batch import FaceSwapJob, NotAFaceModelError, swap_checkpoint
 
     _check(args)
-    configure_threads()
-    net, spec = load_generator(Path(args.checkpoint), args.direction)
-    size = (spec.preprocess or {}).get("size")
-    if not size or spec.in_channels != 3 or spec.out_channels != 3:
-        raise UsageError(f"{args.checkpoint}: not a face model (needs an RGB generator trained on face crops, "
-                         f"e.g. `translate train faceswap`)")
-    if not (spec.preprocess or {}).get("faces"):
-        print(f"note: {args.checkpoint} was trained by {spec.translator or 'another translator'}, not faceswap; "
-              f"using it on {size}x{size} aligned face crops", file=sys.stderr)
-    device = resolve_device(args.device or "auto")
-    dtype = resolve_precision(args.precision or "auto", device)
-    pairs = plan_media(Path(args.input), Path(args.output))
-    options = SwapOptions(AlignSpec(int(size), args.margin),
-                          TrackOptions(args.select, args.face_index, args.smoothing, min_size=args.min_face),
-                          BlendOptions(args.color, args.blend, args.erode, args.feather), args.temporal,
-                          args.mask)
     video = VideoOptions(batch_size=args.batch_size, size=args.size, fps=args.fps, side_by_side=args.side_by_side,
                          codec=args.codec, crf=args.crf)
-    print(f"faceswap {spec.direction} ({spec.architecture}, {size}px crops) on {device}, {precision_name(dtype)}: "
-          f"{len(pairs)} file(s) -> {args.output}", file=sys.stderr)
-    with make_detector(args) as detector:
-        swapper = FaceSwapper(net, device, detector, options, dtype)
-        report = swap_batch(swapper, pairs, video, args.overwrite, progress=not args.no_progress)
+    job = FaceSwapJob(Path(args.checkpoint), Path(args.input), Path(args.output), args.direction, args.device,
+                      args.precision, args.margin,
+                      TrackOptions(args.select, args.face_index, args.smoothing, min_size=args.min_face),
+                      BlendOptions(args.color, args.blend, args.erode, args.feather), args.temporal, args.mask,
+                      video, args.overwrite, not args.no_progress)
+    try:
+        report = swap_checkpoint(job, lambda: make_detector(args), lambda m: print(m, file=sys.stderr))
+    except NotAFaceModelError as exc:
+        raise UsageError(str(exc)) from None
     skipped = f", skipped {len(report.skipped)} existing" if report.skipped else ""
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in report.stage_seconds.items())
     print(f"wrote {len(report.written)} file(s) to {args.output}{skipped}" + (f" (busy: {stages})" if stages else ""),

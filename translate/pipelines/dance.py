@@ -244,3 +244,28 @@ def _generate(net, spec, poses, source, output, canvas, to_canvas, style, option
     result.seconds.update(timers)
     if result.frames < len(poses):
         result.problem = result.problem or f"second decode gave {result.frames} of {len(poses)} frames"
+
+
+def dance_checkpoint(checkpoint: Path, source: Path, output: Path, options: DanceOptions = DanceOptions(),
+                     device: Optional[str] = None, precision: Optional[str] = None,
+                     on_message: Message = lambda m: None) -> DanceResult:
+    """``translate dance`` as one call: load a pose2frame checkpoint (its face stage too, when it
+    has one), pick the device and precision, and run ``dance`` on ``source``."""
+    from translate.checkpoint import read_metadata
+    from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
+    from translate.interop.loading import load_generator
+
+    source, output, checkpoint = Path(source), Path(output), Path(checkpoint)
+    if output.resolve() == source.resolve():
+        raise DataError(f"--output {output} is the source video; choose another file")
+    configure_threads()
+    net, spec = load_generator(checkpoint)
+    check_pose_model(spec, checkpoint)
+    face = None
+    if checkpoint.is_dir() and "face" in read_metadata(checkpoint)["generators"]:
+        face = load_generator(checkpoint, "face")  # the face stage refines every frame's face
+    torch_device = resolve_device(device or "auto")
+    dtype = resolve_precision(precision or "auto", torch_device)
+    stages = spec.architecture + (" + face stage" if face else "")
+    on_message(f"pose2frame ({stages}) on {torch_device}, {precision_name(dtype)}: {source} -> {output}")
+    return dance((net, spec), source, output, options, torch_device, dtype, on_message, face)

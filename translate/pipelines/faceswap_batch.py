@@ -15,20 +15,28 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import av
 import numpy as np
 from tqdm import tqdm
 
-from translate.apply.batch import BatchReport, split_work
+from translate.apply.batch import BatchReport, plan_media, split_work
 from translate.apply.video import VideoOptions, translate_video
 from translate.data import ImageReadError, read_image, resize_long_side, write_image
-from translate.pipelines.faceswap import FaceSwapper
+from translate.errors import TranslateError
+from translate.people.faces_align import AlignSpec
+from translate.people.faces_blend import BlendOptions
+from translate.people.faces_track import TrackOptions
+from translate.pipelines.faceswap import FaceSwapper, SwapOptions
 from translate.video.io import VideoError
 
 Message = Callable[[str], None]
 Pair = Tuple[Path, Path]
+
+
+class NotAFaceModelError(TranslateError, ValueError):
+    """The checkpoint is not an RGB generator trained on aligned face crops."""
 
 
 def _stderr(message: str) -> None:
@@ -109,3 +117,50 @@ def _video(swapper: FaceSwapper, src: Path, dst: Path, options: VideoOptions, re
                f"{', audio ' + result.info.audio.codec if result.info.audio else ', no audio'} ({stages})")
     if result.problem:
         report.failed.append((src, f"{src}: {result.problem} (the frames before were swapped and written to {dst})"))
+
+
+@dataclass
+class FaceSwapJob:
+    """What ``translate faceswap`` does, as data: a face model, inputs, outputs and how to swap."""
+
+    checkpoint: Path
+    input: Path
+    output: Path
+    direction: Optional[str] = None
+    device: Optional[str] = None
+    precision: Optional[str] = None
+    margin: float = AlignSpec.margin  # crop margin around the face (the crop size is the model's)
+    track: TrackOptions = field(default_factory=TrackOptions)
+    blend: BlendOptions = field(default_factory=BlendOptions)
+    temporal: float = 0.0
+    mask: str = SwapOptions.mask
+    video: VideoOptions = field(default_factory=VideoOptions)
+    overwrite: bool = False
+    progress: bool = True
+
+
+def swap_checkpoint(job: FaceSwapJob, make_detector: Callable[[], Any],
+                    on_message: Message = _stderr) -> SwapReport:
+    """``translate faceswap`` as one call: load the face model, check it is one, plan the outputs,
+    and swap every file (``make_detector()`` returns the face detector, a context manager)."""
+    from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
+    from translate.interop.loading import load_generator
+
+    configure_threads()
+    net, spec = load_generator(Path(job.checkpoint), job.direction)
+    size = (spec.preprocess or {}).get("size")
+    if not size or spec.in_channels != 3 or spec.out_channels != 3:
+        raise NotAFaceModelError(f"{job.checkpoint}: not a face model (needs an RGB generator trained on face crops, "
+                                 f"e.g. `translate train faceswap`)")
+    if not (spec.preprocess or {}).get("faces"):
+        on_message(f"note: {job.checkpoint} was trained by {spec.translator or 'another translator'}, not faceswap; "
+                   f"using it on {size}x{size} aligned face crops")
+    device = resolve_device(job.device or "auto")
+    dtype = resolve_precision(job.precision or "auto", device)
+    pairs = plan_media(Path(job.input), Path(job.output))
+    options = SwapOptions(AlignSpec(int(size), job.margin), job.track, job.blend, job.temporal, job.mask)
+    on_message(f"faceswap {spec.direction} ({spec.architecture}, {size}px crops) on {device}, "
+               f"{precision_name(dtype)}: {len(pairs)} file(s) -> {job.output}")
+    with make_detector() as detector:
+        swapper = FaceSwapper(net, device, detector, options, dtype)
+        return swap_batch(swapper, pairs, job.video, job.overwrite, progress=job.progress, on_message=on_message)
