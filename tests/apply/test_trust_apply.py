@@ -77,6 +77,18 @@ def test_max_pixels_flag(checkpoint, tmp_path, capsys):
     assert _apply(checkpoint, src, tmp_path / "o.png", "--max-pixels", "0") == 0
 
 
+def test_max_pixels_applies_to_video_frames_at_the_size_translated(checkpoint, tmp_path, capsys):
+    from video_clips import make_video
+
+    clip = make_video(tmp_path / "in" / "clip.mp4", frames=3, width=64, height=48, audio=None)
+    write_png(tmp_path / "in" / "small.png", smooth(0, 16, 16))
+    assert _apply(checkpoint, tmp_path / "in", tmp_path / "out", "--max-pixels", "1000") == 1
+    err = capsys.readouterr().err
+    assert f"{clip}: frames too large: 64x48 = 3,072 pixels, over the limit of 1,000" in err
+    assert (tmp_path / "out" / "small.png").exists() and not (tmp_path / "out" / "clip.mp4").exists()
+    assert _apply(checkpoint, clip, tmp_path / "o.mp4", "--max-pixels", "1000", "--size", "32") == 0
+
+
 def test_opencv_refusal_is_an_image_read_error(tmp_path):
     path = png_header_only(tmp_path / "bomb.png", 40000, 40000)
     with pytest.raises(ImageReadError, match="bomb.png"):

@@ -171,3 +171,17 @@ def test_dataset_skips_a_label_with_a_too_large_id(tmp_path):
     with pytest.raises(RuntimeError, match="every sample"):
         ds[0]
     assert any("labelIds" in p for p in ds.bad_files)
+
+
+def test_a_label_map_over_max_pixels_is_refused_from_its_header(tmp_path):
+    from translate.apply.inputs import LabelInput
+    from translate.data.labels import LabelError, read_label_map
+
+    path = tmp_path / "big_labelIds.png"
+    Image.fromarray(np.zeros((20, 30), np.uint8)).save(path)
+    with pytest.raises(LabelError) as refused:
+        read_label_map(path, max_pixels=100)
+    assert str(refused.value) == f"{path}: too large: 30x20 = 600 pixels, over the limit of 100 (--max-pixels)"
+    with pytest.raises(LabelError, match="too large"):
+        LabelInput(num_classes=3, max_pixels=100).read(path, None)
+    assert read_label_map(path, max_pixels=600).shape == (20, 30)

@@ -30,7 +30,7 @@ from translate.apply.images import ApplyError, apply_to_images
 from translate.data import ImageReadError, read_image, resize_long_side, write_image
 from translate.data.io import IMAGE_EXTENSIONS, MAX_PIXELS, is_image_file
 from translate.fileio import remove_stale_temporaries
-from translate.video.io import VIDEO_EXTENSIONS, VideoError, VideoInfo, is_video_file, probe
+from translate.video.io import VIDEO_EXTENSIONS, VideoError, VideoInfo, even_size, is_video_file, probe
 from translate.apply.video import VideoOptions, VideoResult, translate_video
 
 Message = Callable[[str], None]
@@ -157,7 +157,7 @@ def run_batch(net: nn.Module, pairs: Sequence[Pair], in_channels: int, device: t
             report.failed += [(s, f"{s}: this model reads label maps, not video frames") for s, _ in videos]
         else:
             translator = FrameTranslator(net, device, dtype, in_channels)
-            _videos(translator, videos, options.video, report, on_message, progress)
+            _videos(translator, videos, options.video, report, on_message, progress, options.max_pixels)
     return report
 
 
@@ -179,13 +179,20 @@ def _side_by_side_images(net, pairs, in_channels, device, dtype, options, rgb_mo
 
 
 def _videos(translator: FrameTranslator, pairs: Sequence[Pair], options: VideoOptions, report: BatchReport,
-            on_message: Message, progress: bool) -> None:
+            on_message: Message, progress: bool, max_pixels: Optional[int] = None) -> None:
     infos: List[Tuple[Path, Path, VideoInfo]] = []
     for src, dst in pairs:
         try:
-            infos.append((src, dst, probe(src)))
+            info = probe(src)
         except VideoError as exc:
             report.failed.append((src, str(exc)))
+            continue
+        width, height = even_size(info.width, info.height, options.size)  # what the model will see
+        if max_pixels and width * height > max_pixels:
+            report.failed.append((src, f"{src}: frames too large: {width}x{height} = {width * height:,} pixels, over "
+                                       f"the limit of {max_pixels:,} (--max-pixels; or shrink them with --size)"))
+            continue
+        infos.append((src, dst, info))
     total = sum(info.expected_frames for _, _, info in infos)
     overall = None
     if len(infos) > 1:

@@ -68,14 +68,15 @@ class LabelInput:
 
     num_classes: int
     instance_maps: bool = False
+    max_pixels: Optional[int] = MAX_PIXELS  # refused from the header, before decoding
 
     def read(self, path: Path, size: Optional[int]) -> np.ndarray:
-        label = read_label_map(path)
+        label = read_label_map(path, self.max_pixels)
         check_label_ids(label, self.num_classes, path)
         instances = None
         if self.instance_maps:
             inst_path = find_instance_map(path)
-            instances = label if inst_path is None else read_label_map(inst_path)
+            instances = label if inst_path is None else read_label_map(inst_path, self.max_pixels)
             if instances.shape != label.shape:
                 raise LabelError(inst_path, f"size {instances.shape[1]}x{instances.shape[0]} differs from the "
                                             f"label map {path} ({label.shape[1]}x{label.shape[0]})")
@@ -97,7 +98,8 @@ def _rgb(preprocess: Mapping[str, Any], in_channels: int, max_pixels: Optional[i
 
 
 def _label(preprocess: Mapping[str, Any], in_channels: int, max_pixels: Optional[int] = MAX_PIXELS) -> InputEncoder:
-    return LabelInput(num_classes=int(preprocess["num_classes"]), instance_maps=bool(preprocess.get("instance_maps")))
+    return LabelInput(num_classes=int(preprocess["num_classes"]), instance_maps=bool(preprocess.get("instance_maps")),
+                      max_pixels=max_pixels)
 
 
 ENCODERS: Dict[str, Callable[..., InputEncoder]] = {"rgb": _rgb, "label": _label}

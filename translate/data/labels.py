@@ -21,9 +21,9 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 import torch
 
-from .io import ImageReadError
-
 from translate.errors import DataError
+
+from .io import MAX_PIXELS, ImageReadError
 
 # Cityscapes names its maps <city>_<seq>_<frame>_gtFine_labelIds.png / ..._instanceIds.png.
 _INSTANCE_NAME_SWAPS = (("_labelIds", "_instanceIds"), ("_label", "_inst"))
@@ -33,23 +33,30 @@ class LabelError(ImageReadError):
     """A label or instance map that cannot be used: "PATH: reason" on one line."""
 
 
-def read_label_map(path: str | os.PathLike) -> np.ndarray:
+def read_label_map(path: str | os.PathLike, max_pixels: Optional[int] = MAX_PIXELS) -> np.ndarray:
     """Read an integer map (label or instance ids) as int32 HxW, exactly as stored.
 
     Uses Pillow, which keeps 16/32-bit values and palette indices. Colour images whose channels
-    differ are refused: they are rendered (coloured) label maps, not ids.
+    differ are refused: they are rendered (coloured) label maps, not ids. A map of more than
+    ``max_pixels`` pixels is refused from its header, before decoding (as images are).
     """
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     try:
         with Image.open(path) as im:
+            width, height = im.size  # the header only: nothing decoded yet
+            if max_pixels and width * height > max_pixels:
+                raise LabelError(path, f"too large: {width}x{height} = {width * height:,} pixels, over the limit "
+                                       f"of {max_pixels:,} (--max-pixels)")
             im.load()
             mode = im.mode
             array = np.asarray(im)
+    except LabelError:
+        raise
     except FileNotFoundError:
         raise LabelError(path, "no such file") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise LabelError(path, f"not a readable label map ({exc})") from None
     if array.ndim == 3:
         if array.shape[2] == 4:
