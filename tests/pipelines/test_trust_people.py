@@ -27,3 +27,13 @@ def test_dance_without_normalisation_keeps_the_figure_aspect():
     to_canvas = _scaler((200, 100), (64, 64), None, None)  # a square target canvas
     out = to_canvas(Pose("mediapipe33", points)).points
     assert tuple(out[0, :2]) == (0, 16) and tuple(out[1, :2]) == (64, 48)  # letterboxed, not stretched
+
+
+def test_the_side_by_side_source_panel_keeps_its_aspect():
+    from translate.pipelines.dance import letterbox
+
+    source = np.full((100, 200, 3), 255, np.uint8)  # 200x100, white
+    shown = letterbox(source, (64, 64))
+    assert shown.shape == (64, 64, 3)
+    rows = np.where(shown[:, 32, 0] > 0)[0]
+    assert (rows.min(), rows.max()) == (16, 47) and shown[:, :, 0].min() == 0  # 64x32, centred on black

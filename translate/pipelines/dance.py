@@ -130,6 +130,18 @@ def _scaler(source_size, canvas, target: Optional[PoseStats], normaliser: Option
     return to_canvas
 
 
+def letterbox(image: np.ndarray, canvas: Tuple[int, int]) -> np.ndarray:
+    """``image`` scaled by one factor to fit ``canvas`` (width, height), centred on black: the
+    side-by-side source panel keeps its aspect, as the figure drawn from it does."""
+    h, w = image.shape[:2]
+    scale = min(canvas[0] / w, canvas[1] / h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    out = np.zeros((canvas[1], canvas[0]) + image.shape[2:], image.dtype)
+    x, y = (canvas[0] - size[0]) // 2, (canvas[1] - size[1]) // 2
+    out[y:y + size[1], x:x + size[0]] = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return out
+
+
 def _to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float().div_(127.5).sub_(1.0)
 
@@ -227,7 +239,7 @@ def _generate(net, spec, poses, source, output, canvas, to_canvas, style, option
                 image = _to_image(y)
                 t2 = time.perf_counter()
                 if options.side_by_side:
-                    shown = cv2.resize(frame.image, canvas, interpolation=cv2.INTER_AREA)
+                    shown = letterbox(frame.image, canvas)
                     image = np.concatenate([shown, figure, image], axis=1)
                 writer.write(image, frame.pts)
                 t3 = time.perf_counter()
