@@ -12,6 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from translate import checkpoint as ckpt
+from translate import run_history
 from translate.cli import main
 from translate.config import resolve
 from translate.registry import TRANSLATORS
@@ -96,7 +97,7 @@ def test_sigterm_through_the_cli_says_which_step_and_resumes(unpaired_data, tmp_
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
                             cwd=Path(__file__).resolve().parents[2])
     deadline = time.time() + 120
-    while not ckpt.history_steps(tmp_path / "r") and time.time() < deadline and proc.poll() is None:
+    while not run_history.history_steps(tmp_path / "r") and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=120)
@@ -112,7 +113,7 @@ def test_sigterm_through_the_cli_says_which_step_and_resumes(unpaired_data, tmp_
 def test_history_keeps_last_saves_and_apply_picks_a_step(unpaired_data, tmp_path, capsys):
     run = _run("cyclegan", unpaired_data, tmp_path, "h", TINY_CYCLEGAN + ["steps=6", "save_every=2", "keep_last=2"])
     folder = train(run)
-    assert ckpt.history_steps(folder) == [4, 6]
+    assert run_history.history_steps(folder) == [4, 6]
     assert ckpt.read_metadata(folder / "steps" / "4")["step"] == 4
     out = tmp_path / "out"
     image = next((unpaired_data / "trainA").iterdir())
@@ -127,7 +128,7 @@ def test_history_keeps_last_saves_and_apply_picks_a_step(unpaired_data, tmp_path
 def test_save_minutes_saves_whatever_the_step(unpaired_data, tmp_path):
     run = _run("cyclegan", unpaired_data, tmp_path, "t", TINY_CYCLEGAN + ["steps=3", "save_every=1000",
                                                                           "save_minutes=0.000001", "keep_last=5"])
-    assert ckpt.history_steps(train(run)) == [1, 2, 3]
+    assert run_history.history_steps(train(run)) == [1, 2, 3]
 
 
 def test_failed_checkpoint_write_keeps_the_previous_one(unpaired_data, tmp_path, monkeypatch):
@@ -211,7 +212,7 @@ def test_history_keeps_the_best_evaluation_beside_the_last_saves(paired_data, tm
     log = {r["step"]: r["metrics"][0]["value"] for r in json.loads((folder / "eval_log.json").read_text())}
     assert best["metric"] == "psnr" and best["higher_is_better"] is True
     assert best["step"] == max(log, key=lambda s: (log[s], -s))  # the first of the highest
-    assert ckpt.history_steps(folder) == sorted({best["step"], 6})
+    assert run_history.history_steps(folder) == sorted({best["step"], 6})
     assert ckpt.read_metadata(folder / "steps" / str(best["step"]))["step"] == best["step"]
     # A resumed run's page keeps the quality table of the evaluations before it.
     run.train.steps = 8

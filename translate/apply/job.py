@@ -13,9 +13,9 @@ from typing import Callable, List, Optional, Tuple
 
 from translate.apply.batch import BatchOptions, BatchReport, plan_media, run_batch
 from translate.apply.tiling import TileSpec, TilingNet
-from translate.checkpoint import step_folder
 from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
 from translate.interop.loading import load_generator
+from translate.run_history import step_folder
 
 Message = Callable[[str], None]
 

@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from translate import checkpoint as ckpt
+from translate import run_history
 from translate.config import RunConfig
 from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
 from translate.interop.loading import load_generator
@@ -201,7 +202,7 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     epoch, in_epoch = divmod(step, per_epoch)
     sampler.set_position(epoch, in_epoch)
     saves = _SaveClock(t, step)
-    best = ckpt.read_best(folder) if dist_info.is_main else None
+    best = run_history.read_best(folder) if dist_info.is_main else None
     loader, interrupted = None, False
     try:
         with StopRequests() as stop:
@@ -319,8 +320,8 @@ def _evaluate(evaluate, step: int, translator, watcher, folder: Path, run: RunCo
         return best
     if best is None or best.get("metric") != metric or (value > best["value"] if higher else value < best["value"]):
         best = {"step": step, "metric": metric, "value": value, "higher_is_better": higher}
-        ckpt.save_best(folder, translator.exported(), step, run.translator, best)
-        ckpt.prune_history(folder, run.train.keep_last)
+        run_history.save_best(folder, translator.exported(), step, run.translator, best)
+        run_history.prune_history(folder, run.train.keep_last)
     return best
 
 
@@ -339,7 +340,7 @@ def _save(folder: Path, run: RunConfig, trainer: Trainer, dist_info) -> None:
     # SyncBatchNorm saves the same keys as BatchNorm2d, so exported weights load on one device.
     try:
         ckpt.save_run(folder, trainer.translator.exported(), trainer.step_count, run.translator, state)
-        ckpt.record_history(folder, run.train.keep_last)
+        run_history.record_history(folder, run.train.keep_last)
     except OSError as exc:
         try:
             previous = f"step {ckpt.read_metadata(folder)['step']}"
