@@ -21,6 +21,7 @@ from translate.serve.runs import find_runs, read_eval_log, read_scalars, runs_ta
 from translate.serve.safety import OutputFolder, UploadError, UploadLimits, check_image, check_video
 from translate.training.watch import Watcher
 from video_clips import make_video, read_back
+from pose_clips import dancer  # noqa: F401  (fixture)
 
 DEMO = Path(__file__).resolve().parents[2] / "checkpoints" / "demo_cartoon"
 
@@ -271,3 +272,21 @@ def test_face_swap_tab_runs_the_whole_pipeline_on_a_clip(tmp_path):
     assert status.startswith("Done: face swap"), status
     frames, _, _, audio_seconds, _ = read_back(path)
     assert len(frames) == 4 and frames[0].shape == (160, 192, 3) and audio_seconds
+
+
+def test_dance_tab_runs_the_whole_pipeline_on_a_clip(tmp_path, dancer):  # noqa: F811
+    from pose_clips import TINY, astronaut_frames, write_clip
+
+    assert main(["train", "pose2frame", "--data", str(dancer), "--name", "moves", "--checkpoints-dir",
+                 str(tmp_path / "ck"), "--size", "32", "--steps", "1", "--num-workers", "0",
+                 *sum((["--set", s] for s in TINY + ["tensorboard=false", "flip=false"]), [])]) == 0
+    models, _ = discover([tmp_path / "ck"])
+    assert [(m.name, m.kind) for m in models] == [("moves", "dance")]
+    handlers = Handlers(ModelCache(models, "cpu"), OutputFolder(tmp_path / "out"), UploadLimits(), [tmp_path])
+    photo = write_image(tmp_path / "still.png", np.zeros((32, 32, 3), np.uint8))
+    assert handlers.run_pipeline("moves", str(photo), "fp32")[1] == "Error: dance takes a video of someone dancing"
+    source = write_clip(tmp_path / "source.mp4", astronaut_frames(4, size=48), fps=8)
+    path, status = handlers.run_pipeline("moves", str(source), "fp32")
+    assert status.startswith("Done: 4 frames") and "not normalised" in status, status
+    frames, _, _, audio_seconds, _ = read_back(path)
+    assert len(frames) == 4 and audio_seconds  # the source's moves, its timing and its sound

@@ -237,11 +237,16 @@ class ModelCache:
             face = None
             if model.path.is_dir() and "face" in (model.metadata.get("generators") or {}):
                 face = load_generator(model.path, "face")
+            # The page has no --target-stats: without the dataset's pose statistics in the checkpoint,
+            # the source is drawn in its own framing (as --no-normalise), and the status says so.
+            normalise = bool((loaded.spec.preprocess or {}).get("pose_stats"))
             result = dance((loaded.generator, loaded.spec), Path(source), Path(destination),
-                           DanceOptions(progress=False), self.device, loaded.dtype, lambda m: None, face)
+                           DanceOptions(normalise=normalise, progress=False), self.device, loaded.dtype,
+                           lambda m: None, face)
         if result.problem:
             raise TranslateError(f"dance: {result.problem}")
-        return f"{result.frames} frames, {result.fps():.1f} frames/s"
+        framing = "" if normalise else " (not normalised: the checkpoint has no pose statistics)"
+        return f"{result.frames} frames, {result.fps():.1f} frames/s{framing}"
 
 
 class _FrameCounter:
