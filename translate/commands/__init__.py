@@ -43,3 +43,23 @@ def add_device_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "fp16"],
                    help="autocast precision. auto (default) = bf16 on CUDA and on CPUs with native bf16 "
                         "(measured faster than fp32 there, see tools/BENCHMARKS.md), else fp32; fp16 is CUDA only")
+
+
+EXIT_FAILED = 1
+
+
+def report_failures(failed, written_line: str) -> int:
+    """Print what a batch wrote, then each file that failed on its own line; the exit code.
+
+    ``failed``: (path, one-line reason) pairs. Batch commands keep going past a bad file and
+    say so at the end, with exit code 1 when any failed.
+    """
+    import sys
+
+    print(written_line, file=sys.stderr)
+    if not failed:
+        return 0
+    print(f"{len(failed)} file(s) failed:", file=sys.stderr)
+    for _, reason in failed:
+        print(f"  {reason}", file=sys.stderr)
+    return EXIT_FAILED

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from fractions import Fraction
 from pathlib import Path
 
-from translate.commands import Command, UsageError, add_device_args, register
+from translate.commands import Command, UsageError, add_device_args, register, report_failures
 
-EXIT_FAILED = 1
 MAX_PIXELS = 100_000_000  # translate.data.io.MAX_PIXELS, repeated so --help needs no torch import
 DIRECTIONS = ("AtoB", "BtoA")
 
@@ -94,13 +92,7 @@ def _apply_run(args: argparse.Namespace) -> int:
                               args.device, args.precision, args.tile, args.tile_overlap, args.reference_test_mode,
                               batch))
     skipped = f", skipped {len(report.skipped)} existing" if report.skipped else ""
-    print(f"wrote {len(report.written)} file(s) to {args.output}{skipped}", file=sys.stderr)
-    if report.failed:
-        print(f"{len(report.failed)} file(s) failed:", file=sys.stderr)
-        for _, reason in report.failed:
-            print(f"  {reason}", file=sys.stderr)
-        return EXIT_FAILED
-    return 0
+    return report_failures(report.failed, f"wrote {len(report.written)} file(s) to {args.output}{skipped}")
 
 
 register(Command("apply", "translate images and videos with a trained checkpoint", _apply_args, _apply_run))

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.commands import Command, UsageError, register
+from translate.commands import Command, UsageError, register, report_failures
 
 EXIT_FAILED = 1
 
@@ -79,13 +79,10 @@ def _faces_run(args: argparse.Namespace) -> int:
         report = extract_faces(Path(args.input), Path(args.out_dir), detector, options,
                                progress=not args.no_progress)
     skipped = f", skipped {report.skipped} existing" if report.skipped else ""
-    print(f"wrote {report.written} face crop(s) to {args.out_dir}{skipped}; "
-          f"{report.without_face} sampled frame(s) without a face", file=sys.stderr)
-    if report.failed:
-        print(f"{len(report.failed)} file(s) failed:", file=sys.stderr)
-        for _, reason in report.failed:
-            print(f"  {reason}", file=sys.stderr)
-        return EXIT_FAILED
+    code = report_failures(report.failed, f"wrote {report.written} face crop(s) to {args.out_dir}{skipped}; "
+                                          f"{report.without_face} sampled frame(s) without a face")
+    if code:
+        return code
     if report.written + report.skipped == 0:
         print(f"translate faces: error: {args.input}: no face found in any sampled frame", file=sys.stderr)
         return EXIT_FAILED

@@ -5,11 +5,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.commands import Command, UsageError, add_device_args, register
+from translate.commands import Command, UsageError, add_device_args, register, report_failures
 from translate.commands.apply import DIRECTIONS, _fps
 from translate.commands.faces import add_face_args, check_face_args, make_detector
 
-EXIT_FAILED = 1
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -76,14 +75,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     skipped = f", skipped {len(report.skipped)} existing" if report.skipped else ""
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in report.stage_seconds.items())
-    print(f"wrote {len(report.written)} file(s) to {args.output}{skipped}" + (f" (busy: {stages})" if stages else ""),
-          file=sys.stderr)
-    if report.failed:
-        print(f"{len(report.failed)} file(s) failed:", file=sys.stderr)
-        for _, reason in report.failed:
-            print(f"  {reason}", file=sys.stderr)
-        return EXIT_FAILED
-    return 0
+    return report_failures(report.failed, f"wrote {len(report.written)} file(s) to {args.output}{skipped}"
+                                          + (f" (busy: {stages})" if stages else ""))
 
 
 register(Command("faceswap", "swap faces in videos and photos with a trained faceswap checkpoint", _args, _run))
