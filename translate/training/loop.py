@@ -166,7 +166,7 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
             if sample_due or step == stop_at:
                 watcher.samples(step, step // per_epoch, translator.visuals(batch, g_out.fakes))
             if evaluate is not None and step % t.eval_every == 0:
-                _evaluate(evaluate, step, translator, watcher)
+                _evaluate(evaluate, step, trainer, watcher)
             if step % t.save_every == 0 or step == stop_at:
                 _save(folder, run, trainer, dist_info)
     finally:
@@ -184,8 +184,9 @@ def _quality_evaluator(t, folder: Path, device: torch.device, amp_dtype, dist_in
     return TrainingEval(t, folder, device, amp_dtype)
 
 
-def _evaluate(evaluate, step: int, translator, watcher) -> None:
-    report = evaluate(step, translator.exported())  # also appends to <run>/eval_log.json
+def _evaluate(evaluate, step: int, trainer: Trainer, watcher) -> None:
+    # The EMA generators when the run keeps them; also appends to <run>/eval_log.json.
+    report = evaluate(step, trainer.exported())
     for line in evaluate.notes(report):
         watcher.message(line)
     watcher.metrics(step, report.scalars())
@@ -204,4 +205,5 @@ def _save(folder: Path, run: RunConfig, trainer: Trainer, dist_info) -> None:
         return
     state = {**trainer.state_dict(), "world_size": dist_info.world_size, "rng": rng_states}
     # SyncBatchNorm saves the same keys as BatchNorm2d, so exported weights load on one device.
-    ckpt.save_run(folder, trainer.translator.exported(), trainer.step_count, run.translator, state)
+    # The exported generators are the EMA ones by default, so apply and eval use them.
+    ckpt.save_run(folder, trainer.exported(), trainer.step_count, run.translator, state)
