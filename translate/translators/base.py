@@ -17,6 +17,7 @@ from torch import nn
 from translate.checkpoint import GeneratorSpec
 from translate.data import PairedDataset, PreprocessConfig, UnpairedDataset, detect_layout
 from translate.errors import TranslateError
+from translate.losses.diffaugment import DiffAugment
 from translate.nets import build_discriminator, init_weights
 
 
@@ -71,6 +72,13 @@ class Translator:
 
     generators: nn.ModuleDict
     discriminators: nn.ModuleDict
+    # DiffAugment before every discriminator call (opts.diff_augment); off unless a translator sets it.
+    augment: DiffAugment = DiffAugment("")
+
+    def for_discriminator(self, *images: torch.Tensor):
+        """What the discriminator sees: ``images`` through DiffAugment, one draw shared by all of
+        them (the real and fake of one step), or unchanged when it is off."""
+        return self.augment(*images)
 
     @classmethod
     def prepare(cls, opts: Any, train) -> Any:
@@ -140,6 +148,7 @@ class NetworkOptions:
     spectral_norm: bool = False
     num_scales: int = 2  # multiscale discriminator only
     gan_mode: str = "lsgan"  # vanilla | lsgan | wgangp | hinge
+    diff_augment: str = ""  # DiffAugment before D, e.g. "color,translation,cutout" (pix2pix, cyclegan); "" = off
     lambda_gan: float = 1.0
     lambda_gp: float = 10.0  # gradient penalty weight (wgangp)
     lambda_ssim: float = 0.0  # SSIM term on the reconstruction/target
