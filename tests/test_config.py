@@ -95,7 +95,7 @@ def test_paper_preset_resolves_to_the_documented_values():
     # The documented values (README "Quality levers"): the papers export the live generator,
     # use one LR for G and D, and show D the images as they are.
     assert PRESETS["paper"] == {"ema": False, "lr_d": None, "lr_decay_start": 0.5, "diff_augment": "",
-                                "spectral_norm": False}
+                                "spectral_norm": False, "residual": False}
     for preset_args in ({"set_pairs": ["preset=paper", "ema=true", "ema_decay=0.9", "lr_d=1e-3",
                                        "diff_augment=color"]},):
         run = resolve("pix2pix", Pix2PixOptions(), **preset_args)

@@ -87,6 +87,7 @@ PRESETS: Dict[str, Dict[str, Any]] = {
         "lr_decay_start": 0.5,  # constant for half the run, then linear to 0
         "diff_augment": "",  # the discriminator sees the images as they are
         "spectral_norm": False,
+        "residual": False,  # the generator outputs the image itself, not a change to its input
     },
 }
 

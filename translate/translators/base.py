@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from translate.checkpoint import GeneratorSpec
+from translate.config import ConfigError
 from translate.data import PairedDataset, PreprocessConfig, UnpairedDataset, detect_layout
 from translate.errors import TranslateError
 from translate.losses.diffaugment import DiffAugment
@@ -139,6 +140,7 @@ class NetworkOptions:
     dropout: bool = False
     padding: Optional[str] = None  # reflect | replicate | zero; None = the generator's own default
     generator_options: Dict[str, Any] = field(default_factory=dict)  # extra builder args, e.g. {n_blocks: 4}
+    residual: bool = False  # ResNet generators: output = clamp(input + network), starting near the identity
     init: str = "normal"  # normal | xavier | kaiming | orthogonal
     init_gain: float = 0.02
     discriminator: str = "patchgan"  # patchgan | pixel | multiscale
@@ -163,6 +165,11 @@ def generator_spec(opts: NetworkOptions, in_channels: int, out_channels: int, tr
     kwargs: Dict[str, Any] = {"ngf": opts.ngf, "norm": opts.norm, "dropout": opts.dropout}
     if opts.padding is not None:
         kwargs["padding"] = opts.padding
+    if opts.residual:
+        if not opts.generator.startswith("resnet"):
+            raise ConfigError(f"config key 'residual' needs a ResNet generator (resnet, resnet_6blocks, resnet_9blocks), "
+                              f"not {opts.generator!r}")
+        kwargs["residual"] = True
     kwargs.update(opts.generator_options)
     return GeneratorSpec(opts.generator, in_channels, out_channels, kwargs, preprocess, translator, direction)
 
