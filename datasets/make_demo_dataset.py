@@ -35,6 +35,9 @@ TRAIN_PHOTOS = (
     "astronaut", "chelsea", "immunohistochemistry", "hubble_deep_field", "retina", "stereo_motorcycle", "logo",
 )
 HELD_OUT_PHOTOS = ("coffee", "rocket")
+# scikit-image's greyscale photos (as grey RGB), for --photos: more scenes and textures, and
+# neutral colours the cartoon must keep neutral.
+GREY_PHOTOS = ("camera", "brick", "grass", "gravel", "coins", "moon", "clock")
 
 # Crop side as a multiple of --size: 1 keeps fine detail, 2 shows whole objects at lower detail.
 CROP_SCALES = (1.0, 2.0)
@@ -123,6 +126,7 @@ def write_split(
     size: int,
     rng: np.random.Generator,
     make_target: Callable[[np.ndarray], np.ndarray] = cartoonize,
+    scales: tuple = CROP_SCALES,
 ) -> list[Path]:
     """`count` side-by-side A|B pairs, cycling through the photos and the crop scales."""
     for old in folder.glob(f"{NAME_PREFIX}*.png"):
@@ -131,7 +135,7 @@ def write_split(
     written = []
     for i in range(count):
         name = names[i % len(names)]
-        scale = CROP_SCALES[(i // len(names)) % len(CROP_SCALES)]
+        scale = scales[(i // len(names)) % len(scales)]
         a = random_crop(photos[name], size, scale, rng)
         path = folder / f"{NAME_PREFIX}{i:04d}_{name}.png"
         write_image(path, np.concatenate([a, make_target(a)], axis=1))
@@ -161,6 +165,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=200, help="number of training pairs")
     parser.add_argument("--test-count", type=int, default=24, help="number of test pairs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--photos", default=",".join(TRAIN_PHOTOS),
+                        help=f"training photos (scikit-image names; also {', '.join(GREY_PHOTOS)})")
+    parser.add_argument("--scales", default=",".join(map(str, CROP_SCALES)),
+                        help="crop sides as multiples of --size, cycled through (default 1,2)")
     parser.add_argument(
         "--samples-dir", default=str(REPO_ROOT / "datasets" / "samples"),
         help="where the held-out sample photos go ('' to skip them)",
@@ -168,23 +176,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.size < 16 or args.count < 1 or args.test_count < 0:
         parser.error("--size must be >= 16, --count >= 1 and --test-count >= 0")
+    args.photos = tuple(p.strip() for p in args.photos.split(",") if p.strip())
+    args.scales = tuple(float(x) for x in args.scales.split(",") if x.strip())
+    if set(args.photos) & set(HELD_OUT_PHOTOS) or not args.photos or not args.scales or min(args.scales) <= 0:
+        parser.error(f"--photos must name training photos (not {', '.join(HELD_OUT_PHOTOS)}) and --scales be > 0")
     return args
 
 
 def main(argv: list[str] | None = None) -> dict[str, list[Path]]:
     args = parse_args(argv)
-    train_photos = {name: load_photo(name) for name in TRAIN_PHOTOS}
+    train_photos = {name: load_photo(name) for name in args.photos}
     held_out = {name: load_photo(name) for name in HELD_OUT_PHOTOS}
     # Separate streams per split, so changing --count does not change the test set.
     train_rng, test_rng = (np.random.default_rng(np.random.SeedSequence([args.seed, k])) for k in (0, 1))
 
     written = {
-        "train": write_split(args.out / "train", train_photos, args.count, args.size, train_rng),
+        "train": write_split(args.out / "train", train_photos, args.count, args.size, train_rng, scales=args.scales),
         "test": write_split(args.out / "test", held_out, args.test_count, args.size, test_rng),
         "samples": write_samples(Path(args.samples_dir), held_out) if args.samples_dir else [],
     }
     pair = f"{args.size}x{args.size} A | {args.size}x{args.size} B"
-    print(f"wrote {len(written['train'])} train pairs ({pair}) from {', '.join(TRAIN_PHOTOS)} to {args.out / 'train'}")
+    print(f"wrote {len(written['train'])} train pairs ({pair}) from {', '.join(args.photos)} to {args.out / 'train'}")
     print(f"wrote {len(written['test'])} test pairs from held-out {', '.join(HELD_OUT_PHOTOS)} to {args.out / 'test'}")
     for path in written["samples"]:
         print(f"wrote sample {path} ({path.stat().st_size // 1024} KB)")

@@ -87,3 +87,34 @@ def test_discogan_and_cogan_train_at_64_by_default(unpaired_data, tmp_path):
 
     for name in ("discogan", "cogan"):
         assert TRANSLATORS.get(name).train_defaults["size"] == 64
+
+
+def test_paper_preset_resolves_to_the_documented_values():
+    from translate.config import PRESETS
+
+    # The documented values (README "Quality levers"): the papers export the live generator,
+    # use one LR for G and D, and show D the images as they are.
+    assert PRESETS["paper"] == {"ema": False, "lr_d": None, "lr_decay_start": 0.5, "diff_augment": "",
+                                "spectral_norm": False, "residual": False}
+    for preset_args in ({"set_pairs": ["preset=paper", "ema=true", "ema_decay=0.9", "lr_d=1e-3",
+                                       "diff_augment=color"]},):
+        run = resolve("pix2pix", Pix2PixOptions(), **preset_args)
+        assert run.train.preset == "paper"
+    # The preset sits below every user layer: a preset key set explicitly still wins...
+    run = resolve("cyclegan", CycleGANOptions(), cli_values={"preset": "paper"}, set_pairs=["ema=true"])
+    assert run.train.ema is True and run.model.diff_augment == "" and run.train.lr_d is None
+    # ...and keys the user did not set take the paper's values.
+    run = resolve("cyclegan", CycleGANOptions(), set_pairs=["ema=true", "diff_augment=color", "lr_d=1e-3",
+                                                             "preset=paper"])
+    assert (run.train.ema, run.model.diff_augment, run.train.lr_d) == (True, "color", 1e-3)
+    paper = resolve("pix2pix", Pix2PixOptions(), set_pairs=["preset=paper"])
+    for key, value in PRESETS["paper"].items():
+        holder = paper.train if hasattr(paper.train, key) else paper.model
+        assert getattr(holder, key) == value, key
+
+
+def test_unknown_preset_is_a_config_error():
+    with pytest.raises(ConfigError, match="unknown preset 'papr'"):
+        resolve("pix2pix", Pix2PixOptions(), set_pairs=["preset=papr"])
+    with pytest.raises(ConfigError, match="ema_decay"):
+        resolve("pix2pix", Pix2PixOptions(), set_pairs=["ema_decay=1.0"])

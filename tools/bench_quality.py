@@ -1,5 +1,6 @@
 """Quality at equal steps: train one translator several ways, then measure each on the test split.
 
+    python tools/bench_quality.py --tasks cartoon,sketch,unpaired --seeds 0,1,2   # the project's quality benchmark
     python tools/bench_quality.py                                    # pix2pix on the demo data, fp32 / bf16 / batch 4
     python tools/bench_quality.py --steps 1000 --variant "fp32=--precision fp32" \\
         --variant "ssim_loss=--precision fp32 --set lambda_ssim=1"  # a loss choice against the baseline
@@ -11,6 +12,15 @@ touch another. Each trained checkpoint is then measured with ``translate eval``'
 test split, and one table compares them: training time, s/step, and every metric. Speed
 settings (precision, batch size, compile, channels_last) and loss choices are so compared at
 equal steps, in one run, on one machine.
+
+With ``--tasks``, the tasks of ``datasets/make_bench_tasks.py`` (built offline into --work if
+missing: two paired tasks for pix2pix, one unpaired for CycleGAN, test scenes never seen in
+training) are each trained with every variant and every seed, and each task's table shows the
+mean +- standard deviation over the seeds beside two trivial baselines: ``identity`` (return the
+input) and ``mean_target`` (the per-pixel mean training target, whatever the input). Default
+variants there: ``paper`` (``--preset paper``) against ``default``. Every child trains with
+--threads torch threads (default 1: on a busy 2-core machine two OpenMP threads per process
+spin-wait on each other; measured 1.4 s/step with two threads, 0.25 with one).
 
 Defaults: pix2pix on datasets/demo_cartoon (build it with ``datasets/make_demo_dataset.py``),
 the demo model's small ResNet generator at 64 px, 300 steps, seed 0. Metrics default to the
@@ -47,6 +57,11 @@ TINY_NETWORK = {
                  "--set", "generator_options={n_blocks: 1}", "--set", "n_layers_d=2"],
 }
 DEFAULT_VARIANTS = ["fp32=--precision fp32", "bf16=--precision bf16", "batch4=--precision fp32 --batch-size 4"]
+TASK_VARIANTS = ["paper=--preset paper", "default="]
+TASK_TRANSLATOR = {"cartoon": "pix2pix", "sketch": "pix2pix", "unpaired": "cyclegan"}
+# CycleGAN runs six generator passes a step: a narrower network keeps its runs near pix2pix's time.
+CYCLEGAN_NETWORK = ["--set", "preprocess=crop", "--set", "generator=resnet", "--set", "generator_options={n_blocks: 3}",
+                    "--set", "ngf=16", "--set", "ndf=32"]
 
 
 @dataclass
@@ -55,8 +70,10 @@ class Variant:
     args: List[str]
     train_s: Optional[float] = None
     error: Optional[str] = None
-    metrics: Dict[str, float] = field(default_factory=dict)
+    metrics: Dict[str, float] = field(default_factory=dict)  # mean over the seeds
     skipped: Dict[str, str] = field(default_factory=dict)
+    spread: Dict[str, float] = field(default_factory=dict)  # standard deviation over the seeds
+    runs: List[Dict] = field(default_factory=list)  # one {seed, train_s, metrics} per seed
 
 
 def parse_variant(text: str) -> Variant:
@@ -66,45 +83,143 @@ def parse_variant(text: str) -> Variant:
     return Variant(name.strip(), shlex.split(args))
 
 
-def train_command(args: argparse.Namespace, variant: Variant, checkpoints: Path) -> List[str]:
-    network = TINY_NETWORK[args.translator] if args.tiny else (DEMO_NETWORK if args.translator == "pix2pix" else [])
+def train_command(args: argparse.Namespace, variant: Variant, checkpoints: Path, seed: int) -> List[str]:
+    network = TINY_NETWORK[args.translator] if args.tiny else (
+        DEMO_NETWORK if args.translator == "pix2pix" else CYCLEGAN_NETWORK if args.tasks else [])
     return [sys.executable, "-m", "translate", "train", args.translator, "--data", str(args.data),
-            "--name", variant.name, "--checkpoints-dir", str(checkpoints), "--steps", str(args.steps),
-            "--size", str(args.size), "--seed", str(args.seed), "--num-workers", str(args.num_workers),
+            "--name", run_name(variant, seed), "--checkpoints-dir", str(checkpoints), "--steps", str(args.steps),
+            "--size", str(args.size), "--seed", str(seed), "--num-workers", str(args.num_workers),
             "--set", "log_every=50", "--set", f"save_every={args.steps}", "--set", "tensorboard=false",
             *network, *variant.args]
 
 
-def train(args: argparse.Namespace, variant: Variant, checkpoints: Path) -> None:
-    command = train_command(args, variant, checkpoints)
-    print(f"[{variant.name}] {shlex.join(command[2:])}", file=sys.stderr, flush=True)
+def run_name(variant: Variant, seed: int) -> str:
+    return f"{variant.name}_s{seed}"
+
+
+def train(args: argparse.Namespace, variant: Variant, checkpoints: Path, seed: int) -> Optional[float]:
+    """Train one seed of ``variant``; its time in seconds, or None (and ``variant.error``) on failure."""
+    command = train_command(args, variant, checkpoints, seed)
+    print(f"[{variant.name} seed {seed}] {shlex.join(command[2:])}", file=sys.stderr, flush=True)
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    variant.train_s = time.perf_counter() - start
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    elapsed = time.perf_counter() - start
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or ["(no message)"]
         variant.error = lines[-1]
+        return None
+    return elapsed
 
 
-def measure(args: argparse.Namespace, variant: Variant, checkpoints: Path, features, device) -> None:
+def measure(args: argparse.Namespace, variant: Variant, checkpoints: Path, features, device, seed: int):
     from translate.eval import EvalOptions, evaluate_checkpoint
 
     options = EvalOptions(metrics=args.metrics, max_images=args.max_images, progress=False)
-    report = evaluate_checkpoint(checkpoints / variant.name, Path(args.data), args.split, features, device,
-                                 None, None, options)
-    variant.metrics, variant.skipped = report.scalars(), dict(report.skipped)
+    report = evaluate_checkpoint(checkpoints / run_name(variant, seed), Path(args.data), args.split, features,
+                                 device, None, None, options)
+    variant.skipped.update(report.skipped)
+    return report.scalars()
 
 
-def table(variants: List[Variant], steps: int) -> str:
+def summarise(variant: Variant) -> None:
+    """Mean and standard deviation (over seeds, ddof 0 for one seed) of every metric and the time."""
+    import statistics
+
+    if not variant.runs:
+        return
+    names = list(dict.fromkeys(k for r in variant.runs for k in r["metrics"]))
+    for n in names:
+        values = [r["metrics"][n] for r in variant.runs if n in r["metrics"]]
+        variant.metrics[n] = statistics.fmean(values)
+        variant.spread[n] = statistics.stdev(values) if len(values) > 1 else 0.0
+    variant.train_s = statistics.fmean(r["train_s"] for r in variant.runs)
+
+
+def _cell(v: Variant, n: str) -> str:
+    if n not in v.metrics:
+        return "failed" if v.error else "-"
+    if len(v.runs) > 1:
+        return f"{v.metrics[n]:.3f} ± {v.spread[n]:.3f}"
+    return f"{v.metrics[n]:.4f}"
+
+
+def table(variants: List[Variant], steps: int, baselines: Optional[Dict[str, Dict[str, float]]] = None) -> str:
     names = list(dict.fromkeys(k for v in variants for k in v.metrics))
-    head = ["variant", "args", "train s", "s/step", *names]
+    if not names and baselines:
+        names = list(dict.fromkeys(k for b in baselines.values() for k in b))
+    head = ["variant", "args", "seeds", "train s", "s/step", *names]
     rows = [head, ["---"] * len(head)]
+    for name, scores in (baselines or {}).items():
+        rows.append([name, "(baseline)", "-", "-", "-", *(f"{scores[n]:.4f}" if n in scores else "-" for n in names)])
     for v in variants:
-        cells = [v.name, " ".join(v.args) or "-", f"{v.train_s:.1f}" if v.train_s else "-",
+        cells = [v.name, " ".join(v.args) or "-", str(len(v.runs)), f"{v.train_s:.1f}" if v.train_s else "-",
                  f"{v.train_s / steps:.3f}" if v.train_s else "-"]
-        cells += [f"{v.metrics[n]:.4f}" if n in v.metrics else ("failed" if v.error else "-") for n in names]
+        cells += [_cell(v, n) for n in names]
         rows.append(cells)
     return "\n".join("| " + " | ".join(r) + " |" for r in rows)
+
+
+def _pairs(folder: Path):
+    """(A, B) uint8 HWC halves of every side-by-side image in ``folder``."""
+    from translate.data import list_images, read_image
+
+    for path in list_images(folder):
+        image = read_image(path)
+        half = image.shape[1] // 2
+        yield image[:, :half], image[:, half:]
+
+
+def _singles(folder: Path):
+    from translate.data import list_images, read_image
+
+    return [read_image(p) for p in list_images(folder)]
+
+
+def baselines(data: Path, split: str, directions: List[str], features) -> Dict[str, Dict[str, float]]:
+    """Scores of two trivial translators on a paired test split, named like the models' metrics:
+    ``identity`` returns the input; ``mean_target`` returns the per-pixel mean training target
+    (resized to the test image), whatever the input."""
+    import cv2
+    import numpy as np
+    import torch
+
+    from translate.eval.metrics import METRICS
+
+    test = list(_pairs(data / split))
+    if (data / "trainA").is_dir():
+        train_targets = {"AtoB": _singles(data / "trainB"), "BtoA": _singles(data / "trainA")}
+    else:
+        pairs = list(_pairs(data / "train"))
+        train_targets = {"AtoB": [b for _, b in pairs], "BtoA": [a for a, _ in pairs]}
+    h, w = test[0][0].shape[:2]
+    out: Dict[str, Dict[str, float]] = {"identity": {}, "mean_target": {}}
+    for direction in directions:
+        stack = np.stack([cv2.resize(t, (w, h), interpolation=cv2.INTER_AREA) for t in train_targets[direction]])
+        mean = np.rint(stack.astype(np.float64).mean(axis=0)).astype(np.uint8)
+        inputs, targets = zip(*(((a, b) if direction == "AtoB" else (b, a)) for a, b in test))
+        as_batch = lambda images: torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()  # noqa: E731
+        for name, preds in (("identity", inputs), ("mean_target", [mean] * len(targets))):
+            for metric in ("psnr", "ssim"):
+                scores = METRICS.build(metric, features=features).score(as_batch(preds), as_batch(targets))
+                out[name][f"{metric}_{direction}"] = float(scores.double().mean())
+    return out
+
+
+def run_variants(args, variants: List[Variant], features, device) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench_quality_") as tmp:
+        checkpoints = Path(args.keep) if args.keep else Path(tmp)
+        for variant in variants:
+            for seed in args.seeds:
+                elapsed = train(args, variant, checkpoints, seed)
+                if elapsed is None:
+                    break
+                metrics = measure(args, variant, checkpoints, features, device, seed)
+                variant.runs.append({"seed": seed, "train_s": elapsed, "metrics": metrics})
+                print(f"[{variant.name} seed {seed}] {metrics}", file=sys.stderr, flush=True)
+            summarise(variant)
+            if variant.error:
+                print(f"[{variant.name}] {variant.error}", file=sys.stderr, flush=True)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -112,14 +227,19 @@ def main(argv: Optional[List[str]] = None) -> int:
                                 epilog=__doc__.split("\n\n", 2)[2])
     p.add_argument("--translator", default="pix2pix")
     p.add_argument("--data", default=str(ROOT / "datasets" / "demo_cartoon"))
+    p.add_argument("--tasks", default="", help="comma-separated tasks of datasets/make_bench_tasks.py "
+                                               "(cartoon, sketch, unpaired): overrides --data and --translator")
+    p.add_argument("--work", default=str(ROOT / "datasets" / "bench_quality"), help="where --tasks' data is built")
     p.add_argument("--split", default="test", help="split measured after training (default test)")
     p.add_argument("--steps", type=int, default=300, help="training steps of every variant (default 300)")
     p.add_argument("--size", type=int, default=64, help="training crop (default 64)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", default="", help="comma-separated seeds, each a separate run (default: --seed)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads of each training child (default 1)")
     p.add_argument("--num-workers", type=int, default=1)
     p.add_argument("--variant", action="append", metavar="NAME=ARGS",
                    help="a name and the extra `translate train` arguments of one variant (repeatable); "
-                        f"default: {'; '.join(DEFAULT_VARIANTS)}")
+                        f"default: {'; '.join(DEFAULT_VARIANTS)} (with --tasks: {'; '.join(TASK_VARIANTS)})")
     p.add_argument("--metrics", default="", help="comma-separated (default: the data's, as translate eval)")
     p.add_argument("--max-images", type=int, help="measure the first N test images only")
     p.add_argument("--weights-dir", help="feature-network weights folder (default: the torch cache)")
@@ -128,10 +248,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--tiny", action="store_true", help="tiny networks: for testing this script")
     args = p.parse_args(argv)
     args.metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-    if not Path(args.data).is_dir():
+    args.seeds = [int(x) for x in args.seeds.split(",") if x.strip()] or [args.seed]
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    unknown = [t for t in tasks if t not in TASK_TRANSLATOR]
+    if unknown:
+        raise SystemExit(f"bench_quality: unknown task {unknown[0]!r}; valid: {', '.join(TASK_TRANSLATOR)}")
+    if not tasks and not Path(args.data).is_dir():
         raise SystemExit(f"bench_quality: {args.data}: no such dataset (python datasets/make_demo_dataset.py builds the demo one)")
-    variants = [parse_variant(v) for v in (args.variant or DEFAULT_VARIANTS)]
-    if len({v.name for v in variants}) != len(variants):
+    specs = [parse_variant(v) for v in (args.variant or (TASK_VARIANTS if tasks else DEFAULT_VARIANTS))]
+    if len({v.name for v in specs}) != len(specs):
         raise SystemExit("bench_quality: variant names must differ")
 
     import torch
@@ -142,31 +267,49 @@ def main(argv: Optional[List[str]] = None) -> int:
     configure_threads()
     device = torch.device("cpu")  # metrics on CPU: the numbers must not depend on the training device
     features = FeatureNets(WeightPaths(folder=args.weights_dir), device)  # built once, shared by all variants
-    with tempfile.TemporaryDirectory(prefix="bench_quality_") as tmp:
-        checkpoints = Path(args.keep) if args.keep else Path(tmp)
-        for variant in variants:
-            train(args, variant, checkpoints)
-            if variant.error is None:
-                measure(args, variant, checkpoints, features, device)
-            print(f"[{variant.name}] {variant.error or variant.metrics}", file=sys.stderr, flush=True)
-    skipped = {m: r for v in variants for m, r in v.skipped.items()}
-    for metric, reason in skipped.items():
-        print(f"skipped {metric}: {reason}", file=sys.stderr)
-    print(f"\n{args.translator} on {args.data}, {args.steps} steps at {args.size}px, seed {args.seed}; "
-          f"metrics on the {args.split} split\n")
-    print(table(variants, args.steps))
-    for v in variants:
-        if v.error:
-            print(f"\n{v.name} failed: {v.error}")
+    if tasks:
+        work = Path(args.work)
+        if not all((work / t).is_dir() for t in tasks):
+            sys.path.insert(0, str(ROOT / "datasets"))
+            from make_bench_tasks import build
+
+            build(work, size=args.size, count=40 if args.tiny else 160, test_count=4 if args.tiny else 16)
+    results = []
+    for task in tasks or [None]:
+        run_args = argparse.Namespace(**vars(args))
+        if task:
+            run_args.translator, run_args.data = TASK_TRANSLATOR[task], str(Path(args.work) / task)
+            run_args.keep = str(Path(args.keep) / task) if args.keep else None
+        variants = [Variant(v.name, list(v.args)) for v in specs]
+        run_variants(run_args, variants, features, device)
+        base = None
+        if task:
+            directions = ["AtoB"] if run_args.translator == "pix2pix" else ["AtoB", "BtoA"]
+            base = baselines(Path(run_args.data), args.split, directions, features)
+        results.append((task, run_args, variants, base))
+
+    record = {"steps": args.steps, "size": args.size, "seeds": args.seeds, "split": args.split, "tasks": []}
+    for task, run_args, variants, base in results:
+        for metric, reason in {m: r for v in variants for m, r in v.skipped.items()}.items():
+            print(f"skipped {metric}: {reason}", file=sys.stderr)
+        print(f"\n{task or ''} {run_args.translator} on {run_args.data}, {args.steps} steps at {args.size}px, "
+              f"seeds {','.join(map(str, args.seeds))}; metrics on the {args.split} split\n")
+        print(table(variants, args.steps, base))
+        for v in variants:
+            if v.error:
+                print(f"\n{v.name} failed: {v.error}")
+        record["tasks"].append({
+            "task": task, "translator": run_args.translator, "data": str(run_args.data), "baselines": base,
+            "variants": [{"name": v.name, "args": v.args, "train_s": v.train_s, "error": v.error,
+                          "metrics": v.metrics, "std": v.spread, "runs": v.runs, "skipped": v.skipped}
+                         for v in variants]})
     if args.json:
         from translate.fileio import atomic_write_text
 
-        record = {"translator": args.translator, "data": str(args.data), "steps": args.steps, "size": args.size,
-                  "seed": args.seed, "split": args.split,
-                  "variants": [{"name": v.name, "args": v.args, "train_s": v.train_s, "error": v.error,
-                                "metrics": v.metrics, "skipped": v.skipped} for v in variants]}
+        if len(record["tasks"]) == 1:  # one dataset: its variants at the top level, as before
+            record.update({k: record["tasks"][0][k] for k in ("translator", "data", "variants")})
         atomic_write_text(args.json, json.dumps(record, indent=2) + "\n")
-    return 1 if any(v.error for v in variants) else 0
+    return 1 if any(v.error for _, _, variants, _ in results for v in variants) else 0
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ class TrainConfig:
 
     data: str = ""  # dataset root (trainA/trainB, train/ of AB images, or train/A + train/B)
     name: str = "run"  # run name: checkpoints go to <checkpoints_dir>/<name>/
+    preset: str = "default"  # default | paper (the papers' exact settings: see PRESETS in translate/config.py)
     checkpoints_dir: str = "checkpoints"  # where run folders live
     size: int = 256  # training crop size in pixels
     load_size: Optional[int] = None  # resize before cropping; default size * 286 / 256
@@ -57,7 +58,10 @@ class TrainConfig:
     lr: float = 2e-4  # Adam learning rate of every network
     beta1: float = 0.5  # Adam beta1
     beta2: float = 0.999  # Adam beta2
+    lr_d: Optional[float] = None  # discriminator learning rate (TTUR); None = lr
     lr_decay_start: float = 0.5  # fraction of the run after which the LR decays linearly to 0
+    ema: bool = False  # keep an EMA of the generator weights and export it (apply/eval use it)
+    ema_decay: float = 0.999  # EMA rate, warmed up as min(decay, (1+step)/(10+step))
     log_every: int = 25  # steps between TensorBoard scalar writes
     save_every: int = 500  # steps between checkpoints (one is always written at the end and on Ctrl-C/SIGTERM)
     save_minutes: float = 10.0  # also save when this many minutes passed since the last save (0 = off)
@@ -70,6 +74,33 @@ class TrainConfig:
     eval_max_images: int = 50  # first N images of the split (per domain if unpaired); 0 = all
     eval_metrics: List[str] = field(default_factory=list)  # e.g. [psnr, ssim]; empty = defaults for the data
     eval_weights_dir: Optional[str] = None  # feature-network weights folder; default the torch cache
+
+
+# Named sets of config keys applied right above the defaults (below YAML, flags and --set).
+# "default" is the dataclass defaults: the project's measured choices (tools/BENCHMARKS.md).
+# "paper" pins every quality lever this project added or re-defaulted to what pix2pix and
+# CycleGAN (Isola et al. 2017, Zhu et al. 2017) and their reference implementation use, so a
+# paper can be reproduced with one flag whatever the defaults become. The translators' Options
+# defaults (networks, gan_mode, loss weights) are already the papers'.
+PRESETS: Dict[str, Dict[str, Any]] = {
+    "default": {},
+    "paper": {
+        "ema": False,  # the papers export the live generator
+        "lr_d": None,  # one learning rate (2e-4) for G and D
+        "lr_decay_start": 0.5,  # constant for half the run, then linear to 0
+        "diff_augment": "",  # the discriminator sees the images as they are
+        "spectral_norm": False,
+        "residual": False,  # the generator outputs the image itself, not a change to its input
+    },
+}
+
+
+def preset_values(name: str, model: Any) -> Dict[str, Any]:
+    """The keys preset ``name`` sets that exist for this translator (CoGAN has no diff_augment)."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; valid: {', '.join(PRESETS)}")
+    keys = set(preset_fields(TrainConfig)) | set(preset_fields(type(model)))
+    return {k: v for k, v in PRESETS[name].items() if k in keys}
 
 
 def _default_load_size(size: int) -> int:
@@ -119,6 +150,11 @@ def _coerce(key: str, value: Any, expected: Any) -> Any:
     elif expected is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
     elif expected is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -219,14 +255,17 @@ def resolve(
 ) -> RunConfig:
     """Defaults (``train_defaults``: a translator's own, e.g. DiscoGAN's 64 px), then YAML files
     in order, then explicit flags, then ``--set`` pairs."""
+    layers = [load_yaml(path) for path in yaml_paths]
+    layers.append({k: v for k, v in (cli_values or {}).items() if v is not None})
+    layers.append(parse_set_pairs(set_pairs))
+    # The preset is chosen by the last layer that names one, and applied below all of them.
+    preset = next((layer["preset"] for layer in reversed(layers) if "preset" in layer), "default")
     train, model = TrainConfig(), model_defaults
     if train_defaults:
         train, model = apply_overrides(train, model, train_defaults)
-    for path in yaml_paths:
-        train, model = apply_overrides(train, model, load_yaml(path))
-    if cli_values:
-        train, model = apply_overrides(train, model, {k: v for k, v in cli_values.items() if v is not None})
-    train, model = apply_overrides(train, model, parse_set_pairs(set_pairs))
+    train, model = apply_overrides(train, model, {**preset_values(str(preset), model), "preset": preset})
+    for layer in layers:
+        train, model = apply_overrides(train, model, layer)
     if train.load_size is None:
         train = dataclasses.replace(train, load_size=_default_load_size(train.size))
     validate(train)
@@ -255,6 +294,10 @@ def validate(train: TrainConfig) -> None:
     for key in ("eval_every", "eval_max_images", "keep_last", "save_minutes"):
         if getattr(train, key) < 0:
             raise ConfigError(f"config key {key!r} must be 0 or more; got {getattr(train, key)}")
+    if not 0.0 <= train.ema_decay < 1.0:
+        raise ConfigError(f"config key 'ema_decay' must be in [0, 1); got {train.ema_decay}")
+    if train.lr_d is not None and train.lr_d <= 0:
+        raise ConfigError(f"config key 'lr_d' must be positive (or null for lr); got {train.lr_d}")
     if not 0.0 <= train.lr_decay_start <= 1.0:
         raise ConfigError("config key 'lr_decay_start' must be between 0 and 1")
 

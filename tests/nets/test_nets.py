@@ -379,3 +379,32 @@ def test_resnet_gradient_checkpointing_gives_the_same_output_and_gradients():
     y2.sum().backward()
     assert torch.allclose(y, y2)
     assert all(torch.allclose(a, p.grad, atol=1e-6) for a, p in zip(grads, net.parameters()))
+
+
+def test_residual_resnet_starts_near_the_identity_and_keeps_its_range():
+    from translate.errors import InvalidSettingError
+    from translate.nets import init_weights
+    from translate.registry import GENERATORS
+
+    torch.manual_seed(0)
+    net = init_weights(GENERATORS.build("resnet", ngf=8, n_blocks=1, residual=True), kind="normal", gain=0.02)
+    plain = init_weights(GENERATORS.build("resnet", ngf=8, n_blocks=1), kind="normal", gain=0.02)
+    x = torch.rand(2, 3, 16, 16) * 1.6 - 0.8
+    y = net(x)
+    assert y.shape == x.shape and y.min() >= -1 and y.max() <= 1
+    # Near the input at initialisation, unlike the plain generator's near-constant output.
+    assert (y - x).abs().mean() < 0.5 * (plain(x) - x).abs().mean()
+    y.sum().backward()
+    assert net.head[1].weight.grad.abs().sum() > 0
+    with pytest.raises(InvalidSettingError, match="residual"):
+        GENERATORS.build("resnet", in_channels=1, out_channels=3, residual=True)
+
+
+def test_residual_key_reaches_resnet_generators_only():
+    from translate.config import ConfigError, TrainConfig
+    from translate.translators.pix2pix import Pix2Pix, Pix2PixOptions
+
+    opts = Pix2PixOptions(generator="resnet", generator_options={"n_blocks": 1}, ngf=4, ndf=4, residual=True)
+    assert Pix2Pix(opts, TrainConfig(size=16)).generators["G"].residual is True
+    with pytest.raises(ConfigError, match="residual"):
+        Pix2Pix(Pix2PixOptions(ngf=4, ndf=4, residual=True), TrainConfig(size=16))  # the U-Net has no residual

@@ -23,6 +23,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="random seed (default 0); fp32 runs with a seed repeat exactly on CPU")
     p.add_argument("--num-workers", type=int, help="data loading processes (default 2)")
     add_device_args(p)
+    p.add_argument("--preset", choices=("default", "paper"),
+                   help="default: the measured quality defaults; paper: the papers' exact settings (README)")
     p.add_argument("--resume", action="store_true", help="continue the run in CHECKPOINTS_DIR/NAME from its last checkpoint")
     p.add_argument("--config", metavar="FILE.yaml", help="YAML file of config keys (flat, or the saved config.yaml)")
     p.add_argument("--set", dest="set_pairs", action="append", default=[], metavar="KEY=VALUE",
@@ -46,6 +48,7 @@ def _train_run(args: argparse.Namespace) -> int:
         "data": args.data, "name": args.name, "checkpoints_dir": args.checkpoints_dir, "size": args.size,
         "batch_size": args.batch_size, "direction": args.direction, "steps": args.steps, "epochs": args.epochs, "seed": args.seed,
         "device": args.device, "precision": args.precision, "num_workers": args.num_workers,
+        "preset": args.preset,
     }
     if not args.data and not args.resume:
         raise UsageError("train needs --data DATASET_ROOT")

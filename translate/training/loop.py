@@ -237,7 +237,7 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
                 if sample_due or step == stop_at:
                     watcher.samples(step, step // per_epoch, translator.visuals(batch, g_out.fakes))
                 if evaluate is not None and step % t.eval_every == 0:
-                    best = _evaluate(evaluate, step, translator, watcher, folder, run, best)
+                    best = _evaluate(evaluate, step, trainer, watcher, folder, run, best)
                 stopping, due = _agree(stop.requested, saves.due(step, stop_at), dist_info, device)
                 if due or stopping:
                     _save(folder, run, trainer, dist_info)
@@ -305,9 +305,10 @@ def _quality_evaluator(t, folder: Path, device: torch.device, amp_dtype, dist_in
     return TrainingEval(t, folder, device, amp_dtype)
 
 
-def _evaluate(evaluate, step: int, translator, watcher, folder: Path, run: RunConfig, best):
-    """Measure, report, and keep the generators as ``steps/<step>/`` when the first metric improved."""
-    report = evaluate(step, translator.exported())  # also appends to <run>/eval_log.json
+def _evaluate(evaluate, step: int, trainer: Trainer, watcher, folder: Path, run: RunConfig, best):
+    """Measure, report, and keep the generators as ``steps/<step>/`` when the first metric improved.
+    The generators are the EMA ones when the run keeps them (``trainer.exported()``)."""
+    report = evaluate(step, trainer.exported())  # also appends to <run>/eval_log.json
     for line in evaluate.notes(report):
         watcher.message(line)
     watcher.metrics(step, report.scalars())
@@ -320,7 +321,7 @@ def _evaluate(evaluate, step: int, translator, watcher, folder: Path, run: RunCo
         return best
     if best is None or best.get("metric") != metric or (value > best["value"] if higher else value < best["value"]):
         best = {"step": step, "metric": metric, "value": value, "higher_is_better": higher}
-        run_history.save_best(folder, translator.exported(), step, run.translator, best)
+        run_history.save_best(folder, trainer.exported(), step, run.translator, best)
         run_history.prune_history(folder, run.train.keep_last)
     return best
 
@@ -339,7 +340,8 @@ def _save(folder: Path, run: RunConfig, trainer: Trainer, dist_info) -> None:
     state = {**trainer.state_dict(), "world_size": dist_info.world_size, "rng": rng_states}
     # SyncBatchNorm saves the same keys as BatchNorm2d, so exported weights load on one device.
     try:
-        ckpt.save_run(folder, trainer.translator.exported(), trainer.step_count, run.translator, state)
+        # The exported generators are the EMA ones by default, so apply and eval use them.
+        ckpt.save_run(folder, trainer.exported(), trainer.step_count, run.translator, state)
         run_history.record_history(folder, run.train.keep_last)
     except OSError as exc:
         try:

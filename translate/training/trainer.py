@@ -27,6 +27,7 @@ from translate.devices import autocast, grad_scaler
 from translate.errors import TranslateError
 from translate.nets import set_requires_grad
 from translate.training.distributed import DistInfo
+from translate.training.ema import GeneratorEMA
 from translate.training.schedule import linear_decay
 from translate.translators.base import StepResult, Translator
 
@@ -77,9 +78,13 @@ class Trainer:
             # with foreach and 0.02 s fused (measured; see tools/BENCHMARKS.md).
             extra.setdefault("fused", True)
         self.opt_g = torch.optim.Adam(self.generators.parameters(), lr=train.lr, betas=betas, **extra)
-        self.opt_d = torch.optim.Adam(self.discriminators.parameters(), lr=train.lr, betas=betas, **extra)
+        # TTUR (Heusel et al. 2017): the discriminator may learn at its own rate (lr_d; None = lr).
+        lr_d = train.lr if train.lr_d is None else train.lr_d
+        self.opt_d = torch.optim.Adam(self.discriminators.parameters(), lr=lr_d, betas=betas, **extra)
         self.lr_factor = linear_decay(total_steps, train.lr_decay_start)
-        self.base_lr = train.lr
+        self.base_lrs = {id(self.opt_g): train.lr, id(self.opt_d): lr_d}
+        # Made after the networks moved to the device (and to SyncBatchNorm), so the copy matches.
+        self.ema = GeneratorEMA(self.generators, train.ema_decay) if train.ema else None
         self.scaler = grad_scaler(device, amp_dtype)
         self.step_count = 0
         self._apply_lr()
@@ -96,10 +101,10 @@ class Trainer:
 
     def _apply_lr(self) -> None:
         # The schedule is a pure function of the step, so resume needs no scheduler state.
-        lr = self.base_lr * self.lr_factor(self.step_count)
+        factor = self.lr_factor(self.step_count)
         for opt in (self.opt_g, self.opt_d):
             for group in opt.param_groups:
-                group["lr"] = lr
+                group["lr"] = self.base_lrs[id(opt)] * factor
 
     def _trainable(self) -> frozenset:
         nets = (self.generators, self.discriminators)
@@ -149,8 +154,15 @@ class Trainer:
         self.scaler.step(self.opt_d)
         self.scaler.update()
         self.step_count += 1
+        if self.ema is not None:
+            self.ema.update(self.step_count)
         self._apply_lr()
         return g_out, d_out
+
+    def exported(self):
+        """The generators to save and evaluate: the EMA copies when the run keeps an EMA."""
+        exported = self.translator.exported()
+        return exported if self.ema is None else self.ema.swap_in(exported)
 
     def state_dict(self) -> Dict[str, Any]:
         return {
@@ -161,6 +173,7 @@ class Trainer:
             "opt_D": self.opt_d.state_dict(),
             "scaler": self.scaler.state_dict(),
             "translator": self.translator.extra_state(),
+            **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
         }
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
@@ -170,5 +183,8 @@ class Trainer:
         self.opt_d.load_state_dict(state["opt_D"])
         self.scaler.load_state_dict(state["scaler"])
         self.translator.load_extra_state(state["translator"], self.device)
+        if self.ema is not None:
+            # A run saved without an EMA (ema turned on at resume) starts its average from the live weights.
+            self.ema.load_state_dict(state.get("ema", self.generators.state_dict()))
         self.step_count = int(state["step"])
         self._apply_lr()

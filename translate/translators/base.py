@@ -15,8 +15,10 @@ import torch
 from torch import nn
 
 from translate.checkpoint import GeneratorSpec
+from translate.config import ConfigError
 from translate.data import PairedDataset, PreprocessConfig, UnpairedDataset, detect_layout
 from translate.errors import TranslateError
+from translate.losses.diffaugment import DiffAugment
 from translate.nets import build_discriminator, init_weights
 from translate.builder_options import check_user_options
 
@@ -72,6 +74,13 @@ class Translator:
 
     generators: nn.ModuleDict
     discriminators: nn.ModuleDict
+    # DiffAugment before every discriminator call (opts.diff_augment); off unless a translator sets it.
+    augment: DiffAugment = DiffAugment("")
+
+    def for_discriminator(self, *images: torch.Tensor):
+        """What the discriminator sees: ``images`` through DiffAugment, one draw shared by all of
+        them (the real and fake of one step), or unchanged when it is off."""
+        return self.augment(*images)
 
     @classmethod
     def prepare(cls, opts: Any, train) -> Any:
@@ -132,6 +141,7 @@ class NetworkOptions:
     dropout: bool = False  # dropout in the generator (U-Net middle levels, ResNet blocks)
     padding: Optional[str] = None  # reflect | replicate | zero; None = the generator's own default
     generator_options: Dict[str, Any] = field(default_factory=dict)  # extra builder args, e.g. {n_blocks: 4}
+    residual: bool = False  # ResNet generators: output = clamp(input + network), starting near the identity
     init: str = "normal"  # normal | xavier | kaiming | orthogonal
     init_gain: float = 0.02  # scale of the initial weights
     discriminator: str = "patchgan"  # patchgan | pixel | multiscale
@@ -141,6 +151,7 @@ class NetworkOptions:
     spectral_norm: bool = False  # spectral normalisation on discriminator convs
     num_scales: int = 2  # multiscale discriminator only
     gan_mode: str = "lsgan"  # vanilla | lsgan | wgangp | hinge
+    diff_augment: str = ""  # DiffAugment before D, e.g. "color,translation,cutout" (pix2pix, cyclegan); "" = off
     lambda_gan: float = 1.0  # weight of the adversarial term
     lambda_gp: float = 10.0  # gradient penalty weight (wgangp)
     lambda_ssim: float = 0.0  # SSIM term on the reconstruction/target
@@ -158,6 +169,11 @@ def generator_spec(opts: NetworkOptions, in_channels: int, out_channels: int, tr
     # Applied or refused: builders ignore keys they do not name, which hid typos and presets that
     # fix the option (resnet_9blocks with n_blocks: 6 trained 9 blocks while inspect said 6).
     check_user_options(opts.generator, opts.generator_options)
+    if opts.residual:
+        if not opts.generator.startswith("resnet"):
+            raise ConfigError(f"config key 'residual' needs a ResNet generator (resnet, resnet_6blocks, resnet_9blocks), "
+                              f"not {opts.generator!r}")
+        kwargs["residual"] = True
     kwargs.update(opts.generator_options)
     return GeneratorSpec(opts.generator, in_channels, out_channels, kwargs, preprocess, translator, direction)
 

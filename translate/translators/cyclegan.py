@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from translate.losses import AdversarialLoss, build_loss
+from translate.losses.diffaugment import DiffAugment
 from translate.registry import TRANSLATORS
 from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec,
                                         generator_spec, make_discriminator, preprocess_record)
@@ -60,6 +61,7 @@ class CycleGAN(Translator):
         self.cycle = build_loss(opts.cycle_loss)
         self.identity = build_loss("l1")
         self.extra = WeightedTerms(image_terms(opts))
+        self.augment = DiffAugment(opts.diff_augment)
         self.pools = {"A": ImagePool(opts.pool_size, seed=train.seed), "B": ImagePool(opts.pool_size, seed=train.seed + 1)}
 
     def generator_loss(self, batch: Dict[str, torch.Tensor]) -> StepResult:
@@ -88,7 +90,7 @@ class CycleGAN(Translator):
 
     # The three terms variants change (the face-swap preset weights them by face masks).
     def _adversarial(self, name: str, fake: torch.Tensor) -> torch.Tensor:
-        return self.adversarial.generator_loss(self.discriminators[name](fake))
+        return self.adversarial.generator_loss(self.discriminators[name](self.for_discriminator(fake)))
 
     def _cycle_term(self, pred: torch.Tensor, target: torch.Tensor, batch, domain: str) -> torch.Tensor:
         return self.cycle(pred, target)
@@ -103,6 +105,7 @@ class CycleGAN(Translator):
         for d_name, real, fake in (("D_A", batch["B"], self.pools["B"].query(fakes["fake_B"])),
                                    ("D_B", batch["A"], self.pools["A"].query(fakes["fake_A"]))):
             d = self.discriminators[d_name]
+            real, fake = self.for_discriminator(real, fake.to(real.dtype))
             loss, _ = self.adversarial.judge(d, real, fake, self.opts.lambda_gp)
             logs[d_name] = loss.detach()
             total = total + loss

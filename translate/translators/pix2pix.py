@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from translate.losses import AdversarialLoss, FeatureMatchingLoss, build_loss
+from translate.losses.diffaugment import DiffAugment
 from translate.registry import TRANSLATORS
 from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec,
                                         generator_spec, make_discriminator,
@@ -48,6 +49,7 @@ class Pix2Pix(Translator):
         self.l1 = build_loss("l1")
         self.extra = WeightedTerms(image_terms(opts))
         self.feature_matching = FeatureMatchingLoss() if opts.lambda_feature_matching else None
+        self.augment = DiffAugment(opts.diff_augment)
 
     def _pair(self, batch: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
         return (batch["A"], batch["B"]) if self.direction == "AtoB" else (batch["B"], batch["A"])
@@ -59,14 +61,16 @@ class Pix2Pix(Translator):
         fake_pair = torch.cat([real_in, fake_out], 1)
         logs: Dict[str, torch.Tensor] = {}
         if self.feature_matching is not None:
+            # One augmentation draw for both pairs, so the features are compared like for like.
+            fake_pair, real_pair = self.for_discriminator(fake_pair, torch.cat([real_in, real_out], 1))
             fake_features = d.forward_features(fake_pair)
             with torch.no_grad():
-                real_features = d.forward_features(torch.cat([real_in, real_out], 1))
+                real_features = d.forward_features(real_pair)
             pred_fake = predictions(fake_features)
             fm = self.feature_matching(real_features, fake_features) * self.opts.lambda_feature_matching
             logs["G_fm"] = fm.detach()
         else:
-            pred_fake = d(fake_pair)
+            pred_fake = d(self.for_discriminator(fake_pair))
             fm = 0.0
         gan = self.adversarial.generator_loss(pred_fake) * self.opts.lambda_gan
         l1 = self.l1(fake_out, real_out) * self.opts.lambda_l1
@@ -79,6 +83,9 @@ class Pix2Pix(Translator):
         d = self.discriminators["D"]
         real_pair = torch.cat([real_in, real_out], 1)
         fake_pair = torch.cat([real_in, fakes["fake"]], 1)
+        # Input and output halves of a pair move together (one tensor); real and fake pairs share
+        # their input, so they share the draw too and differ only in the output half.
+        real_pair, fake_pair = self.for_discriminator(real_pair, fake_pair.to(real_pair.dtype))
         loss, gp = self.adversarial.judge(d, real_pair, fake_pair, self.opts.lambda_gp)
         logs = {"D": loss.detach()} if gp is None else {"D": loss.detach(), "D_gp": gp.detach()}
         return StepResult(loss, logs)

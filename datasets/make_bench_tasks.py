@@ -1,0 +1,99 @@
+"""The quality benchmark's tasks, built offline from scikit-image's bundled real photos.
+
+    python datasets/make_bench_tasks.py [--out datasets/bench_quality] [--size 64] [--count 160]
+
+Three tasks, each with test scenes (coffee, rocket) never seen in training:
+    cartoon/    paired: photo -> the demo's OpenCV cartoon (flat colours, dark outlines)
+    sketch/     paired: photo -> a pencil sketch (colour-dodge of the inverted blurred grey),
+                a rendering far from the input, so returning the input scores badly
+    unpaired/   unpaired: trainA photo crops and trainB cartoons of *other* crops (disjoint
+                scenes and positions, shuffled), for CycleGAN; its test/ split is paired
+                (photo | cartoon), so both directions get a ground-truth PSNR/SSIM
+Everything is a function of --seed.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+import cv2
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from datasets.make_demo_dataset import (HELD_OUT_PHOTOS, NAME_PREFIX, TRAIN_PHOTOS, cartoonize,  # noqa: E402
+                                        load_photo, random_crop, write_split)
+from translate.data.io import write_image  # noqa: E402
+
+TASKS = ("cartoon", "sketch", "unpaired")
+
+
+def sketch(rgb: np.ndarray) -> np.ndarray:
+    """Pencil sketch: grey / (1 - blur(inverted grey)), the classic colour-dodge; grey as RGB."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    blur = cv2.GaussianBlur(255.0 - grey, (0, 0), sigmaX=3.0)
+    out = np.clip(grey * 255.0 / np.maximum(255.0 - blur, 1.0), 0, 255).astype(np.uint8)
+    return np.repeat(out[:, :, None], 3, axis=2)
+
+
+def _write_singles(folder: Path, images: List[np.ndarray]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob(f"{NAME_PREFIX}*.png"):
+        old.unlink()
+    for i, image in enumerate(images):
+        write_image(folder / f"{NAME_PREFIX}{i:04d}.png", image)
+
+
+def build(out: Path, size: int = 64, count: int = 160, test_count: int = 16, seed: int = 0) -> Dict[str, Path]:
+    train_photos = {name: load_photo(name) for name in TRAIN_PHOTOS}
+    held_out = {name: load_photo(name) for name in HELD_OUT_PHOTOS}
+
+    def rng(k: int) -> np.random.Generator:  # one stream per split and task: counts do not interact
+        return np.random.default_rng(np.random.SeedSequence([seed, k]))
+
+    roots = {}
+    for k, (task, target) in enumerate((("cartoon", cartoonize), ("sketch", sketch))):
+        root = out / task
+        for split in ("train", "test"):
+            (root / split).mkdir(parents=True, exist_ok=True)
+        write_split(root / "train", train_photos, count, size, rng(10 * k), target)
+        write_split(root / "test", held_out, test_count, size, rng(10 * k + 1), target)
+        roots[task] = root
+
+    root = out / "unpaired"
+    names = sorted(train_photos)
+    a_rng, b_rng = rng(100), rng(101)  # different crops of the photos for A and for B
+    scales = (1.0, 2.0)
+    photos_a = [random_crop(train_photos[names[i % len(names)]], size, scales[(i // len(names)) % 2], a_rng)
+                for i in range(count)]
+    cartoons_b = [cartoonize(random_crop(train_photos[names[(i + 3) % len(names)]], size,
+                                         scales[(i // len(names) + 1) % 2], b_rng)) for i in range(count)]
+    b_rng.shuffle(cartoons_b)
+    _write_singles(root / "trainA", photos_a)
+    _write_singles(root / "trainB", cartoons_b)
+    (root / "test").mkdir(parents=True, exist_ok=True)
+    write_split(root / "test", held_out, test_count, size, rng(102), cartoonize)
+    roots["unpaired"] = root
+    return roots
+
+
+def main(argv=None) -> Dict[str, Path]:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path, default=REPO_ROOT / "datasets" / "bench_quality")
+    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--count", type=int, default=160)
+    p.add_argument("--test-count", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    roots = build(args.out, args.size, args.count, args.test_count, args.seed)
+    for task, root in roots.items():
+        print(f"{task}: {root}")
+    return roots
+
+
+if __name__ == "__main__":
+    main()
