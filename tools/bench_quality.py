@@ -222,6 +222,27 @@ def run_variants(args, variants: List[Variant], features, device) -> None:
                 print(f"[{variant.name}] {variant.error}", file=sys.stderr, flush=True)
 
 
+def score_checkpoint(args, features, device) -> int:
+    """A trained model's held-out scores beside the trivial baselines, printed and written to --json."""
+    from translate.checkpoint import read_metadata
+    from translate.eval import EvalOptions, evaluate_checkpoint
+
+    options = EvalOptions(metrics=args.metrics or ["psnr", "ssim"], max_images=args.max_images, progress=False)
+    report = evaluate_checkpoint(Path(args.score), Path(args.data), args.split, features, device, None, None, options)
+    directions = sorted(read_metadata(Path(args.score))["generators"])
+    scores = {"model": report.scalars(), **baselines(Path(args.data), args.split, directions, features)}
+    names = list(scores["model"])
+    print("| | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
+    for row, values in scores.items():
+        print(f"| {row} | " + " | ".join(f"{values.get(n, float('nan')):.4f}" for n in names) + " |")
+    if args.json:
+        from translate.fileio import atomic_write_text
+
+        record = {"checkpoint": str(args.score), "data": str(args.data), "split": args.split, "scores": scores}
+        atomic_write_text(args.json, json.dumps(record, indent=2) + "\n")
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split("\n\n", 2)[2])
@@ -246,6 +267,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--keep", metavar="DIR", help="keep the checkpoints in DIR (default: a temporary folder)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--tiny", action="store_true", help="tiny networks: for testing this script")
+    p.add_argument("--score", metavar="CHECKPOINT", help="train nothing: score CHECKPOINT on --data's split beside "
+                                                         "the baselines (the demo models' scores.json)")
     args = p.parse_args(argv)
     args.metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     args.seeds = [int(x) for x in args.seeds.split(",") if x.strip()] or [args.seed]
@@ -267,6 +290,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     configure_threads()
     device = torch.device("cpu")  # metrics on CPU: the numbers must not depend on the training device
     features = FeatureNets(WeightPaths(folder=args.weights_dir), device)  # built once, shared by all variants
+    if args.score:
+        return score_checkpoint(args, features, device)
     if tasks:
         work = Path(args.work)
         if not all((work / t).is_dir() for t in tasks):

@@ -40,6 +40,23 @@ def side_by_side(pairs, height: int = 256, gap: int = 8) -> np.ndarray:
     return np.concatenate(padded, axis=0)
 
 
+def scores_table(checkpoint: Path) -> str:
+    """The model's held-out scores beside the trivial baselines (<checkpoint>/scores.json, written by
+    tools/bench_quality.py --score), as an HTML table; empty when the folder has none."""
+    import json
+
+    path = Path(checkpoint) / "scores.json"
+    if not path.is_file():
+        return ""
+    scores = json.loads(path.read_text())["scores"]
+    names = list(scores["model"])
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+    rows = "".join(f"<tr><td>{html.escape(row)}</td>" + "".join(f"<td>{values[n]:.3f}</td>" for n in names) + "</tr>"
+                   for row, values in scores.items())
+    return (f"<h2>held-out scores (test split, photos never seen in training)</h2>"
+            f"<table><tr><th></th>{head}</tr>{rows}</table>")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "demo_cartoon"))
@@ -77,7 +94,7 @@ def main(argv=None) -> int:
                     f"src='{html.escape(v.stem)}_side_by_side{html.escape(v.suffix)}'></video>" for v in videos)
     atomic_write_text(out / "index.html", "<!doctype html><meta charset='utf-8'><title>translate demo</title>"
                       "<h1>translate demo: photo &rarr; cartoon (pix2pix)</h1>"
-                      f"<table><tr><th>input</th><th>output</th></tr>{rows}</table>{clips}")
+                      f"<table><tr><th>input</th><th>output</th></tr>{rows}</table>{scores_table(Path(args.checkpoint))}{clips}")
     print(f"demo: {len(pairs)} images and {len(videos)} video(s) translated -> {images_out}; "
           f"page {out / 'index.html'}; grid {out / 'grid.png'}")
     return 0

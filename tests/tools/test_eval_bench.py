@@ -26,3 +26,32 @@ def test_variants_compared_at_equal_steps(paired_data, tmp_path, capsys):
     assert rows["bad"]["error"] and "lambda_l2" in rows["bad"]["error"] and rows["bad"]["metrics"] == {}
     table = capsys.readouterr().out
     assert "| base |" in table and "| bad |" in table and "failed" in table
+
+
+def test_tasks_with_seeds_and_baselines_end_to_end(tmp_path, capsys):
+    """--tasks builds the offline tasks, trains every variant per seed and prints baselines beside them."""
+    out = tmp_path / "bench.json"
+    code = bench_quality.main([
+        "--tiny", "--tasks", "cartoon,unpaired", "--work", str(tmp_path / "data"), "--steps", "2", "--size", "32",
+        "--seeds", "0,1", "--num-workers", "0", "--metrics", "psnr,ssim", "--json", str(out),
+        "--variant", "paper=--preset paper --precision fp32", "--variant", "ema=--set ema=true --precision fp32",
+    ])
+    assert code == 0
+    record = json.loads(out.read_text())
+    assert [t["task"] for t in record["tasks"]] == ["cartoon", "unpaired"]
+    for task in record["tasks"]:
+        directions = ["AtoB"] if task["translator"] == "pix2pix" else ["AtoB", "BtoA"]
+        keys = {f"{m}_{d}" for m in ("psnr", "ssim") for d in directions}
+        assert set(task["baselines"]) == {"identity", "mean_target"}
+        assert set(task["baselines"]["identity"]) == keys
+        # The photo is closer to its cartoon than the mean cartoon is: the baselines are real scores.
+        assert task["baselines"]["identity"]["psnr_AtoB"] > task["baselines"]["mean_target"]["psnr_AtoB"]
+        for v in task["variants"]:
+            assert v["error"] is None and [r["seed"] for r in v["runs"]] == [0, 1]
+            assert set(v["metrics"]) == keys and set(v["std"]) == keys
+            values = [r["metrics"]["psnr_AtoB"] for r in v["runs"]]
+            assert min(values) <= v["metrics"]["psnr_AtoB"] <= max(values)
+        paper, ema = task["variants"]
+        assert paper["metrics"] != ema["metrics"]  # the EMA weights are what was measured
+    table = capsys.readouterr().out
+    assert "| identity | (baseline) |" in table and "| mean_target | (baseline) |" in table and " ± " in table
