@@ -81,3 +81,15 @@ def test_translators_show_the_discriminator_augmented_images(name, monkeypatch):
     assert seen
     # Cutout leaves exact zeros in every image the discriminator sees; real images have none.
     assert all((x == 0).any() for x in seen)
+
+
+@pytest.mark.parametrize("translator", ["discogan", "pix2pixhd", "faceswap"])
+def test_translators_that_would_ignore_diff_augment_refuse_it(translator, tmp_path):
+    from translate.config import ConfigError, resolve
+    from translate.registry import TRANSLATORS
+    from translate.training.loop import build_translator
+
+    run = resolve(translator, TRANSLATORS.get(translator).Options(), cli_values={"data": str(tmp_path)},
+                  set_pairs=["diff_augment=color"])
+    with pytest.raises(ConfigError, match=f"'diff_augment' is not applied by {translator}"):
+        build_translator(run)

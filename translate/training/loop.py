@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 
 from translate import checkpoint as ckpt
 from translate import run_history
-from translate.config import RunConfig
+from translate.config import ConfigError, RunConfig
 from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
 from translate.interop.loading import load_generator
 from translate.registry import TRANSLATORS
@@ -46,6 +46,9 @@ def build_translator(run: RunConfig, resume: bool = False) -> Tuple[RunConfig, T
     translator only says which and how, the loop opens the files.
     """
     translator_cls = TRANSLATORS.get(run.translator)
+    if getattr(run.model, "diff_augment", "") and not translator_cls.applies_diff_augment:
+        raise ConfigError(f"config key 'diff_augment' is not applied by {run.translator} (pix2pix and cyclegan "
+                          f"apply it): remove it")
     run = dataclasses.replace(run, model=translator_cls.prepare(run.model, run.train))
     translator = translator_cls(run.model, run.train)
     if not resume:

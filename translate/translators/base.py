@@ -76,6 +76,9 @@ class Translator:
     discriminators: nn.ModuleDict
     # DiffAugment before every discriminator call (opts.diff_augment); off unless a translator sets it.
     augment: DiffAugment = DiffAugment("")
+    # Whether its discriminator steps go through for_discriminator: the loop refuses diff_augment
+    # for translators that would ignore it (a setting is applied or refused).
+    applies_diff_augment: ClassVar[bool] = False
 
     def for_discriminator(self, *images: torch.Tensor):
         """What the discriminator sees: ``images`` through DiffAugment, one draw shared by all of

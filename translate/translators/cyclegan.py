@@ -37,6 +37,7 @@ class CycleGAN(Translator):
     """Unpaired A<->B translation: two ResNet generators, cycle + identity losses (Zhu et al. 2017)."""
 
     Options = CycleGANOptions
+    applies_diff_augment = True
     data_kind = "unpaired"
 
     def __init__(self, opts: CycleGANOptions, train):

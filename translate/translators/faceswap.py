@@ -105,6 +105,7 @@ class FaceSwap(CycleGAN):
     """Face-off: CycleGAN on aligned face crops with WGAN-GP, SSIM and face-mask-weighted reconstruction."""
 
     Options = FaceSwapOptions
+    applies_diff_augment = False  # its critics (two per domain, WGAN-GP) do not go through for_discriminator
     data_kind = "unpaired"
     # What to lower on an out-of-memory error, for the training loop's message.
     memory_hint = ("lower --batch-size or --size (crops of 128 instead of 256), the widths (--set ngf=32 "

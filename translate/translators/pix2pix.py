@@ -36,6 +36,7 @@ class Pix2Pix(Translator):
     """Paired A->B translation: U-Net + conditional PatchGAN, GAN + L1 x100 (Isola et al. 2017)."""
 
     Options = Pix2PixOptions
+    applies_diff_augment = True
     data_kind = "paired"
 
     def __init__(self, opts: Pix2PixOptions, train):
