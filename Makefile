@@ -30,6 +30,8 @@ demo: $(STAMP)
 	$(BIN)/python tools/demo_runs.py
 
 test: $(STAMP)
+	# Debian's Chromium for the browser tests of translate serve (apt-get, only when absent)
+	bash tools/ensure_chromium.sh
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
