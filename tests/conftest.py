@@ -58,3 +58,15 @@ TINY_CYCLEGAN = ["--set", "ngf=4", "--set", "ndf=4", "--set", "generator=resnet"
                  "--set", "generator_options={n_blocks: 1}", "--set", "n_layers_d=2"]
 TINY_PIX2PIX = ["--set", "ngf=4", "--set", "ndf=4", "--set", "generator=unet",
                 "--set", "generator_options={num_downs: 5}", "--set", "n_layers_d=2"]
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    """A tiny CycleGAN run folder (the apply tests): a ResNet with instance norm and two stride-2
+    levels, so a 1x1 or 2x2 image cannot go through it. Test modules may define their own."""
+    from translate.checkpoint import GeneratorSpec, save_run
+
+    spec = GeneratorSpec("resnet", 3, 3, {"ngf": 4, "n_blocks": 1}, {"size": 32}, "cyclegan", "AtoB")
+    folder = tmp_path / "ck"
+    save_run(folder, {"AtoB": (spec.build(), spec)}, step=1, translator="cyclegan")
+    return str(folder)

@@ -8,21 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from translate.checkpoint import GeneratorSpec, save_run
 from translate.cli import main
 from translate.data import ImageReadError, read_image
 from trust_corpus import gif, png_header_only, smooth, write_png
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def checkpoint(tmp_path):
-    # Instance norm, two stride-2 levels: a 1x1 or 2x2 image cannot go through it.
-    spec = GeneratorSpec("resnet", 3, 3, {"ngf": 4, "n_blocks": 1}, {"size": 32}, "cyclegan", "AtoB")
-    folder = tmp_path / "ck"
-    save_run(folder, {"AtoB": (spec.build(), spec)}, step=1, translator="cyclegan")
-    return str(folder)
 
 
 def _apply(checkpoint, src, dst, *extra):

@@ -4,18 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from translate.checkpoint import GeneratorSpec, save_run
 from translate.cli import main
 from translate.data import read_image
 from video_clips import make_video, pattern, read_back
-
-
-@pytest.fixture
-def checkpoint(tmp_path):
-    spec = GeneratorSpec("resnet", 3, 3, {"ngf": 4, "n_blocks": 1}, {"size": 32}, "cyclegan", "AtoB")
-    folder = tmp_path / "ck"
-    save_run(folder, {"AtoB": (spec.build(), spec)}, step=1, translator="cyclegan")
-    return str(folder)
 
 
 def _apply(checkpoint, src, dst, *extra):

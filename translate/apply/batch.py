@@ -178,6 +178,20 @@ def _side_by_side_images(net, pairs, in_channels, device, dtype, options, rgb_mo
             report.failed.append((src, str(exc) if str(src) in str(exc) else f"{src}: {' '.join(str(exc).split())}"))
 
 
+def translate_video_or_report(src: Path, dst: Path, translator, options: VideoOptions, report: BatchReport,
+                              on_message: Message, progress: bool, overall=None,
+                              info: Optional[VideoInfo] = None) -> Optional[VideoResult]:
+    """``translate_video``, with a failure recorded in ``report`` as one line (None) instead of raised,
+    so a batch goes on past a bad video."""
+    try:
+        return translate_video(src, dst, translator, options, on_message, progress, overall, info)
+    except VideoError as exc:
+        report.failed.append((src, str(exc)))
+    except (av.error.FFmpegError, OSError, ValueError, RuntimeError) as exc:
+        report.failed.append((src, f"{src}: {' '.join(str(exc).split())}"))
+    return None
+
+
 def _videos(translator: FrameTranslator, pairs: Sequence[Pair], options: VideoOptions, report: BatchReport,
             on_message: Message, progress: bool, max_pixels: Optional[int] = None) -> None:
     infos: List[Tuple[Path, Path, VideoInfo]] = []
@@ -200,13 +214,9 @@ def _videos(translator: FrameTranslator, pairs: Sequence[Pair], options: VideoOp
                        dynamic_ncols=True, position=0)
     try:
         for src, dst, info in infos:
-            try:
-                result = translate_video(src, dst, translator, options, on_message, progress, overall, info)
-            except VideoError as exc:
-                report.failed.append((src, str(exc)))
-                continue
-            except (av.error.FFmpegError, OSError, ValueError, RuntimeError) as exc:
-                report.failed.append((src, f"{src}: {' '.join(str(exc).split())}"))
+            result = translate_video_or_report(src, dst, translator, options, report, on_message, progress,
+                                               overall, info)
+            if result is None:
                 continue
             report.videos.append(result)
             on_message(_describe(result))

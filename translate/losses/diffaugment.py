@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Dict, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from translate.errors import InvalidSettingError

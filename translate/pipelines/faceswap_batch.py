@@ -17,19 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
-import av
 import numpy as np
 from tqdm import tqdm
 
-from translate.apply.batch import BatchReport, plan_media, split_work
-from translate.apply.video import VideoOptions, translate_video
+from translate.apply.batch import BatchReport, plan_media, split_work, translate_video_or_report
+from translate.apply.video import VideoOptions
 from translate.data import ImageReadError, read_image, resize_long_side, write_image
 from translate.errors import TranslateError
 from translate.people.faces_align import AlignSpec
 from translate.people.faces_blend import BlendOptions
 from translate.people.faces_track import TrackOptions
 from translate.pipelines.faceswap import FaceSwapper, SwapOptions
-from translate.video.io import VideoError
 
 Message = Callable[[str], None]
 Pair = Tuple[Path, Path]
@@ -92,13 +90,8 @@ def _image(swapper: FaceSwapper, src: Path, dst: Path, options: VideoOptions, re
 def _video(swapper: FaceSwapper, src: Path, dst: Path, options: VideoOptions, report: SwapReport,
            on_message: Message, progress: bool) -> None:
     swapper.reset()
-    try:
-        result = translate_video(src, dst, swapper, options, on_message, progress)
-    except VideoError as exc:
-        report.failed.append((src, str(exc)))
-        return
-    except (av.error.FFmpegError, OSError, ValueError, RuntimeError) as exc:
-        report.failed.append((src, f"{src}: {' '.join(str(exc).split())}"))
+    result = translate_video_or_report(src, dst, swapper, options, report, on_message, progress)
+    if result is None:
         return
     stats = swapper.stats
     _merge_stages(report, stats.seconds)
