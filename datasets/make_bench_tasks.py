@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict
 
 import cv2
 import numpy as np
@@ -25,9 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from datasets.make_demo_dataset import (HELD_OUT_PHOTOS, NAME_PREFIX, TRAIN_PHOTOS, cartoonize,  # noqa: E402
-                                        load_photo, random_crop, write_split)
-from translate.data.io import write_image  # noqa: E402
+from datasets.make_demo_dataset import (HELD_OUT_PHOTOS, TRAIN_PHOTOS, cartoonize, load_photo,  # noqa: E402
+                                        write_split, write_unpaired)
 
 TASKS = ("cartoon", "sketch", "unpaired")
 
@@ -38,14 +37,6 @@ def sketch(rgb: np.ndarray) -> np.ndarray:
     blur = cv2.GaussianBlur(255.0 - grey, (0, 0), sigmaX=3.0)
     out = np.clip(grey * 255.0 / np.maximum(255.0 - blur, 1.0), 0, 255).astype(np.uint8)
     return np.repeat(out[:, :, None], 3, axis=2)
-
-
-def _write_singles(folder: Path, images: List[np.ndarray]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob(f"{NAME_PREFIX}*.png"):
-        old.unlink()
-    for i, image in enumerate(images):
-        write_image(folder / f"{NAME_PREFIX}{i:04d}.png", image)
 
 
 def build(out: Path, size: int = 64, count: int = 160, test_count: int = 16, seed: int = 0) -> Dict[str, Path]:
@@ -65,16 +56,7 @@ def build(out: Path, size: int = 64, count: int = 160, test_count: int = 16, see
         roots[task] = root
 
     root = out / "unpaired"
-    names = sorted(train_photos)
-    a_rng, b_rng = rng(100), rng(101)  # different crops of the photos for A and for B
-    scales = (1.0, 2.0)
-    photos_a = [random_crop(train_photos[names[i % len(names)]], size, scales[(i // len(names)) % 2], a_rng)
-                for i in range(count)]
-    cartoons_b = [cartoonize(random_crop(train_photos[names[(i + 3) % len(names)]], size,
-                                         scales[(i // len(names) + 1) % 2], b_rng)) for i in range(count)]
-    b_rng.shuffle(cartoons_b)
-    _write_singles(root / "trainA", photos_a)
-    _write_singles(root / "trainB", cartoons_b)
+    write_unpaired(root, train_photos, count, size, rng(100), rng(101))  # different crops for A and for B
     (root / "test").mkdir(parents=True, exist_ok=True)
     write_split(root / "test", held_out, test_count, size, rng(102), cartoonize)
     roots["unpaired"] = root

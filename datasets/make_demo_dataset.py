@@ -39,6 +39,17 @@ HELD_OUT_PHOTOS = ("coffee", "rocket")
 # neutral colours the cartoon must keep neutral.
 GREY_PHOTOS = ("camera", "brick", "grass", "gravel", "coins", "moon", "clock")
 
+# Real photos that ship inside packages the toolkit installs (make install), for more scenes: a
+# portrait, a tower against a blue sky (the demo's first model darkened skies: scikit-image has
+# few), big cats. (name -> (package, path inside it)); used only when named in --photos.
+PACKAGE_PHOTOS = {
+    "grace_hopper": ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
+    "tower": ("gradio", "media_assets/images/tower.jpg"),
+    "cheetah": ("gradio", "media_assets/images/cheetah.jpg"),
+    "cheetah_cub": ("gradio", "test_data/cheetah2.jpg"),
+    "lion": ("gradio", "media_assets/images/lion.jpg"),
+}
+
 # Crop side as a multiple of --size: 1 keeps fine detail, 2 shows whole objects at lower detail.
 CROP_SCALES = (1.0, 2.0)
 
@@ -55,8 +66,26 @@ SAMPLE_JPEG_QUALITY = 90
 NAME_PREFIX = "demo_"  # only files with this prefix are replaced on a re-run
 
 
+def _package_photo(name: str) -> np.ndarray:
+    import importlib.util
+
+    package, relative = PACKAGE_PHOTOS[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(f"photo {name!r} ships inside the {package} package, which is not installed "
+                         f"(make install installs it)")
+    path = Path(list(spec.submodule_search_locations)[0]) / relative
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise SystemExit(f"photo {name!r}: {path} is missing or unreadable (another {package} version?)")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
 def load_photo(name: str) -> np.ndarray:
-    """A scikit-image sample photo as uint8 RGB (alpha composited over white)."""
+    """A bundled sample photo as uint8 RGB (alpha composited over white): scikit-image's by name,
+    or one of PACKAGE_PHOTOS."""
+    if name in PACKAGE_PHOTOS:
+        return _package_photo(name)
     from skimage import data
 
     img = getattr(data, name)()
@@ -143,6 +172,30 @@ def write_split(
     return written
 
 
+def write_singles(folder: Path, images: list[np.ndarray]) -> None:
+    """One PNG per image (the unpaired layout's trainA/ and trainB/); replaces earlier ones."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob(f"{NAME_PREFIX}*.png"):
+        old.unlink()
+    for i, image in enumerate(images):
+        write_image(folder / f"{NAME_PREFIX}{i:04d}.png", image)
+
+
+def write_unpaired(root: Path, photos: dict[str, np.ndarray], count: int, size: int, a_rng: np.random.Generator,
+                   b_rng: np.random.Generator, make_target: Callable[[np.ndarray], np.ndarray] = cartoonize,
+                   scales: tuple = CROP_SCALES) -> None:
+    """CycleGAN's layout: trainA/ photo crops and trainB/ renderings of *other* crops (other photos,
+    other positions and scales, shuffled), so no A has its own B anywhere in the data."""
+    names = sorted(photos)
+    photos_a = [random_crop(photos[names[i % len(names)]], size, scales[(i // len(names)) % len(scales)], a_rng)
+                for i in range(count)]
+    renders_b = [make_target(random_crop(photos[names[(i + 3) % len(names)]], size,
+                                         scales[(i // len(names) + 1) % len(scales)], b_rng)) for i in range(count)]
+    b_rng.shuffle(renders_b)
+    write_singles(root / "trainA", photos_a)
+    write_singles(root / "trainB", renders_b)
+
+
 def write_samples(folder: Path, photos: dict[str, np.ndarray]) -> list[Path]:
     written = []
     for name, photo_name, box in SAMPLES:
@@ -166,7 +219,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--test-count", type=int, default=24, help="number of test pairs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--photos", default=",".join(TRAIN_PHOTOS),
-                        help=f"training photos (scikit-image names; also {', '.join(GREY_PHOTOS)})")
+                        help=f"training photos (scikit-image names; also {', '.join(GREY_PHOTOS)}; "
+                             f"and, from installed packages, {', '.join(PACKAGE_PHOTOS)})")
+    parser.add_argument("--unpaired", action="store_true",
+                        help="CycleGAN layout: trainA/ photos and trainB/ cartoons of other crops "
+                             "(the test split stays paired, so both directions can be scored)")
     parser.add_argument("--scales", default=",".join(map(str, CROP_SCALES)),
                         help="crop sides as multiples of --size, cycled through (default 1,2)")
     parser.add_argument(
@@ -190,13 +247,22 @@ def main(argv: list[str] | None = None) -> dict[str, list[Path]]:
     # Separate streams per split, so changing --count does not change the test set.
     train_rng, test_rng = (np.random.default_rng(np.random.SeedSequence([args.seed, k])) for k in (0, 1))
 
+    if args.unpaired:
+        write_unpaired(args.out, train_photos, args.count, args.size, train_rng,
+                       np.random.default_rng(np.random.SeedSequence([args.seed, 2])), scales=args.scales)
+        train = sorted((args.out / "trainA").glob(f"{NAME_PREFIX}*.png")) + sorted((args.out / "trainB").glob(f"{NAME_PREFIX}*.png"))
+    else:
+        (args.out / "train").mkdir(parents=True, exist_ok=True)
+        train = write_split(args.out / "train", train_photos, args.count, args.size, train_rng, scales=args.scales)
+    (args.out / "test").mkdir(parents=True, exist_ok=True)
     written = {
-        "train": write_split(args.out / "train", train_photos, args.count, args.size, train_rng, scales=args.scales),
+        "train": train,
         "test": write_split(args.out / "test", held_out, args.test_count, args.size, test_rng),
         "samples": write_samples(Path(args.samples_dir), held_out) if args.samples_dir else [],
     }
     pair = f"{args.size}x{args.size} A | {args.size}x{args.size} B"
-    print(f"wrote {len(written['train'])} train pairs ({pair}) from {', '.join(args.photos)} to {args.out / 'train'}")
+    layout = "unpaired images (trainA/, trainB/)" if args.unpaired else f"train pairs ({pair})"
+    print(f"wrote {len(written['train'])} {layout} from {', '.join(args.photos)} to {args.out}")
     print(f"wrote {len(written['test'])} test pairs from held-out {', '.join(HELD_OUT_PHOTOS)} to {args.out / 'test'}")
     for path in written["samples"]:
         print(f"wrote sample {path} ({path.stat().st_size // 1024} KB)")

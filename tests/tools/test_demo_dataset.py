@@ -83,3 +83,27 @@ def test_richer_data_more_photos_and_scales_same_test_split(demo, tmp_path):
         assert np.array_equal(read_image(a), read_image(b))
     with pytest.raises(SystemExit):
         demo.main(["--out", str(tmp_path / "x"), "--photos", "coffee", "--samples-dir", ""])
+
+
+def test_unpaired_layout_and_photos_from_installed_packages(demo, tmp_path, capsys):
+    """--unpaired: CycleGAN's trainA/ and trainB/ (cartoons of other crops), a paired test split;
+    the package photos (a tower under a blue sky, ...) load from the installed wheels, offline."""
+    out = tmp_path / "u"
+    written = demo.main(["--out", str(out), "--size", "32", "--count", "6", "--test-count", "2", "--samples-dir", "",
+                         "--photos", "astronaut,tower,grace_hopper", "--unpaired"])
+    assert "unpaired images" in capsys.readouterr().out
+    assert detect_layout(out) == "unpaired"
+    a, b = sorted((out / "trainA").glob("*.png")), sorted((out / "trainB").glob("*.png"))
+    assert len(a) == len(b) == 6 and len(written["train"]) == 12
+    assert not (out / "train").exists()
+    photos = [read_image(p) for p in a]
+    assert not any(any(np.array_equal(demo.cartoonize(x), read_image(y)) for y in b) for x in photos)  # no A has its B
+    assert all(read_image(p).shape == (32, 64, 3) for p in written["test"])  # paired: both directions scored
+    tower = demo.load_photo("tower")
+    assert tower.ndim == 3 and tower.shape[2] == 3 and tower.dtype == np.uint8
+    with pytest.raises(SystemExit, match="not installed"):
+        demo.PACKAGE_PHOTOS["nope"] = ("no_such_package_xyz", "x.jpg")
+        try:
+            demo.load_photo("nope")
+        finally:
+            del demo.PACKAGE_PHOTOS["nope"]

@@ -33,7 +33,8 @@ def test_tasks_with_seeds_and_baselines_end_to_end(tmp_path, capsys):
     out = tmp_path / "bench.json"
     code = bench_quality.main([
         "--tiny", "--tasks", "cartoon,unpaired", "--work", str(tmp_path / "data"), "--steps", "2", "--size", "32",
-        "--seeds", "0,1", "--num-workers", "0", "--metrics", "psnr,ssim", "--json", str(out),
+        "--seeds", "0,1", "--num-workers", "0", "--metrics", "psnr,ssim", "--json", str(out), "--jobs", "2",
+        "--keep", str(tmp_path / "runs"),
         "--variant", "paper=--preset paper --precision fp32", "--variant", "ema=--set ema=true --precision fp32",
     ])
     assert code == 0
@@ -48,10 +49,21 @@ def test_tasks_with_seeds_and_baselines_end_to_end(tmp_path, capsys):
         assert task["baselines"]["identity"]["psnr_AtoB"] > task["baselines"]["mean_target"]["psnr_AtoB"]
         for v in task["variants"]:
             assert v["error"] is None and [r["seed"] for r in v["runs"]] == [0, 1]
-            assert set(v["metrics"]) == keys and set(v["std"]) == keys
+            # Two-way models also get their cycle PSNR (A -> B -> A against A), each direction.
+            cycle = {f"cycle_psnr_{d}" for d in directions} if task["translator"] == "cyclegan" else set()
+            assert set(v["metrics"]) == keys | cycle and set(v["std"]) == keys | cycle
+            assert all(5 < v["metrics"][k] < 100 for k in cycle)
             values = [r["metrics"]["psnr_AtoB"] for r in v["runs"]]
             assert min(values) <= v["metrics"]["psnr_AtoB"] <= max(values)
         paper, ema = task["variants"]
         assert paper["metrics"] != ema["metrics"]  # the EMA weights are what was measured
     table = capsys.readouterr().out
     assert "| identity | (baseline) |" in table and "| mean_target | (baseline) |" in table and " ± " in table
+
+    # --score: one kept model's held-out scores beside the baselines, its cycle PSNR included.
+    scores_json = tmp_path / "scores.json"
+    assert bench_quality.main(["--score", str(tmp_path / "runs" / "unpaired" / "paper_s0"),
+                               "--data", str(tmp_path / "data" / "unpaired"), "--json", str(scores_json)]) == 0
+    scores = json.loads(scores_json.read_text())["scores"]
+    assert set(scores) == {"model", "identity", "mean_target"}
+    assert {"psnr_AtoB", "psnr_BtoA", "cycle_psnr_AtoB", "cycle_psnr_BtoA"} <= set(scores["model"])

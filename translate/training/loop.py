@@ -175,6 +175,8 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     # Read one sample here: a dataset whose every file is unreadable then stops with its own
     # one-line error, not with the multi-line traceback a DataLoader worker would wrap it in.
     dataset[0]
+    if not resume:
+        translator.start_from_data(dataset)
     sampler = EpochSampler(len(dataset), t.batch_size, t.seed, dist_info.rank, dist_info.world_size)
     per_epoch = sampler.batches_per_epoch
     total = t.steps or (t.epochs or DEFAULT_EPOCHS) * per_epoch

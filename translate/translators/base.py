@@ -9,18 +9,18 @@ translator overrides only what it changes and the loop never probes with getattr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
+from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import nn
 
 from translate.checkpoint import GeneratorSpec
-from translate.config import ConfigError
 from translate.data import PairedDataset, PreprocessConfig, UnpairedDataset, detect_layout
 from translate.errors import TranslateError
 from translate.losses.diffaugment import DiffAugment
 from translate.nets import build_discriminator, init_weights
 from translate.builder_options import check_user_options
+from translate.translators.residual import residual_wanted
 
 
 @dataclass
@@ -57,6 +57,18 @@ def preprocess_config(train) -> PreprocessConfig:
     return PreprocessConfig(mode=train.preprocess, load_size=train.load_size, crop_size=train.size, flip=train.flip)
 
 
+def open_dataset(kind: str, train, translator: str, split: str = "train"):
+    """The ``kind`` ("paired" or "unpaired") dataset of ``train.data``, loaded and augmented as
+    training loads it; one line when the folder holds the other kind."""
+    layout = detect_layout(train.data, split)
+    found = "unpaired" if layout == "unpaired" else "paired"
+    if found != kind:
+        raise DataKindError(f"{train.data}: holds {found} data ({layout.replace('_', ' ')}), but {translator} "
+                            f"trains on {kind} data")
+    return DATASETS[kind](train.data, split=split, preprocess=preprocess_config(train), train=True,
+                          channels_a=train.channels_a, channels_b=train.channels_b, seed=train.seed)
+
+
 class Translator:
     """The contract between a translator and the training loop, with every hook's default.
 
@@ -85,6 +97,11 @@ class Translator:
         them (the real and fake of one step), or unchanged when it is off."""
         return self.augment(*images)
 
+    def start_from_data(self, dataset) -> None:
+        """Data-derived starting values for a fresh run, from the training ``dataset`` (default:
+        none). Called once before step 1 and before the EMA copy is taken; not on ``--resume``,
+        whose training state already holds them."""
+
     @classmethod
     def prepare(cls, opts: Any, train) -> Any:
         """Options completed from the data before the networks are built (a new object, never in place)."""
@@ -93,14 +110,7 @@ class Translator:
     @classmethod
     def build_dataset(cls, run, split: str = "train"):
         """The training dataset; by default the paired or unpaired dataset ``data_kind`` names."""
-        t = run.train
-        layout = detect_layout(t.data, split)
-        found = "unpaired" if layout == "unpaired" else "paired"
-        if found != cls.data_kind:
-            raise DataKindError(f"{t.data}: holds {found} data ({layout.replace('_', ' ')}), but {run.translator} "
-                                f"trains on {cls.data_kind} data")
-        return DATASETS[cls.data_kind](t.data, split=split, preprocess=preprocess_config(t), train=True,
-                                       channels_a=t.channels_a, channels_b=t.channels_b, seed=t.seed)
+        return open_dataset(cls.data_kind, run.train, run.translator, split)
 
     def optimizer_options(self) -> Dict[str, Any]:
         """Extra Adam arguments for both optimisers (DiscoGAN: weight decay)."""
@@ -144,7 +154,7 @@ class NetworkOptions:
     dropout: bool = False  # dropout in the generator (U-Net middle levels, ResNet blocks)
     padding: Optional[str] = None  # reflect | replicate | zero; None = the generator's own default
     generator_options: Dict[str, Any] = field(default_factory=dict)  # extra builder args, e.g. {n_blocks: 4}
-    residual: bool = False  # ResNet generators: output = clamp(input + network), starting near the identity
+    residual: Union[bool, str] = False  # true | false | auto: U-Net/ResNet output = clamp(colour map(input) + network)
     init: str = "normal"  # normal | xavier | kaiming | orthogonal
     init_gain: float = 0.02  # scale of the initial weights
     discriminator: str = "patchgan"  # patchgan | pixel | multiscale
@@ -172,11 +182,10 @@ def generator_spec(opts: NetworkOptions, in_channels: int, out_channels: int, tr
     # Applied or refused: builders ignore keys they do not name, which hid typos and presets that
     # fix the option (resnet_9blocks with n_blocks: 6 trained 9 blocks while inspect said 6).
     check_user_options(opts.generator, opts.generator_options)
-    if opts.residual:
-        if not opts.generator.startswith("resnet"):
-            raise ConfigError(f"config key 'residual' needs a ResNet generator (resnet, resnet_6blocks, resnet_9blocks), "
-                              f"not {opts.generator!r}")
-        kwargs["residual"] = True
+    if residual_wanted(opts, in_channels, out_channels):
+        # The learned colour map lets a translation drop or recolour the photo it starts from
+        # (ResidualOutput); generator_options={input_map: false} gives the plain clamp(input + network).
+        kwargs.update(residual=True, input_map=True)
     kwargs.update(opts.generator_options)
     return GeneratorSpec(opts.generator, in_channels, out_channels, kwargs, preprocess, translator, direction)
 

@@ -9,8 +9,8 @@ generators with instance norm, 70x70 PatchGAN, LSGAN, cycle x10, identity x0.5.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict
+from dataclasses import dataclass, replace
+from typing import Dict, Union
 
 import torch
 from torch import nn
@@ -21,6 +21,7 @@ from translate.registry import TRANSLATORS
 from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec,
                                         generator_spec, make_discriminator, preprocess_record)
 from translate.translators.image_pool import ImagePool
+from translate.translators.residual import decide_auto
 from translate.translators.terms import WeightedTerms, image_terms
 
 
@@ -30,6 +31,8 @@ class CycleGANOptions(NetworkOptions):
     lambda_identity: float = 0.5  # identity weight, relative to lambda_cycle (paper's convention)
     cycle_loss: str = "l1"  # l1 | mse | ssim
     pool_size: int = 50  # 0 disables the image history pool
+    # auto: residual wherever the generator and channels allow it (tools/BENCHMARKS.md, quality)
+    residual: Union[bool, str] = "auto"
 
 
 @TRANSLATORS.register("cyclegan")
@@ -39,6 +42,11 @@ class CycleGAN(Translator):
     Options = CycleGANOptions
     applies_diff_augment = True
     data_kind = "unpaired"
+
+    @classmethod
+    def prepare(cls, opts: CycleGANOptions, train) -> CycleGANOptions:
+        # residual: auto becomes true or false here (translators/residual.py), so config.yaml says which.
+        return replace(opts, residual=decide_auto(opts.residual, opts.generator, train.channels_a, train.channels_b))
 
     def __init__(self, opts: CycleGANOptions, train):
         self.opts = opts

@@ -26,7 +26,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Union
 
 import numpy as np
 import torch
@@ -54,6 +54,7 @@ class FaceSwapOptions(CycleGANOptions):
     n_layers_d: int = 3  # 5 convolutions in all
     norm_d: str = "none"
     pool_size: int = 0
+    residual: Union[bool, str] = False  # the face-swap recipe's generator outputs the face itself (not measured with it)
     mask_background: float = 0.1  # weight of pixels outside the face mask in the reconstruction terms
     second_discriminator: bool = False  # a second, shallower critic per domain, losses averaged
     n_layers_d2: int = 2  # depth of the second, shallower critic

@@ -7,19 +7,25 @@ dropout, 70x70 PatchGAN, vanilla GAN, L1 x 100, Adam 2e-4 (beta1 0.5).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, Tuple
+from dataclasses import dataclass, replace
+from typing import Dict, Tuple, Union
 
 import torch
 from torch import nn
 
 from translate.losses import AdversarialLoss, FeatureMatchingLoss, build_loss
 from translate.losses.diffaugment import DiffAugment
+from translate.nets.generators import ResidualOutput
 from translate.registry import TRANSLATORS
 from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec,
-                                        generator_spec, make_discriminator,
+                                        generator_spec, make_discriminator, open_dataset,
                                         preprocess_record)
+from translate.translators.residual import decide_auto, sample_items
 from translate.translators.terms import WeightedTerms, image_terms, predictions
+
+
+# Training pairs the residual colour map is fitted on (evenly spread over the dataset).
+START_SAMPLES = 32
 
 
 @dataclass
@@ -29,6 +35,8 @@ class Pix2PixOptions(NetworkOptions):
     dropout: bool = True
     gan_mode: str = "vanilla"
     lambda_l1: float = 100.0  # weight of the L1 term |G(A) - B|
+    # auto: residual wherever the generator and channels allow it (tools/BENCHMARKS.md, quality)
+    residual: Union[bool, str] = "auto"
 
 
 @TRANSLATORS.register("pix2pix")
@@ -42,7 +50,7 @@ class Pix2Pix(Translator):
     def __init__(self, opts: Pix2PixOptions, train):
         self.opts = opts
         self.direction = train.direction
-        c_in, c_out = (train.channels_a, train.channels_b) if self.direction == "AtoB" else (train.channels_b, train.channels_a)
+        c_in, c_out = self._channels(train)
         self.spec = generator_spec(opts, c_in, c_out, "pix2pix", self.direction, preprocess_record(train))
         self.generators = nn.ModuleDict({"G": build_generator_from_spec(self.spec, opts)})
         self.discriminators = nn.ModuleDict({"D": make_discriminator(opts, c_in + c_out)})
@@ -52,8 +60,35 @@ class Pix2Pix(Translator):
         self.feature_matching = FeatureMatchingLoss() if opts.lambda_feature_matching else None
         self.augment = DiffAugment(opts.diff_augment)
 
+    @classmethod
+    def prepare(cls, opts: Pix2PixOptions, train) -> Pix2PixOptions:
+        # residual: auto becomes true or false here (translators/residual.py), so config.yaml says which.
+        c_in, c_out = cls._channels(train)
+
+        def pairs():
+            batch = sample_items(open_dataset("paired", train, "pix2pix"), START_SAMPLES)
+            return cls._ordered(batch, train.direction)
+
+        return replace(opts, residual=decide_auto(opts.residual, opts.generator, c_in, c_out, pairs))
+
+    def start_from_data(self, dataset) -> None:
+        # A residual generator's colour map starts at the least-squares map from inputs to targets
+        # (ResidualOutput.start_from): the run begins at least as good as returning the input.
+        head = getattr(self.generators["G"], "residual", None)
+        if isinstance(head, ResidualOutput) and head.input_map:
+            head.start_from(*self._pair(sample_items(dataset, START_SAMPLES)))
+
+    @staticmethod
+    def _channels(train) -> Tuple[int, int]:
+        pair = (train.channels_a, train.channels_b)
+        return pair if train.direction == "AtoB" else pair[::-1]
+
+    @staticmethod
+    def _ordered(batch: Dict[str, torch.Tensor], direction: str) -> Tuple[torch.Tensor, torch.Tensor]:
+        return (batch["A"], batch["B"]) if direction == "AtoB" else (batch["B"], batch["A"])
+
     def _pair(self, batch: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
-        return (batch["A"], batch["B"]) if self.direction == "AtoB" else (batch["B"], batch["A"])
+        return self._ordered(batch, self.direction)
 
     def generator_loss(self, batch: Dict[str, torch.Tensor]) -> StepResult:
         real_in, real_out = self._pair(batch)
