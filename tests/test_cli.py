@@ -100,6 +100,8 @@ def test_help_config_lists_keys(capsys):
     assert main(["train", "cyclegan", "--help-config"]) == 0
     out = capsys.readouterr().out
     assert "lambda_cycle" in out and "batch_size" in out
+    residual = next(row for row in out.splitlines() if row.startswith("residual "))
+    assert "bool | str" in residual and "'auto'" in residual and "true | false | auto" in residual
 
 
 def test_reference_test_mode_keeps_dropout_random(paired_data, tmp_path):

@@ -321,6 +321,13 @@ def field_meanings(cls: type) -> Dict[str, str]:
     return meanings
 
 
+def _type_name(hint: Any) -> str:
+    """``bool | str`` for a Union (``Optional[int]`` -> ``int | None``), else the type's name."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(arg) for arg in typing.get_args(hint)).replace("NoneType", "None")
+    return getattr(hint, "__name__", str(hint).replace("typing.", ""))
+
+
 def describe_keys(model_defaults: Any, train_defaults: Optional[Dict[str, Any]] = None) -> List[Tuple[str, str, Any, str]]:
     """(key, type, default, meaning) for every config key, for ``--help-config``. Defaults are the
     ones a run really starts from: the translator's ``train_defaults`` applied (DiscoGAN's 64 px)."""
@@ -334,6 +341,6 @@ def describe_keys(model_defaults: Any, train_defaults: Optional[Dict[str, Any]] 
         hints = typing.get_type_hints(cls)
         meanings = field_meanings(cls)
         for f in fields(cls):
-            type_name = getattr(hints[f.name], "__name__", str(hints[f.name]).replace("typing.", ""))
+            type_name = _type_name(hints[f.name])
             rows.append((f.name, type_name, getattr(obj, f.name), meanings.get(f.name, "")))
     return rows
