@@ -139,9 +139,6 @@ def measure(args: argparse.Namespace, variant: Variant, checkpoints: Path, featu
 def cycle_psnr(checkpoint: Path, test: Path, features, max_images: Optional[int] = None) -> Dict[str, float]:
     """A -> B -> A against A (and B -> A -> B against B) on a paired test split, in fp32: what
     ``translate eval`` reports as cycle_psnr on unpaired data, here where the split is paired."""
-    import numpy as np
-    import torch
-
     import translate
     from translate.eval.metrics import METRICS
 
@@ -149,12 +146,11 @@ def cycle_psnr(checkpoint: Path, test: Path, features, max_images: Optional[int]
     forward = translate.load(checkpoint, "AtoB", device="cpu", precision="fp32")
     backward = translate.load(checkpoint, "BtoA", device="cpu", precision="fp32")
     psnr = METRICS.build("psnr", features=features)
-    as_batch = lambda images: torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()  # noqa: E731
     out = {}
     for direction, (there, back), index in (("AtoB", (forward, backward), 0), ("BtoA", (backward, forward), 1)):
         sources = [pair[index] for pair in pairs]
         cycled = back(there(sources))
-        out[f"cycle_psnr_{direction}"] = float(psnr.score(as_batch(cycled), as_batch(sources)).double().mean())
+        out[f"cycle_psnr_{direction}"] = float(psnr.score(_as_batch(cycled), _as_batch(sources)).double().mean())
     return out
 
 
@@ -206,6 +202,14 @@ def _pairs(folder: Path):
         yield image[:, :half], image[:, half:]
 
 
+def _as_batch(images):
+    """uint8 HxWxC images -> one uint8 NxCxHxW tensor, as the metrics take them."""
+    import numpy as np
+    import torch
+
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+
+
 def _singles(folder: Path):
     from translate.data import list_images, read_image
 
@@ -218,7 +222,6 @@ def baselines(data: Path, split: str, directions: List[str], features) -> Dict[s
     (resized to the test image), whatever the input."""
     import cv2
     import numpy as np
-    import torch
 
     from translate.eval.metrics import METRICS
 
@@ -234,10 +237,9 @@ def baselines(data: Path, split: str, directions: List[str], features) -> Dict[s
         stack = np.stack([cv2.resize(t, (w, h), interpolation=cv2.INTER_AREA) for t in train_targets[direction]])
         mean = np.rint(stack.astype(np.float64).mean(axis=0)).astype(np.uint8)
         inputs, targets = zip(*(((a, b) if direction == "AtoB" else (b, a)) for a, b in test))
-        as_batch = lambda images: torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()  # noqa: E731
         for name, preds in (("identity", inputs), ("mean_target", [mean] * len(targets))):
             for metric in ("psnr", "ssim"):
-                scores = METRICS.build(metric, features=features).score(as_batch(preds), as_batch(targets))
+                scores = METRICS.build(metric, features=features).score(_as_batch(preds), _as_batch(targets))
                 out[name][f"{metric}_{direction}"] = float(scores.double().mean())
     return out
 
