@@ -31,7 +31,7 @@ class CycleGANOptions(NetworkOptions):
     lambda_identity: float = 0.5  # identity weight, relative to lambda_cycle (paper's convention)
     cycle_loss: str = "l1"  # l1 | mse | ssim
     pool_size: int = 50  # 0 disables the image history pool
-    # auto: residual wherever the generator and channels allow it (tools/BENCHMARKS.md, quality)
+    # auto: decided before training by translators/residual.py's rules (tools/BENCHMARKS.md, quality)
     residual: Union[bool, str] = "auto"
 
 

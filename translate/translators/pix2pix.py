@@ -35,7 +35,7 @@ class Pix2PixOptions(NetworkOptions):
     dropout: bool = True
     gan_mode: str = "vanilla"
     lambda_l1: float = 100.0  # weight of the L1 term |G(A) - B|
-    # auto: residual wherever the generator and channels allow it (tools/BENCHMARKS.md, quality)
+    # auto: decided before training by translators/residual.py's rules (tools/BENCHMARKS.md, quality)
     residual: Union[bool, str] = "auto"
 
 

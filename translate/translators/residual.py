@@ -43,7 +43,6 @@ def residual_wanted(opts: Any, in_channels: int, out_channels: int) -> bool:
     return value is True or (value == "auto" and reason is None)
 
 
-
 def sample_items(dataset, count: int) -> Dict[str, torch.Tensor]:
     """``count`` items spread evenly over ``dataset`` (all of them when it is smaller), stacked per key."""
     count = min(len(dataset), count)
