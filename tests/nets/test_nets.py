@@ -458,3 +458,59 @@ def test_residual_colour_map_starts_from_example_pairs_by_least_squares():
     assert torch.allclose(head(x, torch.zeros_like(x)), y.clamp(-1, 1), atol=1e-5)
     # The fitted start is saved with the weights (buffers), so apply rebuilds the same generator.
     assert {"start_weight", "start_bias", "theta_weight", "theta_bias"} <= set(head.state_dict())
+
+
+def test_residual_colour_map_starts_from_unpaired_images_by_colour_transfer():
+    """start_from_unpaired: no pairs, only each domain's colours. The map carries the inputs' colour
+    mean and covariance onto the targets' (the Gaussian optimal-transport map), whatever order or
+    positions the target pixels come in; a grey domain (no chroma variance) gives a finite map."""
+    from translate.nets.generators import ResidualOutput
+
+    torch.manual_seed(0)
+    x = torch.rand(6, 3, 8, 8) * 2 - 1
+    toning = torch.tensor([[0.6, 0.3, 0.1], [0.2, 0.6, 0.1], [0.1, 0.2, 0.4]])
+    y = torch.einsum("oc,nchw->nohw", toning, x) + torch.tensor([0.2, 0.0, -0.2])[None, :, None, None]
+    unpaired = y[torch.randperm(6)].flip(-1).roll(3, dims=-2)  # the same colours, no pixel matches
+    head = ResidualOutput(3, input_map=True)
+    head.start_from_unpaired(x, unpaired)
+    weight, bias = (t.detach() for t in head.colour_map())
+    moved = weight @ x.permute(1, 0, 2, 3).reshape(3, -1) + bias[:, None]  # before the output's clamp
+    target = y.permute(1, 0, 2, 3).reshape(3, -1)
+    assert torch.allclose(moved.mean(1), target.mean(1), atol=1e-4)
+    assert torch.allclose(torch.cov(moved), torch.cov(target), atol=5e-3)
+    assert torch.allclose(weight, weight.T, atol=1e-5)  # a transport map is symmetric, not the toning itself
+    assert not torch.allclose(weight, torch.eye(3), atol=0.1)
+
+    grey = x.mean(1, keepdim=True).expand(-1, 3, -1, -1)
+    head.start_from_unpaired(grey, x)
+    assert torch.isfinite(head.colour_map()[0]).all() and head.colour_map()[0].abs().max() < 100
+    plain = ResidualOutput(3, input_map=False)
+    plain.start_from_unpaired(x, y)  # no map to start: nothing to do
+
+
+@pytest.mark.parametrize("builder,options", [("resnet", {"n_blocks": 1}), ("unet", {"num_downs": 5}),
+                                             ("resnet", {"n_blocks": 1, "upsample": "resize"})])
+def test_zero_network_output_starts_a_residual_generator_exactly_at_its_map(builder, options):
+    """Random N(0, 0.02) weights add visible noise to a residual generator's start; zeroing the
+    output conv makes the start exactly M(input), and one optimiser step moves it again."""
+    from translate.nets import init_weights
+    from translate.nets.generators import zero_network_output
+
+    torch.manual_seed(0)
+    net = init_weights(GENERATORS.build(builder, in_channels=3, out_channels=3, ngf=4, residual=True,
+                                        input_map=True, **options), "normal", 0.02)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert (net(x) - x).abs().mean() > 0.01  # the random network's output
+        zero_network_output(net)
+        assert torch.equal(net(x), x.clamp(-1, 1))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for _ in range(2):  # the first step moves only the zeroed layer; the second reaches the rest
+        opt.zero_grad()
+        (net(x) - x.flip(1)).abs().mean().backward()
+        opt.step()
+    assert not torch.equal(net(x), x)
+    plain = init_weights(GENERATORS.build(builder, in_channels=3, out_channels=3, ngf=4, **options), "normal", 0.02)
+    before = {k: v.clone() for k, v in plain.state_dict().items()}
+    zero_network_output(plain)  # no residual output: untouched
+    assert all(torch.equal(before[k], v) for k, v in plain.state_dict().items())

@@ -1,4 +1,5 @@
 """A fresh pix2pix run starts its residual colour map from the training pairs; a resume keeps it."""
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -55,3 +56,48 @@ def test_auto_residual_rules():
     Opts.residual = "maybe"
     with pytest.raises(ConfigError, match="true, false or auto"):
         residual_wanted(Opts, 3, 3)
+
+
+@pytest.mark.parametrize("translator", ["cyclegan", "discogan"])
+def test_fresh_unpaired_run_starts_both_maps_at_the_colour_transfer(translator, tmp_path):
+    """B images are other images toned (red kept, blue darkened): the A -> B map starts where it
+    darkens blue, the B -> A map where it brightens it back, and the two starts are each other's
+    inverse (the transport map from B to A inverts the one from A to B). Any unpaired translator
+    with residual generators (the Translator's default hook)."""
+    import numpy as np
+
+    from conftest import TINY_CYCLEGAN, _smooth_image, _write_png
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "toned"
+    for i in range(8):
+        _write_png(data / "trainA" / f"a{i}.png", _smooth_image(rng, 40))
+        toned = _smooth_image(rng, 40).astype(float) * np.array([1.0, 0.8, 0.4])
+        _write_png(data / "trainB" / f"b{i}.png", toned.astype(np.uint8))
+    args = ["--set", "steps=1", "--set", "lr=0", "--set", "precision=fp32", "--set", "residual=true"]
+    folder = train(_run(translator, data, tmp_path, "cyc", args, TINY_CYCLEGAN))
+    forward = load_file(folder / "generator_AtoB.safetensors")["residual.start_weight"]
+    backward = load_file(folder / "generator_BtoA.safetensors")["residual.start_weight"]
+    assert forward[2, 2] < 0.6 and backward[2, 2] > 1.6 and 0.8 < forward[0, 0] < 1.2
+    assert torch.allclose(forward @ backward, torch.eye(3), atol=0.05)
+    # fit_colour_map=false: both start at the identity (the lever the benchmark measures).
+    folder = train(_run(translator, data, tmp_path, "off", args + ["--set", "fit_colour_map=false"], TINY_CYCLEGAN))
+    assert torch.equal(load_file(folder / "generator_AtoB.safetensors")["residual.start_weight"], torch.eye(3))
+
+
+def test_fresh_run_starts_exactly_at_its_colour_map_unless_told_otherwise(paired_data, tmp_path):
+    """zero_init_residual (default): with lr=0 the trained model returns exactly its fitted colour
+    map of the input (here the channel swap of paired_data); false: the random network adds noise."""
+    import numpy as np
+
+    import translate
+    from translate.data import read_image
+
+    photo = read_image(sorted((paired_data / "train").glob("*.png"))[0])[:, :40]
+    args = ["--set", "steps=1", "--set", "residual=true", "--set", "lr=0", "--set", "precision=fp32"]
+    errors = {}
+    for name, extra in (("exact", []), ("noisy", ["--set", "zero_init_residual=false"])):
+        folder = train(_run("pix2pix", paired_data, tmp_path, name, args + extra, TINY_PIX2PIX))
+        out = translate.load(folder)(photo)
+        errors[name] = np.abs(out.astype(int) - photo[..., ::-1].astype(int)).mean()
+    assert errors["exact"] < 0.05 and errors["noisy"] > 0.15  # a tiny network: small noise, but some

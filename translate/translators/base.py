@@ -20,7 +20,8 @@ from translate.errors import TranslateError
 from translate.losses.diffaugment import DiffAugment
 from translate.nets import build_discriminator, init_weights
 from translate.builder_options import check_user_options
-from translate.translators.residual import residual_wanted
+from translate.nets.generators import ResidualOutput, zero_network_output
+from translate.translators.residual import START_SAMPLES, residual_wanted, sample_items
 
 
 @dataclass
@@ -98,9 +99,21 @@ class Translator:
         return self.augment(*images)
 
     def start_from_data(self, dataset) -> None:
-        """Data-derived starting values for a fresh run, from the training ``dataset`` (default:
-        none). Called once before step 1 and before the EMA copy is taken; not on ``--resume``,
-        whose training state already holds them."""
+        """Data-derived starting values for a fresh run, from the training ``dataset``. Called once
+        before step 1 and before the EMA copy is taken; not on ``--resume``, whose training state
+        already holds them. Default: every exported residual generator's colour map starts fitted
+        on a few training items (``fit_colour_map``): least squares on pairs, so a paired run begins
+        at least as good as returning the input; the colour transfer between the two domains when
+        the data is unpaired (ResidualOutput.start_from / start_from_unpaired)."""
+        if not getattr(getattr(self, "opts", None), "fit_colour_map", False):
+            return
+        heads = {direction: generator.residual for direction, (generator, _) in self.exported().items()
+                 if isinstance(getattr(generator, "residual", None), ResidualOutput) and generator.residual.input_map}
+        batch = sample_items(dataset, START_SAMPLES) if heads else {}
+        for direction, head in heads.items():
+            source, target = ("A", "B") if direction == "AtoB" else ("B", "A")
+            fit = head.start_from if self.data_kind == "paired" else head.start_from_unpaired
+            fit(batch[source], batch[target])
 
     @classmethod
     def prepare(cls, opts: Any, train) -> Any:
@@ -155,6 +168,11 @@ class NetworkOptions:
     padding: Optional[str] = None  # reflect | replicate | zero; None = the generator's own default
     generator_options: Dict[str, Any] = field(default_factory=dict)  # extra builder args, e.g. {n_blocks: 4}
     residual: Union[bool, str] = False  # true | false | auto: U-Net/ResNet output = clamp(colour map(input) + network)
+    # How a residual generator starts (tools/BENCHMARKS.md, quality): its colour map fitted on
+    # training samples (least squares on pairs; the colour transfer between unpaired domains), and
+    # its network's output conv at zero, so that step 1 begins exactly at that map.
+    fit_colour_map: bool = True  # residual colour map starts fitted on the training data; false: identity
+    zero_init_residual: bool = True  # residual network's output conv starts at zero (exact start at the map)
     init: str = "normal"  # normal | xavier | kaiming | orthogonal
     init_gain: float = 0.02  # scale of the initial weights
     discriminator: str = "patchgan"  # patchgan | pixel | multiscale
@@ -192,6 +210,8 @@ def generator_spec(opts: NetworkOptions, in_channels: int, out_channels: int, tr
 
 def build_generator_from_spec(spec: GeneratorSpec, opts: NetworkOptions) -> nn.Module:
     net = init_weights(spec.build(), kind=opts.init, gain=opts.init_gain)
+    if opts.zero_init_residual:
+        zero_network_output(net)
     if hasattr(net, "gradient_checkpointing"):  # generators that support it say so
         net.gradient_checkpointing = opts.gradient_checkpointing
     return net

@@ -15,17 +15,12 @@ from torch import nn
 
 from translate.losses import AdversarialLoss, FeatureMatchingLoss, build_loss
 from translate.losses.diffaugment import DiffAugment
-from translate.nets.generators import ResidualOutput
 from translate.registry import TRANSLATORS
 from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec,
                                         generator_spec, make_discriminator, open_dataset,
                                         preprocess_record)
-from translate.translators.residual import decide_auto, sample_items
+from translate.translators.residual import START_SAMPLES, decide_auto, sample_items
 from translate.translators.terms import WeightedTerms, image_terms, predictions
-
-
-# Training pairs the residual colour map is fitted on (evenly spread over the dataset).
-START_SAMPLES = 32
 
 
 @dataclass
@@ -70,13 +65,6 @@ class Pix2Pix(Translator):
             return cls._ordered(batch, train.direction)
 
         return replace(opts, residual=decide_auto(opts.residual, opts.generator, c_in, c_out, pairs))
-
-    def start_from_data(self, dataset) -> None:
-        # A residual generator's colour map starts at the least-squares map from inputs to targets
-        # (ResidualOutput.start_from): the run begins at least as good as returning the input.
-        head = getattr(self.generators["G"], "residual", None)
-        if isinstance(head, ResidualOutput) and head.input_map:
-            head.start_from(*self._pair(sample_items(dataset, START_SAMPLES)))
 
     @staticmethod
     def _channels(train) -> Tuple[int, int]:

@@ -43,6 +43,10 @@ def residual_wanted(opts: Any, in_channels: int, out_channels: int) -> bool:
     return value is True or (value == "auto" and reason is None)
 
 
+# Training items read to decide residual: auto and to start a colour map (spread over the data).
+START_SAMPLES = 32
+
+
 def sample_items(dataset, count: int) -> Dict[str, torch.Tensor]:
     """``count`` items spread evenly over ``dataset`` (all of them when it is smaller), stacked per key."""
     count = min(len(dataset), count)
