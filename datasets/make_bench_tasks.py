@@ -9,6 +9,9 @@ Three tasks, each with test scenes (coffee, rocket) never seen in training:
     unpaired/   unpaired: trainA photo crops and trainB cartoons of *other* crops (disjoint
                 scenes and positions, shuffled), for CycleGAN; its test/ split is paired
                 (photo | cartoon), so both directions get a ground-truth PSNR/SSIM
+    comic/      unpaired, the same layout: photo <-> the cartoon toned like an old print
+                (make_demo_dataset.comic), a rendering whose colour an unpaired model can learn
+                at CPU budgets; returning the input scores far lower than on unpaired/
 Everything is a function of --seed.
 """
 from __future__ import annotations
@@ -25,10 +28,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from datasets.make_demo_dataset import (HELD_OUT_PHOTOS, TRAIN_PHOTOS, cartoonize, load_photo,  # noqa: E402
+from datasets.make_demo_dataset import (HELD_OUT_PHOTOS, TRAIN_PHOTOS, cartoonize, comic, load_photo,  # noqa: E402
                                         write_split, write_unpaired)
 
-TASKS = ("cartoon", "sketch", "unpaired")
+TASKS = ("cartoon", "sketch", "unpaired", "comic")
 
 
 def sketch(rgb: np.ndarray) -> np.ndarray:
@@ -55,11 +58,12 @@ def build(out: Path, size: int = 64, count: int = 160, test_count: int = 16, see
         write_split(root / "test", held_out, test_count, size, rng(10 * k + 1), target)
         roots[task] = root
 
-    root = out / "unpaired"
-    write_unpaired(root, train_photos, count, size, rng(100), rng(101))  # different crops for A and for B
-    (root / "test").mkdir(parents=True, exist_ok=True)
-    write_split(root / "test", held_out, test_count, size, rng(102), cartoonize)
-    roots["unpaired"] = root
+    for k, (task, target) in enumerate((("unpaired", cartoonize), ("comic", comic))):
+        root = out / task
+        write_unpaired(root, train_photos, count, size, rng(100 + 10 * k), rng(101 + 10 * k), target)  # other crops for B
+        (root / "test").mkdir(parents=True, exist_ok=True)
+        write_split(root / "test", held_out, test_count, size, rng(102 + 10 * k), target)
+        roots[task] = root
     return roots
 
 

@@ -135,6 +135,33 @@ def cartoonize(rgb: np.ndarray, style: CartoonStyle = CartoonStyle()) -> np.ndar
     return np.clip(np.rint(flat * shade), 0, 255).astype(np.uint8)
 
 
+# The sepia toning matrix (rows: output R, G, B), as photo editors define it.
+SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], np.float32)
+
+
+@dataclass(frozen=True)
+class ComicStyle:
+    sepia: float = 0.6  # share of sepia in the colour mix: warm and faded, but still invertible
+    paper_black: float = 28.0  # printed ink never reaches black, nor paper white: the tones sit
+    paper_white: float = 240.0  # between these two values (of 255)
+
+
+def comic(rgb: np.ndarray, style: ComicStyle = ComicStyle()) -> np.ndarray:
+    """A vintage comic print of a uint8 RGB image: the cartoon (flat bands, dark outlines), toned
+    towards sepia and printed between paper black and paper white. Far enough from the photo
+    (colour and structure) that returning the input scores poorly; an unpaired model can learn
+    the toning in minutes and the outlines with more steps, in both directions (the colour mix
+    is an invertible matrix)."""
+    mix = (1.0 - style.sepia) * np.eye(3, dtype=np.float32) + style.sepia * SEPIA
+    toned = np.clip(cartoonize(rgb).astype(np.float32) @ mix.T, 0.0, 255.0)  # sepia's rows sum above 1
+    printed = style.paper_black + toned * (style.paper_white - style.paper_black) / 255.0
+    return np.clip(np.rint(printed), 0, 255).astype(np.uint8)
+
+
+# The renderings a dataset's B side can be drawn with (--rendering).
+RENDERINGS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"cartoon": cartoonize, "comic": comic}
+
+
 def random_crop(photo: np.ndarray, size: int, scale: float, rng: np.random.Generator) -> np.ndarray:
     """A square crop of side size*scale (or the largest that fits), resized to size x size."""
     h, w = photo.shape[:2]
@@ -224,6 +251,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--unpaired", action="store_true",
                         help="CycleGAN layout: trainA/ photos and trainB/ cartoons of other crops "
                              "(the test split stays paired, so both directions can be scored)")
+    parser.add_argument("--rendering", choices=sorted(RENDERINGS), default="cartoon",
+                        help="what B is: cartoon (flat colours, dark outlines) or comic (the cartoon "
+                             "toned like an old print)")
     parser.add_argument("--scales", default=",".join(map(str, CROP_SCALES)),
                         help="crop sides as multiples of --size, cycled through (default 1,2)")
     parser.add_argument(
@@ -247,17 +277,18 @@ def main(argv: list[str] | None = None) -> dict[str, list[Path]]:
     # Separate streams per split, so changing --count does not change the test set.
     train_rng, test_rng = (np.random.default_rng(np.random.SeedSequence([args.seed, k])) for k in (0, 1))
 
+    render = RENDERINGS[args.rendering]
     if args.unpaired:
         write_unpaired(args.out, train_photos, args.count, args.size, train_rng,
-                       np.random.default_rng(np.random.SeedSequence([args.seed, 2])), scales=args.scales)
+                       np.random.default_rng(np.random.SeedSequence([args.seed, 2])), render, args.scales)
         train = sorted((args.out / "trainA").glob(f"{NAME_PREFIX}*.png")) + sorted((args.out / "trainB").glob(f"{NAME_PREFIX}*.png"))
     else:
         (args.out / "train").mkdir(parents=True, exist_ok=True)
-        train = write_split(args.out / "train", train_photos, args.count, args.size, train_rng, scales=args.scales)
+        train = write_split(args.out / "train", train_photos, args.count, args.size, train_rng, render, args.scales)
     (args.out / "test").mkdir(parents=True, exist_ok=True)
     written = {
         "train": train,
-        "test": write_split(args.out / "test", held_out, args.test_count, args.size, test_rng),
+        "test": write_split(args.out / "test", held_out, args.test_count, args.size, test_rng, render),
         "samples": write_samples(Path(args.samples_dir), held_out) if args.samples_dir else [],
     }
     pair = f"{args.size}x{args.size} A | {args.size}x{args.size} B"

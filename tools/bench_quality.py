@@ -16,8 +16,9 @@ equal steps, in one run, on one machine.
 With ``--tasks``, the tasks of ``datasets/make_bench_tasks.py`` (built offline into --work if
 missing: two paired tasks for pix2pix, one unpaired for CycleGAN, test scenes never seen in
 training) are each trained with every variant and every seed, and each task's table shows the
-mean +- standard deviation over the seeds beside two trivial baselines: ``identity`` (return the
-input) and ``mean_target`` (the per-pixel mean training target, whatever the input). Default
+mean +- standard deviation over the seeds beside three trivial baselines: ``identity`` (return the
+input), ``mean_target`` (the per-pixel mean training target, whatever the input) and ``colour_map``
+(one global colour map fitted on the training images: where a residual generator starts). Default
 variants there: ``paper`` (``--preset paper``) against ``default`` (the toolkit's defaults). pix2pix
 trains its own default network there (the paper's U-Net, six levels for 64 px crops); CycleGAN a
 narrower ResNet (ngf 16, 3 blocks) than its default, so that its six generator passes a step fit
@@ -61,7 +62,7 @@ TINY_NETWORK = {
 }
 DEFAULT_VARIANTS = ["fp32=--precision fp32", "bf16=--precision bf16", "batch4=--precision fp32 --batch-size 4"]
 TASK_VARIANTS = ["paper=--preset paper", "default="]
-TASK_TRANSLATOR = {"cartoon": "pix2pix", "sketch": "pix2pix", "unpaired": "cyclegan"}
+TASK_TRANSLATOR = {"cartoon": "pix2pix", "sketch": "pix2pix", "unpaired": "cyclegan", "comic": "cyclegan"}
 # The pix2pix tasks train pix2pix's own network (the paper's U-Net: ngf 64, batch norm, dropout,
 # 70x70 PatchGAN), six levels deep so that 64 px crops reach 1x1 as unet_256 does at 256 px.
 PIX2PIX_TASK_NETWORK = ["--set", "preprocess=crop", "--set", "generator=unet", "--set", "generator_options={num_downs: 6}"]
@@ -216,28 +217,53 @@ def _singles(folder: Path):
     return [read_image(p) for p in list_images(folder)]
 
 
+COLOUR_FIT_IMAGES = 256
+
+
+def _colour_mapped(images, train_inputs, train_targets, paired: bool):
+    """``images`` through the global colour map fitted on the training images (translate.nets.
+    colour_maps: least squares on pairs, the colour transfer between unpaired domains), as uint8."""
+    import torch
+
+    from translate.nets.colour_maps import apply_map, least_squares_map, transport_map
+
+    def scaled(batch):  # uint8 -> [-1, 1], the scale the generators fit their maps on
+        return _as_batch(batch).double() / 127.5 - 1.0
+
+    fit = least_squares_map if paired else transport_map
+    step = max(1, len(train_inputs) // COLOUR_FIT_IMAGES)  # evenly spread: a few hundred images pin 12 numbers
+    mapped = apply_map(scaled(images), *fit(scaled(train_inputs[::step]), scaled(train_targets[::step])))
+    as_uint8 = ((mapped.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
+    return [image.permute(1, 2, 0).numpy() for image in as_uint8]
+
+
 def baselines(data: Path, split: str, directions: List[str], features) -> Dict[str, Dict[str, float]]:
-    """Scores of two trivial translators on a paired test split, named like the models' metrics:
+    """Scores of three trivial translators on a paired test split, named like the models' metrics:
     ``identity`` returns the input; ``mean_target`` returns the per-pixel mean training target
-    (resized to the test image), whatever the input."""
+    (resized to the test image), whatever the input; ``colour_map`` applies one global affine colour
+    map fitted on the training images (least squares on pairs; the colour transfer between the two
+    domains when unpaired), which is where a residual generator starts."""
     import cv2
     import numpy as np
 
     from translate.eval.metrics import METRICS
 
     test = list(_pairs(data / split))
-    if (data / "trainA").is_dir():
-        train_targets = {"AtoB": _singles(data / "trainB"), "BtoA": _singles(data / "trainA")}
-    else:
+    paired = not (data / "trainA").is_dir()
+    if paired:
         pairs = list(_pairs(data / "train"))
-        train_targets = {"AtoB": [b for _, b in pairs], "BtoA": [a for a, _ in pairs]}
+        train_images = {"A": [a for a, _ in pairs], "B": [b for _, b in pairs]}
+    else:
+        train_images = {"A": _singles(data / "trainA"), "B": _singles(data / "trainB")}
     h, w = test[0][0].shape[:2]
-    out: Dict[str, Dict[str, float]] = {"identity": {}, "mean_target": {}}
+    out: Dict[str, Dict[str, float]] = {"identity": {}, "mean_target": {}, "colour_map": {}}
     for direction in directions:
-        stack = np.stack([cv2.resize(t, (w, h), interpolation=cv2.INTER_AREA) for t in train_targets[direction]])
+        source, target = ("A", "B") if direction == "AtoB" else ("B", "A")
+        stack = np.stack([cv2.resize(t, (w, h), interpolation=cv2.INTER_AREA) for t in train_images[target]])
         mean = np.rint(stack.astype(np.float64).mean(axis=0)).astype(np.uint8)
         inputs, targets = zip(*(((a, b) if direction == "AtoB" else (b, a)) for a, b in test))
-        for name, preds in (("identity", inputs), ("mean_target", [mean] * len(targets))):
+        mapped = _colour_mapped(inputs, train_images[source], train_images[target], paired)
+        for name, preds in (("identity", inputs), ("mean_target", [mean] * len(targets)), ("colour_map", mapped)):
             for metric in ("psnr", "ssim"):
                 scores = METRICS.build(metric, features=features).score(_as_batch(preds), _as_batch(targets))
                 out[name][f"{metric}_{direction}"] = float(scores.double().mean())

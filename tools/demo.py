@@ -3,10 +3,9 @@
 The models, trained offline on scikit-image's and other bundled photos (coffee and rocket never
 seen in training):
 - checkpoints/demo_cartoon            pix2pix (paired): photo -> cartoon, also applied to the clip
-- an unpaired (CycleGAN) model, when --cyclegan names one or checkpoints/demo_cartoon_cyclegan
-  exists: photo -> cartoon and cartoon -> photo; its cartoon inputs are the held-out photos drawn
-  by the same OpenCV cartoon that made the data. None is bundled yet: at the CPU budgets tried
-  it stayed at returning its input (checkpoints/demo_cartoon/TRAINING.md).
+- checkpoints/demo_comic            CycleGAN (unpaired): photo -> comic and comic -> photo; its
+  comic inputs are the held-out photos drawn by the same rendering that made its data (--rendering;
+  another model with --cyclegan)
 
 Writes each model's outputs into its own folder under --out, an input | output review video of
 the clip with its audio, one input | output picture per model and direction, and index.html with
@@ -32,7 +31,7 @@ from translate.data import list_images, read_image, write_image  # noqa: E402
 from translate.fileio import atomic_write_text  # noqa: E402
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
-BUNDLED_CYCLEGAN = ROOT / "checkpoints" / "demo_cartoon_cyclegan"
+BUNDLED_CYCLEGAN = ROOT / "checkpoints" / "demo_comic"
 
 
 class Section(NamedTuple):
@@ -82,15 +81,20 @@ def scores_table(checkpoint: Path, direction: str = "") -> str:
             f"<table><tr><th></th>{head}</tr>{rows}</table>")
 
 
-def cartoon_inputs(photos: Path, out: Path) -> Path:
-    """The sample photos drawn by the OpenCV cartoon that made the training data: the CycleGAN
-    model's cartoon -> photo inputs, with the photo as their ground truth."""
-    sys.path.insert(0, str(ROOT / "datasets"))
-    from make_demo_dataset import cartoonize
-
+def rendered_inputs(photos: Path, rendering: str, out: Path) -> Path:
+    """The sample photos drawn by the rendering that made the training data's B side: the CycleGAN
+    model's B -> photo inputs, with the photo as their ground truth."""
     for path in list_images(photos):
-        write_image(out / f"{path.stem}.png", cartoonize(read_image(path)))
+        write_image(out / f"{path.stem}.png", renderings()[rendering](read_image(path)))
     return out
+
+
+def renderings():
+    """datasets/make_demo_dataset.py's RENDERINGS (name -> uint8 RGB -> uint8 RGB)."""
+    sys.path.insert(0, str(ROOT / "datasets"))
+    from make_demo_dataset import RENDERINGS
+
+    return RENDERINGS
 
 
 def translate_images(section: Section, out: Path) -> List[Tuple[Path, Path]]:
@@ -129,6 +133,9 @@ def main(argv=None) -> int:
     parser.add_argument("--cyclegan", default=None,
                         help="an unpaired (CycleGAN) model, shown in both directions (default: "
                              f"{BUNDLED_CYCLEGAN.relative_to(ROOT)} when it exists)")
+    parser.add_argument("--rendering", default="comic", choices=sorted(renderings()),
+                        help="the rendering the CycleGAN model's B side was trained on; its B -> A inputs "
+                             "are the samples drawn by it (default: comic, the bundled model's)")
     parser.add_argument("--samples", default=str(ROOT / "datasets" / "samples"))
     parser.add_argument("--out", default="demo_out")
     parser.add_argument("--pictures", help="also copy the input|output pictures here (the README's, docs/)")
@@ -158,9 +165,11 @@ def main(argv=None) -> int:
     sections = [(Section("pix2pix", "pix2pix (paired): photo → cartoon", paired, "AtoB", samples),
                  [(src, images_out / src.relative_to(samples)) for src in list_images(samples, recursive=True)])]
     if (cyclegan / "translate.json").is_file():
-        cartoons = cartoon_inputs(samples, out / "cartoon_inputs")
-        for section in (Section("cyclegan_AtoB", "CycleGAN (unpaired): photo → cartoon", cyclegan, "AtoB", samples),
-                        Section("cyclegan_BtoA", "CycleGAN (unpaired): cartoon → photo", cyclegan, "BtoA", cartoons)):
+        rendered = rendered_inputs(samples, args.rendering, out / f"{args.rendering}_inputs")
+        for section in (Section("cyclegan_AtoB", f"CycleGAN (unpaired): photo → {args.rendering}", cyclegan, "AtoB",
+                                samples),
+                        Section("cyclegan_BtoA", f"CycleGAN (unpaired): {args.rendering} → photo", cyclegan, "BtoA",
+                                rendered)):
             sections.append((section, translate_images(section, out / section.slug)))
 
     body = []
@@ -172,7 +181,7 @@ def main(argv=None) -> int:
     clips = "".join(f"<h2>{html.escape(v.name)} (pix2pix; input | output, audio kept)</h2><video controls "
                     f"src='{html.escape(v.stem)}_side_by_side{html.escape(v.suffix)}'></video>" for v in videos)
     atomic_write_text(out / "index.html", "<!doctype html><meta charset='utf-8'><title>translate demo</title>"
-                      "<h1>translate demo: photo &harr; cartoon</h1>" + "".join(body) + clips)
+                      "<h1>translate demo</h1>" + "".join(body) + clips)
     print(f"demo: {len(sections)} model sections, {sum(len(p) for _, p in sections)} images and {len(videos)} "
           f"video(s) translated -> {out}; page {out / 'index.html'}")
     return 0

@@ -2,6 +2,8 @@
 import importlib.util
 from pathlib import Path
 
+import numpy as np
+
 from translate.data import read_image
 from translate.video.io import probe
 
@@ -49,7 +51,10 @@ def test_demo_translates_bundled_images_and_video(tmp_path):
         photo = read_image(ROOT / "datasets" / "samples" / f"{name}.jpg")
         assert read_image(tmp_path / "cyclegan_AtoB" / f"{name}.png").shape == photo.shape
         assert read_image(tmp_path / "cyclegan_BtoA" / f"{name}.png").shape == photo.shape
-    assert "cartoon → photo" in page and "photo → cartoon" in page
+        # B -> A inputs: the held-out photo drawn by the rendering the model's B side was trained on.
+        drawn = read_image(tmp_path / "comic_inputs" / f"{name}.png")
+        assert np.array_equal(drawn, demo.renderings()["comic"](photo))
+    assert "comic → photo" in page and "photo → comic" in page and "photo → cartoon" in page
 
 
 def test_demo_page_shows_the_models_scores_beside_the_baselines(tmp_path):

@@ -107,3 +107,22 @@ def test_unpaired_layout_and_photos_from_installed_packages(demo, tmp_path, caps
             demo.load_photo("nope")
         finally:
             del demo.PACKAGE_PHOTOS["nope"]
+
+
+def test_comic_rendering_tones_the_cartoon_and_is_a_dataset_choice(demo, tmp_path):
+    """--rendering comic: B is the cartoon toned like an old print (warm, between paper black and
+    paper white), so it differs from the photo in colour as well as in structure."""
+    photo = demo.load_photo("astronaut")[:64, :64]
+    comic = demo.comic(photo)
+    assert comic.shape == photo.shape and comic.dtype == np.uint8
+    assert np.array_equal(comic, demo.comic(photo))
+    style = demo.ComicStyle()
+    assert comic.min() >= np.floor(style.paper_black) and comic.max() <= np.ceil(style.paper_white)
+    toned = comic.reshape(-1, 3).astype(float).mean(axis=0)
+    assert toned[0] > toned[2]  # sepia: red above blue on average
+    assert np.abs(comic.astype(float) - demo.cartoonize(photo)).mean() > 10  # not the plain cartoon
+    written = demo.main(["--out", str(tmp_path / "c"), "--size", "32", "--count", "2", "--test-count", "1",
+                         "--samples-dir", "", "--rendering", "comic"])
+    pair = read_image(written["test"][0])
+    assert np.array_equal(pair[:, 32:], demo.comic(pair[:, :32]))  # B is the comic of A
+    assert set(demo.RENDERINGS) >= {"cartoon", "comic"}
