@@ -1,9 +1,12 @@
-"""Build the demo "photo -> cartoon" paired dataset offline, from scikit-image's bundled photos.
+"""Build the demo datasets offline, from scikit-image's bundled photos (and a few from other packages).
 
     python datasets/make_demo_dataset.py [--out datasets/demo_cartoon] [--size 128] [--count 200]
+    python datasets/make_demo_dataset.py --unpaired --rendering comic --out datasets/demo_comic_unpaired
 
 A is a crop of a real photo; B is a deterministic OpenCV cartoon of that crop (`cartoonize`):
-edge-preserving smoothing, flat bands of lightness with the colour kept, and dark outlines.
+edge-preserving smoothing, flat bands of lightness with the colour kept, and dark outlines; or,
+with --rendering comic, that cartoon toned like an old print (`comic`). --unpaired writes the
+CycleGAN layout (trainA/ photos, trainB/ renderings of other crops) with a paired test split.
 Every operation is local, so the mapping is the same wherever a crop comes from and a small U-Net
 learns it in a few thousand steps. Pairs are written side by side (A|B), the pix2pix layout:
     OUT/train/*.png   crops of the training photos at a couple of scales

@@ -126,33 +126,13 @@ def train(args: argparse.Namespace, variant: Variant, checkpoints: Path, seed: i
 def measure(args: argparse.Namespace, variant: Variant, checkpoints: Path, features, device, seed: int):
     from translate.eval import EvalOptions, evaluate_checkpoint
 
-    options = EvalOptions(metrics=args.metrics, max_images=args.max_images, progress=False)
+    # Two-way models also get their cycle PSNR (A -> B -> A against A), from eval like the rest.
+    metrics = list(args.metrics) + (["cycle_psnr"] if args.translator == "cyclegan" else [])
+    options = EvalOptions(metrics=metrics, max_images=args.max_images, progress=False)
     report = evaluate_checkpoint(checkpoints / run_name(variant, seed), Path(args.data), args.split, features,
                                  device, None, None, options)
     variant.skipped.update(report.skipped)
-    scores = report.scalars()
-    if args.translator == "cyclegan" and (Path(args.data) / args.split).is_dir():
-        scores.update(cycle_psnr(checkpoints / run_name(variant, seed), Path(args.data) / args.split, features,
-                                 args.max_images))
-    return scores
-
-
-def cycle_psnr(checkpoint: Path, test: Path, features, max_images: Optional[int] = None) -> Dict[str, float]:
-    """A -> B -> A against A (and B -> A -> B against B) on a paired test split, in fp32: what
-    ``translate eval`` reports as cycle_psnr on unpaired data, here where the split is paired."""
-    import translate
-    from translate.eval.metrics import METRICS
-
-    pairs = list(_pairs(test))[:max_images]
-    forward = translate.load(checkpoint, "AtoB", device="cpu", precision="fp32")
-    backward = translate.load(checkpoint, "BtoA", device="cpu", precision="fp32")
-    psnr = METRICS.build("psnr", features=features)
-    out = {}
-    for direction, (there, back), index in (("AtoB", (forward, backward), 0), ("BtoA", (backward, forward), 1)):
-        sources = [pair[index] for pair in pairs]
-        cycled = back(there(sources))
-        out[f"cycle_psnr_{direction}"] = float(psnr.score(_as_batch(cycled), _as_batch(sources)).double().mean())
-    return out
+    return report.scalars()
 
 
 def summarise(variant: Variant) -> None:
@@ -297,13 +277,11 @@ def score_checkpoint(args, features, device) -> int:
     from translate.checkpoint import read_metadata
     from translate.eval import EvalOptions, evaluate_checkpoint
 
-    options = EvalOptions(metrics=args.metrics or ["psnr", "ssim"], max_images=args.max_images, progress=False)
-    report = evaluate_checkpoint(Path(args.score), Path(args.data), args.split, features, device, None, None, options)
     directions = sorted(read_metadata(Path(args.score))["generators"])
-    model = report.scalars()
-    if len(directions) == 2 and (Path(args.data) / args.split).is_dir():  # a two-way model: its cycle too
-        model.update(cycle_psnr(Path(args.score), Path(args.data) / args.split, features, args.max_images))
-    scores = {"model": model, **baselines(Path(args.data), args.split, directions, features)}
+    metrics = list(args.metrics or ["psnr", "ssim"]) + (["cycle_psnr"] if len(directions) == 2 else [])  # two-way
+    options = EvalOptions(metrics=metrics, max_images=args.max_images, progress=False)
+    report = evaluate_checkpoint(Path(args.score), Path(args.data), args.split, features, device, None, None, options)
+    scores = {"model": report.scalars(), **baselines(Path(args.data), args.split, directions, features)}
     names = list(scores["model"])
     print("| | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
     for row, values in scores.items():

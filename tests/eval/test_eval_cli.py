@@ -178,3 +178,24 @@ def test_identical_folders_give_fid_near_zero(tmp_path, random_inception_dir):
     assert main(["eval", "--pred", str(other), "--target", str(target), *weights]) == 0
     different = _value(_json(out), "fid")["value"]
     assert identical == pytest.approx(0.0, abs=1e-3) and different > 1.0
+
+
+def test_two_way_model_on_a_paired_split_also_gives_cycle_psnr(paired_data, tmp_path):
+    """A CycleGAN scored where the test split is paired (the quality benchmark's unpaired tasks):
+    PSNR against the ground truth and, when asked, A -> B -> A against A, both directions."""
+    from translate.checkpoint import GeneratorSpec, save_run
+
+    shutil.copytree(paired_data / "train", paired_data / "test")
+    torch.manual_seed(0)
+    specs = {d: GeneratorSpec("resnet", 3, 3, {"ngf": 4, "n_blocks": 1}, {"size": 32}, "cyclegan", d)
+             for d in ("AtoB", "BtoA")}
+    save_run(tmp_path / "c", {d: (spec.build(), spec) for d, spec in specs.items()}, step=1, translator="cyclegan")
+    out = tmp_path / "c.json"
+    assert main(["eval", "--checkpoint", str(tmp_path / "c"), "--data", str(paired_data), "--max-images", "2",
+                 "--metrics", "psnr,cycle_psnr", "--json", str(out)]) == 0
+    record = _json(out)
+    for direction in ("AtoB", "BtoA"):
+        assert _value(record, "psnr", direction)["images"] == 2
+        assert _value(record, "cycle_psnr", direction)["images"] == 2
+        assert 0 < _value(record, "cycle_psnr", direction)["value"] < 100
+    assert record["skipped"] == []

@@ -7,7 +7,8 @@ run logs at step N are the numbers ``translate eval`` gives for the checkpoint s
 Which comparisons are made depends on the data, not on the translator:
 
 * paired split (A|B images, or A/ and B/): each generator's output vs the ground truth of its
-  direction -> pair metrics (PSNR, SSIM, LPIPS) and, if asked, set metrics (FID, KID);
+  direction -> pair metrics (PSNR, SSIM, LPIPS) and, if asked, set metrics (FID, KID) and, with
+  both generators, cycle PSNR;
 * unpaired split (testA/, testB/): each generator's outputs vs the real images of its target
   domain -> FID, KID; with both generators also A -> B -> A vs A -> cycle PSNR;
 * two folders: files matched by name -> every metric.
@@ -154,6 +155,7 @@ def _evaluate_paired(translators, data: Path, split: str, names, features, optio
     run = _Run(options, sum(len(v) for v in items.values()), f"eval {split}")
     for direction, (translate, _) in translators.items():
         suite = run.suite(names, features)
+        back = translators.get(REVERSE[direction]) if "cycle" in suite.streams() else None
         for item in items[direction]:
             run.bar.update(1)
             try:
@@ -164,6 +166,8 @@ def _evaluate_paired(translators, data: Path, split: str, names, features, optio
             source, target = run.resize(source), run.resize(target)
             pred = translate(source)
             suite.add_pair(item.name, pred, target)
+            if back is not None:
+                suite.add_pair(item.name, back[0](pred), source, stream="cycle")
             suite.add_image(pred, real=False)
             suite.add_image(target, real=True)
         run.report.values += suite.results(direction, run.report.skipped)

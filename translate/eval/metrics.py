@@ -44,7 +44,7 @@ SSIM_BORDER = (SSIM_WINDOW - 1) // 2
 # What each stream of pairs needs, for the message when a metric got none.
 STREAM_NEEDS = {
     "translation": "needs targets paired with the outputs (paired data, or two folders)",
-    "cycle": "needs both generators of a two-way model, evaluated on unpaired data",
+    "cycle": "needs both generators of a two-way model",
 }
 
 
