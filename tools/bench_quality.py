@@ -1,6 +1,6 @@
 """Quality at equal steps: train one translator several ways, then measure each on the test split.
 
-    python tools/bench_quality.py --tasks cartoon,sketch,unpaired --seeds 0,1,2   # the project's quality benchmark
+    python tools/bench_quality.py --tasks cartoon,sketch,unpaired,comic --seeds 0,1,2   # the quality benchmark
     python tools/bench_quality.py                                    # pix2pix on the demo data, fp32 / bf16 / batch 4
     python tools/bench_quality.py --steps 1000 --variant "fp32=--precision fp32" \\
         --variant "ssim_loss=--precision fp32 --set lambda_ssim=1"  # a loss choice against the baseline
@@ -14,7 +14,7 @@ settings (precision, batch size, compile, channels_last) and loss choices are so
 equal steps, in one run, on one machine.
 
 With ``--tasks``, the tasks of ``datasets/make_bench_tasks.py`` (built offline into --work if
-missing: two paired tasks for pix2pix, one unpaired for CycleGAN, test scenes never seen in
+missing: two paired tasks for pix2pix, two unpaired for CycleGAN, test scenes never seen in
 training) are each trained with every variant and every seed, and each task's table shows the
 mean +- standard deviation over the seeds beside three trivial baselines: ``identity`` (return the
 input), ``mean_target`` (the per-pixel mean training target, whatever the input) and ``colour_map``
