@@ -105,6 +105,8 @@ class Translator:
         on a few training items (``fit_colour_map``): least squares on pairs, so a paired run begins
         at least as good as returning the input; the colour transfer between the two domains when
         the data is unpaired (ResidualOutput.start_from / start_from_unpaired)."""
+        # Translators whose options are not NetworkOptions (CoGAN) build no
+        # residual generators, so they have no fit_colour_map and nothing to start.
         if not getattr(getattr(self, "opts", None), "fit_colour_map", False):
             return
         heads = {direction: generator.residual for direction, (generator, _) in self.exported().items()
