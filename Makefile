@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine:
-#   make demo   installs into .venv, applies the bundled demo model to the bundled samples
+#   make demo   installs into .venv, applies the bundled demo models to the bundled samples
 #   make test   installs into .venv, runs the whole test suite
 PYTHON ?= python3
 VENV := .venv
