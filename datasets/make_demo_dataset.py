@@ -202,28 +202,27 @@ def write_split(
     return written
 
 
-def write_singles(folder: Path, images: list[np.ndarray]) -> None:
+def write_singles(folder: Path, images: list[np.ndarray]) -> list[Path]:
     """One PNG per image (the unpaired layout's trainA/ and trainB/); replaces earlier ones."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob(f"{NAME_PREFIX}*.png"):
         old.unlink()
-    for i, image in enumerate(images):
-        write_image(folder / f"{NAME_PREFIX}{i:04d}.png", image)
+    return [write_image(folder / f"{NAME_PREFIX}{i:04d}.png", image) for i, image in enumerate(images)]
 
 
 def write_unpaired(root: Path, photos: dict[str, np.ndarray], count: int, size: int, a_rng: np.random.Generator,
                    b_rng: np.random.Generator, make_target: Callable[[np.ndarray], np.ndarray] = cartoonize,
-                   scales: tuple = CROP_SCALES) -> None:
+                   scales: tuple = CROP_SCALES) -> list[Path]:
     """CycleGAN's layout: trainA/ photo crops and trainB/ renderings of *other* crops (other photos,
-    other positions and scales, shuffled), so no A has its own B anywhere in the data."""
+    other positions and scales, shuffled), so no A has its own B anywhere in the data. Returns
+    the files written, A's then B's."""
     names = sorted(photos)
     photos_a = [random_crop(photos[names[i % len(names)]], size, scales[(i // len(names)) % len(scales)], a_rng)
                 for i in range(count)]
     renders_b = [make_target(random_crop(photos[names[(i + 3) % len(names)]], size,
                                          scales[(i // len(names) + 1) % len(scales)], b_rng)) for i in range(count)]
     b_rng.shuffle(renders_b)
-    write_singles(root / "trainA", photos_a)
-    write_singles(root / "trainB", renders_b)
+    return write_singles(root / "trainA", photos_a) + write_singles(root / "trainB", renders_b)
 
 
 def write_samples(folder: Path, photos: dict[str, np.ndarray]) -> list[Path]:
@@ -252,7 +251,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"training photos (scikit-image names; also {', '.join(GREY_PHOTOS)}; "
                              f"and, from installed packages, {', '.join(PACKAGE_PHOTOS)})")
     parser.add_argument("--unpaired", action="store_true",
-                        help="CycleGAN layout: trainA/ photos and trainB/ cartoons of other crops "
+                        help="CycleGAN layout: trainA/ photos and trainB/ renderings of other crops "
                              "(the test split stays paired, so both directions can be scored)")
     parser.add_argument("--rendering", choices=sorted(RENDERINGS), default="cartoon",
                         help="what B is: cartoon (flat colours, dark outlines) or comic (the cartoon "
@@ -282,9 +281,8 @@ def main(argv: list[str] | None = None) -> dict[str, list[Path]]:
 
     render = RENDERINGS[args.rendering]
     if args.unpaired:
-        write_unpaired(args.out, train_photos, args.count, args.size, train_rng,
-                       np.random.default_rng(np.random.SeedSequence([args.seed, 2])), render, args.scales)
-        train = sorted((args.out / "trainA").glob(f"{NAME_PREFIX}*.png")) + sorted((args.out / "trainB").glob(f"{NAME_PREFIX}*.png"))
+        train = write_unpaired(args.out, train_photos, args.count, args.size, train_rng,
+                               np.random.default_rng(np.random.SeedSequence([args.seed, 2])), render, args.scales)
     else:
         (args.out / "train").mkdir(parents=True, exist_ok=True)
         train = write_split(args.out / "train", train_photos, args.count, args.size, train_rng, render, args.scales)

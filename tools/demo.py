@@ -84,14 +84,16 @@ def scores_table(checkpoint: Path, direction: str = "") -> str:
 def rendered_inputs(photos: Path, rendering: str, out: Path) -> Path:
     """The sample photos drawn by the rendering that made the training data's B side: the CycleGAN
     model's B -> photo inputs, with the photo as their ground truth."""
+    render = renderings()[rendering]
     for path in list_images(photos):
-        write_image(out / f"{path.stem}.png", renderings()[rendering](read_image(path)))
+        write_image(out / f"{path.stem}.png", render(read_image(path)))
     return out
 
 
 def renderings():
     """datasets/make_demo_dataset.py's RENDERINGS (name -> uint8 RGB -> uint8 RGB)."""
-    sys.path.insert(0, str(ROOT / "datasets"))
+    if str(ROOT / "datasets") not in sys.path:
+        sys.path.insert(0, str(ROOT / "datasets"))
     from make_demo_dataset import RENDERINGS
 
     return RENDERINGS

@@ -36,9 +36,10 @@ def _check_positive(**values: int) -> None:
 class ResidualOutput(nn.Module):
     """``clamp(M(input) + network_output, -1, 1)``: the generator learns the *change* to its input.
 
-    A freshly initialised network outputs near zero, so a residual generator starts at ``M(input)``,
-    as residual image learning does (Kim et al. 2016, VDSR): for translations that keep most of the
-    photo it starts where returning the input already scores, instead of from grey.
+    With its network's output conv zeroed (``zero_network_output``; a random one is not near zero:
+    ~15 dB of noise) a residual generator starts exactly at ``M(input)``, as residual image learning
+    does (Kim et al. 2016, VDSR): for translations that keep most of the photo it starts where
+    returning the input already scores, instead of from grey.
 
     ``input_map``: ``M`` is a learned colour map, a 1x1 convolution ``W x + b`` (the identity at
     first). A translation that must not keep the photo (photo -> pencil sketch) learns to drop it,

@@ -58,6 +58,11 @@ def preprocess_config(train) -> PreprocessConfig:
     return PreprocessConfig(mode=train.preprocess, load_size=train.load_size, crop_size=train.size, flip=train.flip)
 
 
+def domains(direction: str) -> Tuple[str, str]:
+    """The (source, target) domain keys of a batch for a direction: AtoB -> ("A", "B")."""
+    return ("A", "B") if direction == "AtoB" else ("B", "A")
+
+
 def open_dataset(kind: str, train, translator: str, split: str = "train"):
     """The ``kind`` ("paired" or "unpaired") dataset of ``train.data``, loaded and augmented as
     training loads it; one line when the folder holds the other kind."""
@@ -113,7 +118,7 @@ class Translator:
                  if isinstance(getattr(generator, "residual", None), ResidualOutput) and generator.residual.input_map}
         batch = sample_items(dataset, START_SAMPLES) if heads else {}
         for direction, head in heads.items():
-            source, target = ("A", "B") if direction == "AtoB" else ("B", "A")
+            source, target = domains(direction)
             fit = head.start_from if self.data_kind == "paired" else head.start_from_unpaired
             fit(batch[source], batch[target])
 

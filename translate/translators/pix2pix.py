@@ -17,7 +17,7 @@ from translate.losses import AdversarialLoss, FeatureMatchingLoss, build_loss
 from translate.losses.diffaugment import DiffAugment
 from translate.registry import TRANSLATORS
 from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec,
-                                        generator_spec, make_discriminator, open_dataset,
+                                        domains, generator_spec, make_discriminator, open_dataset,
                                         preprocess_record)
 from translate.translators.residual import START_SAMPLES, decide_auto, sample_items
 from translate.translators.terms import WeightedTerms, image_terms, predictions
@@ -73,7 +73,8 @@ class Pix2Pix(Translator):
 
     @staticmethod
     def _ordered(batch: Dict[str, torch.Tensor], direction: str) -> Tuple[torch.Tensor, torch.Tensor]:
-        return (batch["A"], batch["B"]) if direction == "AtoB" else (batch["B"], batch["A"])
+        source, target = domains(direction)
+        return batch[source], batch[target]
 
     def _pair(self, batch: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
         return self._ordered(batch, self.direction)
