@@ -29,7 +29,7 @@ from translate.apply.video import VideoOptions, VideoResult, translate_video
 from translate.checkpoint import GeneratorSpec
 from translate.data import convert_channels
 from translate.devices import precision_name, resolve_device, resolve_precision
-from translate.errors import InvalidSettingError, UsageError
+from translate.errors import DataError, InvalidSettingError, UsageError
 from translate.interop.loading import load_generator
 
 PathLike = Union[str, Path]
@@ -96,19 +96,28 @@ class Model:
         if _is_pil(images):
             from PIL import Image
 
-            return Image.fromarray(_squeeze_grey(self._array(np.asarray(images))))
+            return Image.fromarray(_squeeze_grey(self._array(_pil_pixels(images))))
         if isinstance(images, np.ndarray):
             return self._array(images)
         raise UsageError(f"cannot translate a {type(images).__name__}: give a uint8 numpy array, a PIL image, "
                          f"a float tensor in [-1, 1], or a list of them")
 
     def _tensor(self, x: torch.Tensor) -> torch.Tensor:
+        if not x.is_floating_point():
+            # A uint8 tensor read as [-1, 1] would translate a white image: refuse, do not guess.
+            raise UsageError(f"expected a float tensor in [-1, 1], got {x.dtype} (give 0-255 images as a uint8 "
+                             f"numpy array, or scale the tensor with x / 127.5 - 1)")
         single = x.dim() == 3
         batch = x.unsqueeze(0) if single else x
         if batch.dim() != 4 or batch.shape[1] != self.spec.in_channels:
             raise UsageError(f"expected a {self.spec.in_channels}xHxW or Nx{self.spec.in_channels}xHxW tensor, "
                              f"got shape {tuple(x.shape)}")
-        y = translate_tensor(self.net, batch.to(self.device, torch.float32), self.multiple, self.dtype)
+        _check_image_size(batch.shape[-2], batch.shape[-1])
+        try:
+            y = translate_tensor(self.net, batch.to(self.device, torch.float32), self.multiple, self.dtype)
+        except (RuntimeError, ValueError) as exc:  # e.g. instance norm or reflect padding on a 1x1 image
+            h, w = batch.shape[-2:]
+            raise DataError(f"cannot translate this {w}x{h} image: {' '.join(str(exc).split()[:30])}") from None
         return y[0] if single else y
 
     def _array(self, image: np.ndarray) -> np.ndarray:
@@ -118,6 +127,7 @@ class Model:
             image = image[..., None]
         if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
             raise UsageError(f"expected an HxW, HxWx1, HxWx3 or HxWx4 image, got shape {image.shape}")
+        _check_image_size(image.shape[0], image.shape[1])
         if self.spec.preprocess.get("input", "rgb") != "rgb":
             raise UsageError(f"this {self.spec.translator} model reads {self.spec.preprocess.get('input')} inputs, "
                              f"not images: use `translate apply` on its files")
@@ -150,7 +160,7 @@ class Model:
         from translate.apply.batch import BatchOptions, plan_media, run_batch
 
         pairs = plan_media(Path(source), Path(destination))
-        options = BatchOptions(batch_size, None, False, overwrite, VideoOptions(batch_size=batch_size))
+        options = BatchOptions(batch_size=batch_size, overwrite=overwrite, video=VideoOptions(batch_size=batch_size))
         return run_batch(self.net, pairs, self.spec.in_channels, self.device, self.dtype, options,
                          self.spec.preprocess)
 
@@ -166,6 +176,31 @@ class _FrameCallback:
 
     def close(self) -> None:
         pass
+
+
+# PIL modes whose pixels are not 8-bit RGB or grey, converted as Pillow defines it (a palette is
+# looked up, CMYK and YCbCr become RGB) so the model never sees raw indices or ink channels.
+_PIL_AS_IS = ("RGB", "RGBA", "L")
+_PIL_8BIT = ("1", "LA", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa", "La")
+
+
+def _pil_pixels(image: Any) -> np.ndarray:
+    if image.mode in _PIL_AS_IS:
+        return np.asarray(image)
+    if image.mode in _PIL_8BIT:
+        keeps_alpha = image.mode in ("LA", "PA", "La", "RGBa") or "transparency" in image.info
+        return np.asarray(image.convert("RGBA" if keeps_alpha else "RGB"))
+    raise UsageError(f"cannot translate a PIL image in mode {image.mode!r} (16-bit or float pixels): convert it "
+                     f"to 8 bits first, e.g. image.convert('RGB')")
+
+
+# The smallest side the API accepts: below it reflect padding and instance norm are undefined.
+MIN_SIDE = 2
+
+
+def _check_image_size(height: int, width: int) -> None:
+    if height < MIN_SIDE or width < MIN_SIDE:
+        raise DataError(f"cannot translate a {width}x{height} image: both sides must be at least {MIN_SIDE} pixels")
 
 
 def _squeeze_grey(image: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from torch import nn
 
 from translate.checkpoint import METADATA_FILE, CheckpointError, GeneratorSpec, read_metadata, save_run
-from translate.fileio import atomic_write_text
+from translate.fileio import atomic_write_text, temporary_name
 
 HISTORY_DIR = "steps"
 BEST_FILE = "best.json"
@@ -25,8 +25,7 @@ BEST_FILE = "best.json"
 def _publish_folder(build, destination: Path) -> None:
     """Fill a hidden temporary folder with ``build(tmp)``, then rename it to ``destination``."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = destination.parent / f".{destination.name}.{os.getpid()}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = destination.parent / temporary_name(destination.name)
     try:
         tmp.mkdir()
         build(tmp)

@@ -10,6 +10,7 @@ import pytest
 
 from translate.cli import main
 from translate.data import ImageReadError, read_image
+from translate.fileio import temporary_name
 from trust_corpus import gif, png_header_only, smooth, write_png
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,12 +158,17 @@ def test_stale_temporaries_in_the_output_are_removed(checkpoint, tmp_path):
     src = write_png(tmp_path / "in" / "x.png", smooth(0, 16, 16))
     out = tmp_path / "out"
     out.mkdir()
-    dead = out / ".clip.abcd12.999999999.tmp.mp4"
-    live = out / f".y.abcd12.{os.getppid()}.tmp.png"
-    dead.write_bytes(b"half")
-    live.write_bytes(b"half")
+    dead = out / temporary_name("clip.mp4", pid=999999999)  # its writer is gone
+    live = out / temporary_name("y.png", pid=os.getppid())  # another process is writing it
+    # The user's own hidden files that merely look like temporaries, hours old: never ours to delete.
+    lookalikes = [out / ".draft.99999.tmp.png", out / ".notes.tmp", out / ".clip.abcd12.999999999.tmp.mp4",
+                  out / ".clip.999999999-abcdef01-00000000.tmp.mp4"]  # the right shape, a wrong tag
+    for path in (dead, live, *lookalikes):
+        path.write_bytes(b"half")
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
     assert _apply(checkpoint, src.parent, out) == 0
     assert not dead.exists() and live.exists()
+    assert all(path.read_bytes() == b"half" for path in lookalikes)
 
 
 def _apply_process(checkpoint, src, out, *extra):

@@ -12,6 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from translate import checkpoint as ckpt
+from translate.fileio import temporary_name
 from translate import run_history
 from translate.cli import main
 from translate.config import resolve
@@ -161,17 +162,17 @@ def test_failed_checkpoint_write_keeps_the_previous_one(unpaired_data, tmp_path,
 def test_temporaries_of_a_killed_save_are_removed_on_the_next_run(unpaired_data, tmp_path):
     run = _run("cyclegan", unpaired_data, tmp_path, "tmp", TINY_CYCLEGAN + ["steps=2", "save_every=1"])
     folder = train(run, max_steps_this_call=1)
-    dead = folder / ".generator_AtoB.k2j3h4.999999999.tmp.safetensors"  # its writer is gone
-    old = folder / ".training_state.a1b2c3.tmp.pt"  # an older release's name, an hour old
-    live = folder / f".generator_BtoA.zz.{os.getppid()}.tmp.safetensors"  # another process is writing it
-    half = folder / "steps" / ".9.999999999.tmp"
-    for path in (dead, old, live):
+    dead = folder / temporary_name("generator_AtoB.safetensors", pid=999999999)  # its writer is gone
+    mine = folder / ".training_state.a1b2c3.tmp.pt"  # not provably ours (a user's, or an old release's)
+    live = folder / temporary_name("generator_BtoA.safetensors", pid=os.getppid())  # another process writes it
+    half = folder / "steps" / temporary_name("9", pid=999999999)  # a history folder being filled
+    for path in (dead, mine, live):
         path.write_bytes(b"half")
     half.mkdir(parents=True)
-    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    os.utime(mine, (time.time() - 7200, time.time() - 7200))
     train(run, resume=True)
-    assert not dead.exists() and not old.exists() and not half.exists()
-    assert live.exists()
+    assert not dead.exists() and not half.exists()
+    assert live.exists() and mine.read_bytes() == b"half"
 
 
 def test_dataset_whose_every_file_is_unreadable_is_one_line(tmp_path, capsys):

@@ -29,7 +29,9 @@ from translate.apply.frames import FrameTranslator
 from translate.apply.images import ApplyError, apply_to_images
 from translate.data import ImageReadError, read_image, resize_long_side, write_image
 from translate.data.io import IMAGE_EXTENSIONS, MAX_PIXELS, is_image_file
-from translate.fileio import remove_stale_temporaries
+from translate.apply.limits import MAX_BATCH, MAX_SIZE, check_range
+from translate.errors import InvalidSettingError
+from translate.fileio import remove_stale_temporaries, writes_into
 from translate.video.io import VIDEO_EXTENSIONS, VideoError, VideoInfo, even_size, is_video_file, probe
 from translate.apply.video import VideoOptions, VideoResult, translate_video
 
@@ -49,6 +51,14 @@ class BatchOptions:
     overwrite: bool = False
     max_pixels: Optional[int] = MAX_PIXELS  # larger images are refused from their header
     video: VideoOptions = field(default_factory=VideoOptions)
+
+    def __post_init__(self) -> None:
+        # Refused here, where every caller (CLI, API, pipelines, serve) passes: a negative limit
+        # would refuse every image, a huge batch would repeat images to fill it.
+        if self.max_pixels is not None and self.max_pixels < 1:
+            raise InvalidSettingError(f"--max-pixels must be at least 1 (0 for no limit), got {self.max_pixels}")
+        check_range("--batch-size", self.batch_size, 1, MAX_BATCH, allow_none=False)
+        check_range("--size", self.size, 2, MAX_SIZE)
 
 
 @dataclass
@@ -83,9 +93,8 @@ def plan_media(input_path: Path, output_path: Path, problems: Optional[List[Tupl
             raise ApplyError(f"{input_path}: not an image or video this tool reads (expected "
                              f"{', '.join(sorted(IMAGE_EXTENSIONS | VIDEO_EXTENSIONS))})")
         if output_path.suffix == "" or output_path.is_dir():
-            return [(input_path, output_path / input_path.name)]
-        if output_path.resolve() == input_path.resolve():
-            raise ApplyError(f"{output_path}: output would overwrite the input")
+            return _never_over_inputs([(input_path, output_path / input_path.name)], input_path)
+        _never_over_inputs([(input_path, output_path)], input_path)
         if is_video_file(input_path) and not is_video_file(output_path):
             raise ApplyError(f"{output_path}: a video needs a video output ({', '.join(sorted(VIDEO_EXTENSIONS))}) "
                              f"or a folder")
@@ -95,8 +104,7 @@ def plan_media(input_path: Path, output_path: Path, problems: Optional[List[Tupl
             raise ApplyError(f"{output_path}: cannot write images with the suffix {output_path.suffix!r} (use one of "
                              f"{', '.join(sorted(IMAGE_EXTENSIONS))}, or a folder)")
         return [(input_path, output_path)]
-    src_root, dst_root = input_path.resolve(), output_path.resolve()
-    if dst_root == src_root or src_root in dst_root.parents:
+    if writes_into(output_path, input_path):
         raise ApplyError(f"{output_path}: output folder is inside the input folder {input_path}; choose another")
     unlisted: List[Tuple[Path, str]] = []
 
@@ -114,7 +122,18 @@ def plan_media(input_path: Path, output_path: Path, problems: Optional[List[Tupl
         detail = f"; {unlisted[0][1]}" if unlisted else ""
         raise ApplyError(f"{input_path}: no images or videos found (looked for "
                          f"{', '.join(sorted(IMAGE_EXTENSIONS | VIDEO_EXTENSIONS))}){detail}")
-    return [(src, output_path / src.relative_to(input_path)) for src in sources]
+    return _never_over_inputs([(src, output_path / src.relative_to(input_path)) for src in sources], input_path)
+
+
+def _never_over_inputs(pairs: List[Pair], input_path: Path) -> List[Pair]:
+    """``pairs`` unchanged when no output replaces an input or lands inside the input folder (an
+    output folder that holds the input folder can: ``--input x/in --output x`` maps x/in/in/a.png
+    onto x/in/a.png); otherwise the whole plan is refused before anything is written."""
+    for src, dst in pairs:
+        if writes_into(dst, input_path):
+            where = f"inside the input folder {input_path}" if input_path.is_dir() else "the input itself"
+            raise ApplyError(f"{dst}: the output of {src} would overwrite {where}; choose an output outside it")
+    return pairs
 
 
 def split_work(pairs: Sequence[Pair], overwrite: bool, skipped: List[Path],

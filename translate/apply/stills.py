@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from translate.errors import InvalidSettingError
 from translate.data import ImageReadError, list_images, read_image, resize_long_side, write_image
-from translate.fileio import atomic_path
+from translate.fileio import atomic_path, refuse_overwriting_input
 from translate.video.encode import VideoWriter
 from translate.video.io import VideoError, VideoReader, probe
 
@@ -75,6 +75,7 @@ def assemble_frames(folder: Path, output: Path, fps: Fraction, audio_from: Optio
     reported; the audio of ``audio_from`` (if given) is cut at the video's end.
     """
     folder, output = Path(folder), Path(output)
+    refuse_overwriting_input(output, [folder] + ([audio_from] if audio_from is not None else []))
     frames = sorted(list_images(folder), key=_natural_key)
     if not frames:
         raise VideoError(folder, "no image frames found")

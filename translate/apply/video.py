@@ -30,7 +30,8 @@ import numpy as np
 from tqdm import tqdm
 
 from translate.apply.frames import FrameTranslator
-from translate.fileio import atomic_path
+from translate.apply.limits import MAX_BATCH, MAX_FPS, MAX_SIZE, check_range
+from translate.fileio import atomic_path, refuse_overwriting_input
 from translate.video.encode import VideoWriter
 from translate.video.io import Frame, VideoInfo, VideoReader, even_size, probe
 from translate.video.temporal import FlickerStats, TemporalFilter
@@ -50,6 +51,14 @@ class VideoOptions:
     codec: Optional[str] = None  # encoder name; None chooses (libx264, else another, with a message)
     crf: int = 18
     queue_batches: int = 2  # bound of each queue, in batches
+
+    def __post_init__(self) -> None:
+        check_range("--batch-size", self.batch_size, 1, MAX_BATCH, allow_none=False)
+        check_range("--size", self.size, 2, MAX_SIZE)
+        check_range("--fps", None if self.fps is None else float(self.fps), 0.01, MAX_FPS)
+        check_range("--temporal", self.temporal, 0.0, 1.0, allow_none=False)
+        check_range("--crf", self.crf, 0, 63, allow_none=False)
+        check_range("queue_batches", self.queue_batches, 1, 64, allow_none=False)
 
 
 @dataclass
@@ -176,6 +185,7 @@ def translate_video(source: Path, destination: Path, translator: FrameTranslator
     """Translate ``source`` into ``destination`` (written atomically). Raises ``VideoError`` when
     nothing can be translated; a video that decodes only partly is written and ``problem`` says why."""
     source, destination = Path(source), Path(destination)
+    refuse_overwriting_input(destination, [source])
     info = info or probe(source)
     width, height = even_size(info.width, info.height, options.size)
     reader = VideoReader(source, (width, height), info)

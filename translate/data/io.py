@@ -153,10 +153,16 @@ def image_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _check_pixels(path: Path, data: bytes, max_pixels: int | None) -> None:
-    if not max_pixels:
-        return
+    """The size gate every image passes before it is decoded. A header Pillow cannot size is
+    refused rather than decoded blind: OpenCV also decodes formats (Radiance HDR, PAM, PFM) whose
+    size nothing here reads first, and a 9 MB HDR decodes to 4 GB."""
     size = image_size(data)
-    if size is not None and size[0] * size[1] > max_pixels:
+    if size is None:
+        raise ImageReadError(path, "not an image this tool reads (its header gives no size; expected "
+                                   f"{', '.join(sorted(e.lstrip('.') for e in IMAGE_EXTENSIONS))})")
+    if max_pixels is not None and max_pixels < 1:
+        raise ImageReadError(path, f"the pixel limit must be at least 1, got {max_pixels}")
+    if max_pixels and size[0] * size[1] > max_pixels:
         shown = f"{size[0]}x{size[1]} = " if size[1] > 1 else ""
         raise ImageReadError(path, f"too large: {shown}{size[0] * size[1]:,} pixels, over the limit of "
                                    f"{max_pixels:,} (--max-pixels)")

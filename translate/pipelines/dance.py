@@ -24,7 +24,7 @@ from tqdm import tqdm
 from translate.apply.images import translate_tensor
 from translate.checkpoint import GeneratorSpec
 from translate.errors import DataError, TranslateError
-from translate.fileio import atomic_path
+from translate.fileio import atomic_path, refuse_overwriting_input
 from translate.video.encode import VideoWriter
 from translate.video.io import VideoReader, even_size, probe
 
@@ -205,6 +205,7 @@ def dance(checkpoint: Tuple[torch.nn.Module, GeneratorSpec], source: Path, outpu
 
 def _generate(net, spec, poses, source, output, canvas, to_canvas, style, options, device, dtype, result,
               on_message, face) -> None:
+    refuse_overwriting_input(output, [source])
     info = probe(source)
     face_net, face_size = None, 0
     if face is not None:

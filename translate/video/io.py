@@ -89,6 +89,13 @@ def _open(path: Path):
         raise VideoError(path, f"cannot open as a video (unknown container, or corrupt header: {exc})") from None
 
 
+def _is_still_image(container) -> bool:
+    """FFmpeg opens a PNG or JPEG as a one-frame "video" (its image2 and *_pipe demuxers); a
+    video suffix on a still image is a mistake to name, not a clip to encode."""
+    names = container.format.name.split(",")
+    return any(name == "image2" or name.endswith("_pipe") for name in names)
+
+
 def _seconds(value, time_base) -> float:
     return float(value * time_base) if value is not None and time_base is not None else 0.0
 
@@ -124,6 +131,9 @@ def probe(path: "str | os.PathLike") -> VideoInfo:
     """Read a video's header (and its first frame, for the rotation). Raises ``VideoError``."""
     path = Path(path)
     with _open(path) as container:
+        if _is_still_image(container):
+            raise VideoError(path, f"is a still image ({container.format.name}), not a video; give it an image "
+                                   f"suffix to translate it as one")
         if not container.streams.video:
             raise VideoError(path, "has no video stream")
         stream = container.streams.video[0]
