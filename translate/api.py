@@ -159,10 +159,13 @@ class Model:
         returns the report of written, skipped and failed files."""
         from translate.apply.batch import BatchOptions, plan_media, run_batch
 
-        pairs = plan_media(Path(source), Path(destination))
+        problems: List[Tuple[Path, str]] = []  # folders that cannot be listed, broken links
+        pairs = plan_media(Path(source), Path(destination), problems)
         options = BatchOptions(batch_size=batch_size, overwrite=overwrite, video=VideoOptions(batch_size=batch_size))
-        return run_batch(self.net, pairs, self.spec.in_channels, self.device, self.dtype, options,
-                         self.spec.preprocess)
+        report = run_batch(self.net, pairs, self.spec.in_channels, self.device, self.dtype, options,
+                           self.spec.preprocess)
+        report.failed[:0] = problems
+        return report
 
 
 class _FrameCallback:

@@ -191,3 +191,14 @@ def test_options_refuse_nan_and_out_of_range_values_from_python():
     with pytest.raises(TranslateError, match="--batch-size"):
         BatchOptions(batch_size=-1)
     assert BatchOptions(max_pixels=None).max_pixels is None  # no limit stays allowed
+
+
+def test_dangling_and_looping_links_are_listed_not_passed_over(checkpoint, tmp_path, capsys):
+    write_png(tmp_path / "in" / "good.png", smooth(0, 24, 24))
+    (tmp_path / "in" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    (tmp_path / "in" / "loop.png").symlink_to(tmp_path / "in" / "loop.png")
+    assert _apply(checkpoint, tmp_path / "in", tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert "gone.png: a symbolic link to" in err and "does not exist" in err
+    assert "loop.png: a symbolic link that loops" in err
+    assert (tmp_path / "out" / "good.png").exists()

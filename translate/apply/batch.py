@@ -115,7 +115,11 @@ def plan_media(input_path: Path, output_path: Path, problems: Optional[List[Tupl
     for folder, _, names in os.walk(input_path, onerror=cannot_list):
         # Hidden files are skipped: they include temporaries of an interrupted run.
         found += [Path(folder) / n for n in names if not n.startswith(".")]
-    sources = sorted(p for p in found if p.is_file() and is_media_file(p))
+    media = sorted(p for p in found if is_media_file(p))
+    sources = [p for p in media if p.is_file()]
+    # A media name that is not a readable file (a dangling or looping link) is the user's file
+    # gone missing: listed, so the run exits non-zero, never passed over in silence.
+    unlisted += [(p, f"{p}: {_not_a_file(p)}") for p in media if not p.is_file()]
     if problems is not None:
         problems += unlisted
     if not sources:
@@ -123,6 +127,17 @@ def plan_media(input_path: Path, output_path: Path, problems: Optional[List[Tupl
         raise ApplyError(f"{input_path}: no images or videos found (looked for "
                          f"{', '.join(sorted(IMAGE_EXTENSIONS | VIDEO_EXTENSIONS))}){detail}")
     return _never_over_inputs([(src, output_path / src.relative_to(input_path)) for src in sources], input_path)
+
+
+def _not_a_file(path: Path) -> str:
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except RuntimeError:
+            return "a symbolic link that loops"
+        except OSError:
+            return f"a symbolic link to {os.readlink(path)}, which does not exist"
+    return "not a regular file"
 
 
 def _never_over_inputs(pairs: List[Pair], input_path: Path) -> List[Pair]:

@@ -55,9 +55,9 @@ def run_job(job: ApplyJob, on_message: Message = _stderr) -> BatchReport:
     checkpoint = Path(job.checkpoint)
     if job.step is not None:
         checkpoint = step_folder(checkpoint, job.step)
-    net, spec = load_generator(checkpoint, job.direction)
     problems: List[Tuple[Path, str]] = []
-    pairs = plan_media(Path(job.input), Path(job.output), problems)
+    pairs = plan_media(Path(job.input), Path(job.output), problems)  # refused paths cost no model load
+    net, spec = load_generator(checkpoint, job.direction)
     if job.reference_test_mode:
         from translate.interop.reference import reference_test_mode
 
