@@ -2,8 +2,10 @@
 
 Every upload is checked here before any model sees it: its size on disk, that it decodes as
 what it claims to be (an image, or a video with a video stream), and, for an image, its pixel
-count read from the header before decoding (a small PNG can declare a gigapixel canvas). A
-failed check raises ``UploadError`` with one line for the page; the server keeps running.
+count. Images are decoded only by ``translate.data.read_image`` with the server's pixel limit:
+it sizes the header before decoding and refuses a header it cannot size (a small PNG can declare
+a gigapixel canvas; a 9 MB Radiance HDR decodes to gigabytes). A failed check raises
+``UploadError`` with one line for the page; the server keeps running.
 
 Results are written only into ``OutputFolder``: a fresh temporary directory per server whose
 file names are made here (random, never taken from a request), removed when the server stops
@@ -36,7 +38,10 @@ class UploadLimits:
     max_mb: float = 100.0  # one file, image or video
     max_pixels: int = 40_000_000  # 40 MP: above any phone photo, below what would exhaust memory
     max_video_seconds: float = 600.0
+    max_video_frames: int = 36_000  # ten minutes at 60 fps; also enforced while decoding (headers can lie)
+    max_fps: float = 240.0  # a container declaring 10000 fps is a crafted file, not a camera
     max_files: int = 32  # images in one request
+    max_side: int = 4096  # the largest long side a request may ask the model for (--size)
 
 
 def _name(path: Path) -> str:
@@ -56,31 +61,18 @@ def check_size(path: Path, limits: UploadLimits) -> None:
 
 
 def check_image(path: Path, limits: UploadLimits) -> np.ndarray:
-    """The upload as RGB uint8 HxWx3, or ``UploadError`` saying why not."""
-    from PIL import Image, UnidentifiedImageError
+    """The upload as RGB uint8 HxWx3, or ``UploadError`` saying why not.
 
+    ``read_image`` is the only decoder and the gate: it sizes the header before decoding and
+    refuses what it cannot size or what is over ``max_pixels``, so nothing here parses headers."""
     from translate.data import ImageReadError, read_image
 
     path = Path(path)
     check_size(path, limits)
     try:
-        with Image.open(path) as header:  # reads the header only: the size before any decoding
-            width, height = header.size
-    except (UnidentifiedImageError, OSError, ValueError):
-        width = height = None  # PIL does not know every format OpenCV reads; read_image decides below
-    except Image.DecompressionBombError:
-        raise UploadError(f"{_name(path)}: the image is too large to decode safely") from None
-    if width is not None and width * height > limits.max_pixels:
-        raise UploadError(f"{_name(path)}: {width}x{height} is over the {limits.max_pixels / 1e6:g} megapixel limit")
-    try:
-        image = read_image(path, channels=3)
-    except ImageReadError:
-        raise UploadError(f"{_name(path)}: not an image this server can read (corrupt, truncated or another "
-                          f"kind of file); try a JPEG, PNG, WebP, BMP or TIFF") from None
-    if image.shape[0] * image.shape[1] > limits.max_pixels:
-        raise UploadError(f"{_name(path)}: {image.shape[1]}x{image.shape[0]} is over the "
-                          f"{limits.max_pixels / 1e6:g} megapixel limit")
-    return image
+        return read_image(path, channels=3, max_pixels=limits.max_pixels)
+    except ImageReadError as exc:  # its reason is one line; the name, not the server's temp path
+        raise UploadError(f"{_name(path)}: {exc.reason}") from None
 
 
 def check_array(image: Optional[np.ndarray], limits: UploadLimits) -> np.ndarray:
@@ -119,6 +111,12 @@ def check_video(path: Path, limits: UploadLimits):
     if info.duration and info.duration > limits.max_video_seconds:
         raise UploadError(f"{_name(path)}: {info.duration:.0f} s is longer than the "
                           f"{limits.max_video_seconds:g} s limit")
+    if float(info.fps) > limits.max_fps:
+        raise UploadError(f"{_name(path)}: {float(info.fps):g} frames per second is over the "
+                          f"{limits.max_fps:g} fps limit")
+    if info.expected_frames > limits.max_video_frames:
+        raise UploadError(f"{_name(path)}: {info.expected_frames} frames is over the "
+                          f"{limits.max_video_frames} frame limit")
     return info
 
 
