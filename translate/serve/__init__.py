@@ -14,6 +14,7 @@ from typing import List, Optional, Tuple
 from translate.errors import TranslateError
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+ALL_INTERFACES = {"0.0.0.0", "::", ""}  # listen addresses, not addresses a browser can open
 
 
 class ServeError(TranslateError, ValueError):
@@ -29,6 +30,7 @@ class ServeOptions:
     auth: Optional[Tuple[str, str]] = None
     device: str = "auto"
     max_upload_mb: float = 100.0
+    max_pixels: int = 40_000_000
     output_dir: Optional[Path] = None  # default: a fresh temporary folder, removed at exit
 
 
@@ -55,6 +57,19 @@ def exposure_warning(options: ServeOptions) -> Optional[str]:
             f"it is {guard}")
 
 
+def page_address(host: str, port: int) -> str:
+    """Where to point a browser: ``--host 0.0.0.0`` listens everywhere, but http://0.0.0.0 is not
+    an address to open; this machine is localhost, others use its name."""
+    if host in LOCAL_HOSTS:
+        return f"http://localhost:{port}"
+    if host in ALL_INTERFACES:
+        import socket
+
+        return f"http://localhost:{port} (from other machines: http://{socket.gethostname()}:{port})"
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address needs brackets in a URL
+    return f"http://{shown}:{port}"
+
+
 def prepare(options: ServeOptions):
     """Everything but the network: models found, outputs folder made, page built. Returns
     (page, handlers); tests use it to start a server on a port of their choosing."""
@@ -76,7 +91,8 @@ def prepare(options: ServeOptions):
 
     # Gradio keeps uploads and the copies it serves under this folder: one place, cleaned at exit.
     os.environ["GRADIO_TEMP_DIR"] = str(outputs.root / "gradio")
-    handlers = Handlers(ModelCache(models, options.device), outputs, UploadLimits(max_mb=options.max_upload_mb),
+    limits = UploadLimits(max_mb=options.max_upload_mb, max_pixels=options.max_pixels)
+    handlers = Handlers(ModelCache(models, options.device), outputs, limits,
                         [*roots, *[Path(c) for c in options.checkpoints if Path(c).is_dir()]])
     print(f"serve: {len(models)} model(s), {len(handlers.runs())} run(s); results in {outputs.root}",
           file=sys.stderr)
@@ -90,8 +106,7 @@ def serve(options: ServeOptions) -> int:
     page, handlers = prepare(options)
     if warning:
         print(warning, file=sys.stderr)
-    print(f"serve: open http://{'127.0.0.1' if options.host in LOCAL_HOSTS else options.host}:{options.port} "
-          f"(Ctrl+C stops)", file=sys.stderr)
+    print(f"serve: open {page_address(options.host, options.port)} (Ctrl+C stops)", file=sys.stderr)
     import signal
     import threading
 

@@ -7,6 +7,7 @@ else is logged with its traceback and reported as an internal error, and the ser
 """
 from __future__ import annotations
 
+import re
 import sys
 import time
 import traceback
@@ -17,7 +18,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from translate.errors import TranslateError
-from translate.serve.models import KIND_DANCE, ModelCache, Progress
+from translate.serve.models import KIND_DANCE, VIDEO_BATCH, ModelCache, Progress
+from translate.serve.requests import RequestError, check_output, parse_size
 from translate.serve.runs import Run, config_text, find_runs, read_scalars, runs_table, sample_grids
 from translate.serve.safety import OutputFolder, UploadError, UploadLimits, check_array, check_image, check_video
 
@@ -28,8 +30,34 @@ VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 class ImageResults:
     pairs: List[Tuple[Path, Path]] = field(default_factory=list)  # (input as sent to the model, output)
     downloads: List[Path] = field(default_factory=list)  # every output, then a zip of them all
+    skipped: List[str] = field(default_factory=list)  # "name: why" for each upload not translated
     status: str = ""
     seconds: float = 0.0
+
+
+@dataclass
+class Plot:
+    """One plot of the runs page: a title, long-format rows (step, value, series) and whether each
+    series has enough points to be drawn as lines (else as points)."""
+
+    key: str
+    title: str
+    rows: List[Dict[str, Any]]
+
+    @property
+    def lines(self) -> bool:
+        counts: Dict[str, int] = {}
+        for row in self.rows:
+            counts[row["series"]] = counts.get(row["series"], 0) + 1
+        return bool(counts) and min(counts.values()) > 1
+
+
+_DIRECTION_SUFFIX = re.compile(r"_(AtoB|BtoA)$")
+
+
+def _metric_family(series: str) -> str:
+    """``fid_AtoB`` and ``fid_BtoA`` share a plot (same scale); ``psnr`` and ``ssim`` do not."""
+    return _DIRECTION_SUFFIX.sub("", series)
 
 
 def _fail(exc: BaseException) -> str:
@@ -39,14 +67,11 @@ def _fail(exc: BaseException) -> str:
     return f"Error: internal error ({type(exc).__name__}); the server is still running, see its log"
 
 
-def _size(size: Any) -> Optional[int]:
-    try:
-        size = int(size or 0)
-    except (TypeError, ValueError):
-        raise UploadError(f"size must be a whole number of pixels, got {size!r}") from None
-    if size and not 16 <= size <= 8192:
-        raise UploadError(f"size must be 0 (keep) or between 16 and 8192 pixels, got {size}")
-    return size or None
+def _skipped_lines(skipped: Sequence[str]) -> str:
+    """The bad uploads as a Markdown list under the status line, one reason each."""
+    if not skipped:
+        return ""
+    return f"\n\nSkipped {len(skipped)} file(s):\n" + "\n".join(f"- {line}" for line in skipped)
 
 
 class Handlers:
@@ -55,63 +80,83 @@ class Handlers:
 
     # --- try a model --------------------------------------------------------------------------
 
-    def model_info(self, name: Optional[str]) -> Tuple[Dict[str, Any], List[str]]:
-        """The model's metadata for the page and the directions it can run."""
+    def model_info(self, name: Optional[str]) -> Tuple[Dict[str, Any], List[Tuple[str, str]]]:
+        """The model's metadata for the page and the directions it can run, as (label, value)."""
         if not name:
             return {}, []
         try:
             model = self.cache.get(name)
         except TranslateError as exc:
             return {"error": str(exc)}, []
-        return model.describe(), model.directions
+        return model.describe(), model.direction_choices()
 
-    def translate_images(self, name: str, files: Optional[Sequence[str]], webcam: Optional[np.ndarray],
+    def translate_images(self, name: str, files: Optional[Sequence[str]], webcam: Any,
                          direction: Optional[str], precision: str, size: Any) -> ImageResults:
-        from translate.data import write_image
-
+        """Every upload translated on its own, as ``translate apply`` goes past bad files: a corrupt
+        file (or one too large for the size asked) is listed with its reason, the others come back.
+        A bad request parameter or too many files refuses the whole request."""
         result = ImageResults()
         started = time.perf_counter()
         try:
-            size = _size(size)
+            size = parse_size(size, self.limits)
+            self.cache.check_request(name, direction, precision)
             files = list(files or [])
             if not files and webcam is None:
                 raise UploadError("no image: upload one or more images (or take a webcam picture) first")
-            if len(files) > self.limits.max_files:
-                raise UploadError(f"{len(files)} files: at most {self.limits.max_files} images per run")
-            inputs = [(Path(f).stem, check_image(Path(f), self.limits)) for f in files]  # all checked first
-            if webcam is not None:
-                inputs.append(("webcam", check_array(webcam, self.limits)))
-            for stem, image in inputs:
-                output = self.cache.translate_image(name, image, direction, precision, size)
-                if output.shape[:2] != image.shape[:2]:  # a --size run: show the input as the model saw it
-                    from translate.data import resize_long_side
-
-                    image = resize_long_side(image, size) if size else image
-                source = write_image(self.outputs.new(".png", f"{stem}_input"), image)
-                target = write_image(self.outputs.new(".png", f"{stem}_translated"), output)
-                result.pairs.append((source, target))
+            count = len(files) + (webcam is not None)
+            if count > self.limits.max_files:
+                raise UploadError(f"{count} images: at most {self.limits.max_files} per run")
+            sources = [(Path(f).stem, Path(f)) for f in files] + ([("webcam", webcam)] if webcam is not None else [])
+            for stem, source in sources:  # one at a time: one decoded image in memory, not all of them
+                try:
+                    result.pairs.append(self._one_image(name, stem, source, direction, precision, size))
+                except (UploadError, RequestError) as exc:
+                    result.skipped.append(str(exc))
+            result.seconds = time.perf_counter() - started
+            if not result.pairs:
+                raise UploadError("no image was translated" if len(result.skipped) != 1 else result.skipped.pop())
             result.downloads = [t for _, t in result.pairs]
             if len(result.downloads) > 1:
                 result.downloads.append(self.outputs.zip(result.downloads, "translated"))
-            result.seconds = time.perf_counter() - started
             h, w = _shape(result.pairs[0][1])
             result.status = (f"Done: {len(result.pairs)} image(s) translated with {name} in {result.seconds:.2f} s "
                              f"(first: {w}x{h})")
         except Exception as exc:  # noqa: BLE001  (one line on the page; see _fail)
             result.pairs, result.downloads, result.status = [], [], _fail(exc)
+        result.status += _skipped_lines(result.skipped)
         return result
+
+    def _one_image(self, name: str, stem: str, source: Any, direction: Optional[str], precision: str,
+                   size: Optional[int]) -> Tuple[Path, Path]:
+        from translate.data import resize_long_side, write_image
+
+        image = check_array(source, self.limits) if isinstance(source, np.ndarray) else \
+            check_image(Path(source), self.limits)
+        if size:
+            shape = check_output(*image.shape[:2], size, self.limits, stem)
+            self.cache.check_fits(name, direction, shape)
+        output = self.cache.translate_image(name, image, direction, precision, size)
+        if size:  # show the input as the model saw it
+            image = resize_long_side(image, size)
+        source_path = write_image(self.outputs.new(".png", f"{stem}_input"), image)
+        target = write_image(self.outputs.new(".png", f"{stem}_translated"), output)
+        return source_path, target
 
     def translate_video(self, name: str, file: Optional[str], direction: Optional[str], precision: str, size: Any,
                         progress: Progress = lambda f, m: None) -> Tuple[Optional[Path], str]:
         try:
-            size = _size(size)
+            size = parse_size(size, self.limits)
+            self.cache.check_request(name, direction, precision)
             if not file:
                 raise UploadError("no video: upload one first")
             info = check_video(Path(file), self.limits)
+            if size:
+                shape = check_output(info.height, info.width, size, self.limits, Path(file).name)
+                self.cache.check_fits(name, direction, shape, batch=VIDEO_BATCH)
             destination = self.outputs.new(".mp4", f"{Path(file).stem}_translated")
             started = time.perf_counter()
             result = self.cache.translate_video(name, Path(file), destination, direction, precision, size,
-                                                progress, info.expected_frames)
+                                                progress, info.expected_frames, self.limits.max_video_frames)
             seconds = time.perf_counter() - started
             audio = "audio kept" if info.audio else "no audio track"
             note = f"; stopped early: {result.problem}" if result.problem else ""
@@ -164,6 +209,23 @@ class Handlers:
             if target is not None:
                 target += [{"step": s, "value": v, "series": tag.split("/", 1)[1]} for s, v in points]
         return losses, metrics
+
+    def plots(self, name: Optional[str]) -> List[Plot]:
+        """The losses in one plot, then one plot per metric (its directions as series): metrics
+        on different scales never share an axis."""
+        losses, metrics = self.curves(name)
+        plots = [Plot("losses", "losses", losses)] if losses else []
+        families: Dict[str, List[Dict[str, Any]]] = {}
+        for row in metrics:
+            families.setdefault(_metric_family(row["series"]), []).append(row)
+        plots += [Plot(f"metric-{re.sub(r'[^A-Za-z0-9_-]', '_', family)}", family, rows)
+                  for family, rows in families.items()]
+        return plots
+
+    def default_run(self) -> Optional[str]:
+        """The run the page opens on: the first with something to plot, not an empty one."""
+        runs = self.runs()
+        return next((r.name for r in runs if read_scalars(r.path)), runs[0].name if runs else None)
 
     def samples(self, name: Optional[str]) -> List[Tuple[str, List[Tuple[str, Path]]]]:
         run = self.run(name)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
+from translate.run_history import HISTORY_DIR
+
 Series = Dict[str, List[Tuple[int, float]]]  # tag -> [(step, value)] in step order
 _MARKERS = ("translate.json", "config.yaml", "tensorboard", "eval_log.json", "web")
 _SAMPLE = re.compile(r"^step(\d+)_(.+)\.png$")
@@ -30,15 +32,23 @@ class Run:
     path: Path
 
 
+def is_history(folder: Path) -> bool:
+    """``RUN/steps/12``: a save kept in a run's history (``translate.run_history``), which has a
+    translate.json like a run but is part of its run, not a run (or a model) of its own."""
+    folder = Path(folder)
+    return folder.name.isdigit() and folder.parent.name == HISTORY_DIR
+
+
 def find_runs(roots: Iterable[Path]) -> List[Run]:
-    """Run folders under ``roots`` (the root itself, its children and grandchildren), by name."""
+    """Run folders under ``roots`` (the root itself, its children and grandchildren), by name;
+    never a run's history folder."""
     seen, runs = set(), []
     for root in roots:
         root = Path(root)
         if not root.is_dir():
             continue
         for folder in [root, *sorted(root.glob("*")), *sorted(root.glob("*/*"))]:
-            if not folder.is_dir() or folder.resolve() in seen or folder.name in _MARKERS:
+            if not folder.is_dir() or folder.resolve() in seen or folder.name in _MARKERS or is_history(folder):
                 continue
             if any((folder / m).exists() for m in _MARKERS):
                 seen.add(folder.resolve())
