@@ -14,9 +14,11 @@ from translate.checkpoint import GeneratorSpec, save_run
 from translate.cli import main
 from translate.data import read_image, write_image
 from translate.eval.report import EvalReport, MetricValue
-from translate.serve import ServeError, ServeOptions, exposure_warning, parse_auth
+from translate.serve import ServeError, ServeOptions, exposure_warning, page_address, parse_auth
+from translate.serve.domains import read_domains
 from translate.serve.handlers import Handlers
 from translate.serve.models import ModelCache, ModelNotFound, discover
+from translate.serve.requests import RequestError, parse_size
 from translate.serve.runs import find_runs, read_eval_log, read_scalars, runs_table, sample_grids
 from translate.serve.safety import OutputFolder, UploadError, UploadLimits, check_image, check_video
 from translate.training.watch import Watcher
@@ -24,6 +26,10 @@ from video_clips import make_video, read_back
 from pose_clips import dancer  # noqa: F401  (fixture)
 
 DEMO = Path(__file__).resolve().parents[2] / "checkpoints" / "demo_cartoon"
+DEMO_COMIC = DEMO.parent / "demo_comic"
+# Headers Pillow cannot size but OpenCV decodes: a 9000x9000 Radiance HDR and PAM, a few bytes each.
+HDR_9000 = b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 9000 +X 9000\n" + b"\x02\x02\x23\x28" * 64
+PAM_9000 = b"P7\nWIDTH 9000\nHEIGHT 9000\nDEPTH 3\nMAXVAL 255\nTUPLTYPE RGB\nENDHDR\n" + b"\x00" * 256
 
 
 def make_run(folder: Path, steps: int = 20, two_way: bool = True) -> Path:
@@ -72,7 +78,7 @@ def test_check_image_reads_a_real_image(image_file):
 @pytest.mark.parametrize("content, message", [
     (b"", "empty"),
     (b"just some text, not pixels", "not an image"),
-    (b"\xff\xd8\xff\xe0" + b"\x00" * 200, "not an image"),  # a JPEG header and nothing after it
+    (b"\xff\xd8\xff\xe0" + b"\x00" * 200, "truncated"),  # a JPEG header and nothing after it
 ])
 def test_check_image_refuses_bad_uploads_with_a_clear_line(tmp_path, content, message):
     path = tmp_path / "upload.png"
@@ -85,8 +91,34 @@ def test_check_image_refuses_bad_uploads_with_a_clear_line(tmp_path, content, me
 def test_check_image_refuses_oversized_files_and_pixel_counts(image_file):
     with pytest.raises(UploadError, match="upload limit"):
         check_image(image_file, UploadLimits(max_mb=0.0001))
-    with pytest.raises(UploadError, match="megapixel limit"):
+    with pytest.raises(UploadError, match=r"^photo.png: too large: 37x29 = 1,073 pixels, over the limit of 1,072"):
         check_image(image_file, UploadLimits(max_pixels=29 * 37 - 1))
+
+
+@pytest.mark.parametrize("content", [HDR_9000, PAM_9000], ids=["radiance-hdr", "pam"])
+def test_check_image_refuses_a_header_it_cannot_size_before_decoding(tmp_path, content):
+    path = tmp_path / "big.png"  # named .png, as the report's upload was
+    path.write_bytes(content)
+    started = time.perf_counter()
+    with pytest.raises(UploadError) as info:
+        check_image(path, UploadLimits())
+    assert str(info.value).startswith("big.png: ") and "\n" not in str(info.value)
+    assert time.perf_counter() - started < 2.0  # refused from the header, not after decoding 81 MP
+
+
+def test_check_image_decodes_only_through_read_image_with_the_servers_limit(image_file, monkeypatch):
+    import translate.data
+
+    seen = []
+    real = translate.data.read_image
+
+    def spy(path, channels=3, max_pixels=None):
+        seen.append(max_pixels)
+        return real(path, channels=channels, max_pixels=max_pixels)
+
+    monkeypatch.setattr(translate.data, "read_image", spy)
+    check_image(image_file, UploadLimits(max_pixels=12345))
+    assert seen == [12345]
 
 
 def test_check_video_accepts_a_clip_and_refuses_an_image(tmp_path, image_file):
@@ -99,6 +131,31 @@ def test_check_video_accepts_a_clip_and_refuses_an_image(tmp_path, image_file):
         check_video(tmp_path / "notes.mp4", UploadLimits())
     with pytest.raises(UploadError, match="longer than"):
         check_video(tmp_path / "clip.mp4", UploadLimits(max_video_seconds=0.01))
+    with pytest.raises(UploadError, match="24 frames per second is over the 10 fps limit"):
+        check_video(tmp_path / "clip.mp4", UploadLimits(max_fps=10))
+    with pytest.raises(UploadError, match="6 frames is over the 5 frame limit"):
+        check_video(tmp_path / "clip.mp4", UploadLimits(max_video_frames=5))
+    (tmp_path / "nothing.mp4").write_bytes(b"")
+    with pytest.raises(UploadError, match="empty"):
+        check_video(tmp_path / "nothing.mp4", UploadLimits())
+
+
+# --- request parameters -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, expected", [
+    (0, None), (None, None), ("", None), ("0", None), (0.0, None), (512, 512), (512.0, 512), (" 64 ", 64),
+    (16, 16), (4096, 4096),
+])
+def test_parse_size_accepts_what_the_page_sends(value, expected):
+    assert parse_size(value, UploadLimits()) == expected
+
+
+@pytest.mark.parametrize("value", [-5, 8, 15, 4097, 8192, 10**30, "abc", "1e400", 1.5, float("nan"), float("inf"),
+                                   True, [512], {"size": 1}])
+def test_parse_size_refuses_anything_else_in_one_line(value):
+    with pytest.raises(RequestError) as info:
+        parse_size(value, UploadLimits())
+    assert str(info.value).startswith("size must be") and "\n" not in str(info.value)
 
 
 # --- the output folder ------------------------------------------------------------------------
@@ -137,6 +194,17 @@ def test_runs_are_read_from_what_training_writes(run_dir):
     assert (step, epoch, [label for label, _ in cells]) == (10, 3, ["fake_B", "real_A"])
 
 
+def test_a_runs_checkpoint_history_is_not_a_run_or_a_model(tmp_path):
+    from translate.run_history import record_history
+
+    run = make_run(tmp_path / "tiny", steps=12, two_way=False)
+    assert record_history(run, keep_last=2) == run / "steps" / "12"
+    for roots in ([tmp_path], [run]):  # the runs folder, or the run itself given as --runs
+        assert [r.name for r in find_runs(roots)] == ["tiny"]
+        models, problems = discover(roots)
+        assert [m.name for m in models] == ["tiny"] and not problems
+
+
 def test_runs_table_has_latest_values_per_run(run_dir, tmp_path):
     (tmp_path / "empty_run").mkdir()
     (tmp_path / "empty_run" / "config.yaml").write_text("name: empty\n")
@@ -162,6 +230,38 @@ def test_discover_describes_models_with_their_eval_metrics(run_dir):
     assert by_name["tiny"].directions == ["AtoB", "BtoA"] and by_name["demo_cartoon"].directions == ["AtoB"]
     info = by_name["tiny"].describe()
     assert info["translator"] == "cyclegan" and info["training steps"] == 20 and info["eval psnr"] == 13.25
+
+
+def test_model_menus_say_what_a_and_b_are(run_dir):
+    models, _ = discover([run_dir.parent], [DEMO, DEMO_COMIC])
+    by_name = {m.name: m for m in models}
+    assert by_name["demo_cartoon"].label == "demo_cartoon (photo -> cartoon)"
+    assert by_name["demo_comic"].label == "demo_comic (photo <-> comic)"
+    assert by_name["demo_comic"].direction_choices() == [("photo -> comic", "AtoB"), ("comic -> photo", "BtoA")]
+    assert by_name["tiny"].label == "tiny (A <-> B)"  # nothing in the run names them
+    assert ModelCache(models, "cpu").choices()[0] == (by_name["tiny"].label, "tiny")
+
+
+def test_domain_names_come_from_metadata_then_notes_then_the_dataset_name(tmp_path):
+    run = make_run(tmp_path / "run", steps=2, two_way=False)
+    assert read_domains(run) == ("A", "B")
+    (run / "config.yaml").write_text("translator: cyclegan\ntrain:\n  data: datasets/horse2zebra\n")
+    assert read_domains(run) == ("horse", "zebra")
+    (run / "TRAINING.md").write_text("# Maps: satellite -> map\n")
+    assert read_domains(run) == ("satellite", "map")
+    meta = json.loads((run / "translate.json").read_text())
+    (run / "translate.json").write_text(json.dumps({**meta, "domains": {"A": "day", "B": "night"}}))
+    assert read_domains(run) == ("day", "night")
+    assert read_domains(run / "generator_AtoB.safetensors") == ("A", "B")
+
+
+def test_a_torchscript_export_is_skipped_with_one_clear_line(tmp_path):
+    traced = torch.jit.trace(torch.nn.Conv2d(3, 3, 1), torch.zeros(1, 3, 8, 8))
+    torch.jit.save(traced, str(tmp_path / "model.pt"))
+    models, problems = discover([], [tmp_path / "model.pt"])
+    assert models == [] and len(problems) == 1 and "\n" not in problems[0]
+    assert "TorchScript export cannot be served" in problems[0] and ".safetensors" in problems[0]
+    assert "weights_only" not in problems[0]  # not torch's own message
 
 
 def test_discover_reports_a_missing_checkpoint_and_skips_a_broken_one(tmp_path):
@@ -204,12 +304,113 @@ def test_translate_images_writes_results_and_a_zip(handlers, image_file, tmp_pat
 def test_translate_images_refuses_a_corrupt_upload_and_keeps_working(handlers, image_file, tmp_path):
     bad = tmp_path / "holiday.jpg"
     bad.write_bytes(b"GIF89a but not really")
-    result = handlers.translate_images("tiny", [str(image_file), str(bad)], None, "AtoB", "auto", 0)
+    result = handlers.translate_images("tiny", [str(bad)], None, "AtoB", "auto", 0)
     assert result.status.startswith("Error: holiday.jpg: not an image") and result.pairs == []
     assert handlers.translate_images("tiny", [], None, "AtoB", "auto", 0).status.startswith("Error: no image")
     webcam = np.zeros((24, 32, 3), np.uint8)
     ok = handlers.translate_images("tiny", None, webcam, "AtoB", "auto", 0)
     assert ok.status.startswith("Done") and read_image(ok.pairs[0][1]).shape == (24, 32, 3)
+    as_file = handlers.translate_images("tiny", None, str(image_file), "AtoB", "auto", 0)  # the page sends a path
+    assert as_file.status.startswith("Done") and read_image(as_file.pairs[0][1]).shape == (29, 37, 3)
+
+
+def test_bad_files_in_a_batch_are_listed_and_the_good_ones_translated(handlers, image_file, tmp_path):
+    text = tmp_path / "notes.jpg"
+    text.write_text("a shopping list, not a photo")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    hdr = tmp_path / "huge.png"
+    hdr.write_bytes(HDR_9000)
+    result = handlers.translate_images("tiny", [str(text), str(image_file), str(empty), str(hdr)], None, "AtoB",
+                                       "auto", 0)
+    assert result.status.startswith("Done: 1 image(s) translated"), result.status
+    assert [read_image(t).shape for _, t in result.pairs] == [(29, 37, 3)] and result.downloads == [result.pairs[0][1]]
+    assert [line.split(":")[0] for line in result.skipped] == ["notes.jpg", "empty.png", "huge.png"]
+    assert "Skipped 3 file(s):" in result.status and "- empty.png: the file is empty" in result.status
+    all_bad = handlers.translate_images("tiny", [str(text), str(empty)], None, "AtoB", "auto", 0)
+    assert all_bad.status.startswith("Error: no image was translated") and all_bad.pairs == []
+    assert "- notes.jpg: " in all_bad.status and "- empty.png: " in all_bad.status
+
+
+def test_too_many_images_at_once_are_refused_before_any_is_read(handlers, image_file):
+    limit = handlers.limits.max_files
+    result = handlers.translate_images("tiny", [str(image_file)] * (limit + 1), None, "AtoB", "auto", 0)
+    assert result.status == f"Error: {limit + 1} images: at most {limit} per run" and result.pairs == []
+    assert not list(handlers.outputs.root.iterdir())
+
+
+def test_a_tiny_image_cannot_ask_for_a_huge_size(handlers, tmp_path):
+    small = write_image(tmp_path / "small.png", np.full((20, 20, 3), 100, np.uint8))
+    started = time.perf_counter()
+    for size in (8192, "8192", -5, "abc", 1.5, 10**9):
+        result = handlers.translate_images("tiny", [str(small)], None, "AtoB", "auto", size)
+        assert result.status.startswith("Error: size must be"), (size, result.status)
+    assert time.perf_counter() - started < 5 and not list(handlers.outputs.root.iterdir())
+    capped = Handlers(handlers.cache, handlers.outputs, UploadLimits(max_pixels=100 * 100), handlers.run_roots)
+    result = capped.translate_images("tiny", [str(small)], None, "AtoB", "auto", 400)
+    assert result.status.startswith("Error: small: size 400 makes it 400x400, over the 0.01 megapixel limit")
+    assert capped.translate_images("tiny", [str(small)], None, "AtoB", "auto", 64).status.startswith("Done")
+
+
+def test_a_size_that_would_not_fit_in_memory_is_refused_with_the_largest_that_does(handlers, tmp_path, monkeypatch):
+    import re
+
+    import translate.apply.memory
+
+    small = write_image(tmp_path / "small.png", np.full((20, 30, 3), 100, np.uint8))
+    monkeypatch.setattr(translate.apply.memory, "available_bytes", lambda device: 8 * 2**20)  # 8 MiB free
+    result = handlers.translate_images("tiny", [str(small)], None, "AtoB", "auto", 2048)
+    assert result.status.startswith("Error: 2048x1365 needs about"), result.status
+    largest = int(re.search(r"at most (\d+)", result.status).group(1))
+    assert 16 <= largest < 2048
+    ok = handlers.translate_images("tiny", [str(small)], None, "AtoB", "auto", largest)
+    assert ok.status.startswith("Done"), ok.status
+    assert max(read_image(ok.pairs[0][1]).shape[:2]) == largest
+    too_big = handlers.translate_images("tiny", [str(small)], None, "AtoB", "auto", largest + 40)
+    assert too_big.status.startswith("Error: ") and "needs about" in too_big.status
+
+
+@pytest.mark.parametrize("direction, precision, message", [
+    ("CtoD", "auto", "direction must be one of AtoB, BtoA, got 'CtoD'"),
+    ("AtoB", "fp8", "precision must be one of auto, fp32, bf16, fp16, got 'fp8'"),
+])
+def test_unknown_directions_and_precisions_are_refused_not_replaced(handlers, image_file, direction, precision,
+                                                                    message):
+    result = handlers.translate_images("tiny", [str(image_file)], None, direction, precision, 0)
+    assert result.status == f"Error: {message}" and result.skipped == []
+    assert handlers.translate_video("tiny", None, direction, precision, 0)[1] == f"Error: {message}"
+
+
+def test_video_requests_are_bounded_too(handlers, tmp_path):
+    clip = make_video(tmp_path / "clip.mp4", frames=8)
+    for size in (8192, -5, "abc", float("nan")):
+        path, status = handlers.translate_video("tiny", str(clip), "AtoB", "fp32", size)
+        assert path is None and status.startswith("Error: size must be"), (size, status)
+    capped = Handlers(handlers.cache, handlers.outputs, UploadLimits(max_pixels=64 * 48), handlers.run_roots)
+    path, status = capped.translate_video("tiny", str(clip), "AtoB", "fp32", 128)
+    assert path is None and "over the 0.003072 megapixel limit" in status, status
+    few = Handlers(handlers.cache, handlers.outputs, UploadLimits(max_video_frames=5), handlers.run_roots)
+    assert few.translate_video("tiny", str(clip), "AtoB", "fp32", 0)[1].startswith("Error: clip.mp4: 8 frames is over")
+
+
+def test_a_video_longer_than_its_header_says_stops_at_the_frame_limit(handlers, tmp_path):
+    clip = make_video(tmp_path / "clip.mp4", frames=12)
+    destination = tmp_path / "out.mp4"
+    with pytest.raises(RequestError, match="more than 4 frames"):
+        handlers.cache.translate_video("tiny", clip, destination, "AtoB", "fp32", None, max_frames=4)
+    assert not destination.exists()  # the partial output is removed, as for any failed video
+
+
+def test_runs_page_plots_each_metric_on_its_own_axis_and_opens_on_a_run_with_logs(handlers, run_dir, tmp_path):
+    plots = {p.title: p for p in handlers.plots("tiny")}
+    assert list(plots) == ["losses", "psnr", "fid"]  # psnr (~13) and fid (~80) never share an axis
+    assert {r["series"] for r in plots["losses"].rows} == {"G_GAN", "D"} and plots["losses"].lines
+    assert not plots["psnr"].lines  # one logged point: drawn as a point, not an invisible line
+    (tmp_path / "aaa_empty").mkdir()
+    (tmp_path / "aaa_empty" / "config.yaml").write_text("name: empty\n")
+    both = Handlers(handlers.cache, handlers.outputs, handlers.limits, [tmp_path, run_dir.parent])
+    assert both.runs()[0].name == "aaa_empty" and both.default_run() == "tiny"
+    assert both.plots("aaa_empty") == [] and handlers.plots(None) == []
 
 
 def test_translate_video_keeps_frames_and_audio_and_reports_progress(handlers, tmp_path):
@@ -239,12 +440,27 @@ def test_runs_curves_split_losses_from_metrics(handlers):
 
 # --- the command ------------------------------------------------------------------------------
 
-def test_serve_command_checks_its_arguments(capsys):
+def test_serve_command_checks_its_arguments(capsys, tmp_path):
     assert main(["serve", "--auth", "nopassword"]) == 1
     assert "--auth must be USER:PASSWORD" in capsys.readouterr().err
     assert main(["serve", "--port", "0"]) == 2
+    capsys.readouterr()
+    assert main(["serve", "--runs", str(tmp_path / "no_such_runs"), "--port", "7999"]) == 2
+    err = capsys.readouterr().err
+    assert f"--runs {tmp_path / 'no_such_runs'}: no such folder" in err and err.count("\n") == 1, err
+    assert main(["serve", "--max-pixels", "0"]) == 2
     assert main(["serve", "--checkpoint", "no/such/run", "--port", "7999"]) == 1
     assert "no such file or folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("host, shown", [
+    ("127.0.0.1", "http://localhost:7860"), ("0.0.0.0", "http://localhost:7860 (from other machines: http://"),
+    ("::", "http://localhost:7860 (from other machines: http://"), ("192.168.1.5", "http://192.168.1.5:7860"),
+    ("fe80::1", "http://[fe80::1]:7860"),
+])
+def test_the_address_to_open_is_one_a_browser_can_open(host, shown):
+    address = page_address(host, 7860)
+    assert address.startswith(shown) and "0.0.0.0" not in address and "http://:::" not in address
 
 
 def test_other_hosts_get_a_warning_and_auth_parses():
