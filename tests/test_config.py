@@ -39,7 +39,7 @@ def test_unknown_key_names_nearest_valid_keys():
     ("lambda_l1=yes", "expects float"),
     ("flip=3", "expects bool"),
     ("precision=fp64", "must be one of"),
-    ("size=0", "at least 1"),
+    ("size=0", "must be between 8 and 16384"),
 ])
 def test_wrong_values_are_one_line_errors(pair, fragment):
     with pytest.raises(ConfigError) as err:
@@ -118,3 +118,147 @@ def test_unknown_preset_is_a_config_error():
         resolve("pix2pix", Pix2PixOptions(), set_pairs=["preset=papr"])
     with pytest.raises(ConfigError, match="ema_decay"):
         resolve("pix2pix", Pix2PixOptions(), set_pairs=["ema_decay=1.0"])
+
+
+# --- Every key has a rule, and every rule refuses its neighbours (issue 21, "trust") -------------
+
+# Keys whose values are checked where they are used, not by a Rule: paths and run names, the
+# device (translate.devices), preprocess (translate.data's table of modes), the evaluation split
+# and metrics (translate.eval), generator_options (builder_options, against the builder's own
+# signature) and diff_augment (DiffAugment's policies).
+FREE = {"data", "name", "checkpoints_dir", "device", "preprocess", "eval_split", "eval_metrics",
+        "eval_weights_dir", "generator_options", "diff_augment", "vgg_weights", "global_weights",
+        "body_weights"}
+
+
+def _translators():
+    from translate.registry import TRANSLATORS
+
+    return [(name, TRANSLATORS.get(name)) for name in TRANSLATORS.names()]
+
+
+def _checked_keys(options_cls):
+    """(key, rule) of every field whose type needs one: numbers and strings; bools need none."""
+    import typing
+    from dataclasses import fields
+
+    from translate.config import rules_of
+
+    hints = typing.get_type_hints(options_cls)
+    rules = rules_of(options_cls)
+    for f in fields(options_cls):
+        kinds = {a for a in typing.get_args(hints[f.name]) or (hints[f.name],) if a is not type(None)}
+        if kinds <= {bool} or f.name in FREE:
+            continue
+        yield f.name, rules.get(f.name)
+
+
+@pytest.mark.parametrize("name,cls", _translators())
+def test_every_number_and_name_of_every_translator_has_a_rule(name, cls):
+    from translate.config import CheckedOptions
+
+    assert issubclass(cls.Options, CheckedOptions), name
+    for options_cls in (TrainConfig, cls.Options):
+        missing = [key for key, rule in _checked_keys(options_cls) if rule is None]
+        assert not missing, f"{options_cls.__name__}: no rule for {missing}"
+    resolve(name, cls.Options(), train_defaults=cls.train_defaults)  # the defaults obey their rules
+
+
+def _neighbours(rule, value):
+    """Values just outside ``rule``, plus NaN and infinity for floats and a stranger for names."""
+    if rule.choices is not None:
+        return ["not_a_choice", 2] if not isinstance(value, int) else [2 if 2 not in rule.options() else 7, "x"]
+    out = []
+    step = 1 if isinstance(value, int) and not isinstance(value, bool) else 0.5
+    if rule.low is not None:
+        out.append(rule.low if rule.exclude_low else rule.low - step)
+    if rule.high is not None:
+        out.append(rule.high if rule.exclude_high else rule.high + step)
+    if isinstance(value, float) or step == 0.5:
+        out += [".nan", ".inf", "-.inf"]
+    return out
+
+
+def _neighbour_cases():
+    cases = []
+    for name, cls in _translators():
+        # TrainConfig's keys are the same for every translator: checked once, with CycleGAN.
+        pairs = [(cls.Options, cls.Options())] + ([(TrainConfig, TrainConfig())] if name == "cyclegan" else [])
+        for options_cls, obj in pairs:
+            for key, rule in _checked_keys(options_cls):
+                value = getattr(obj, key)
+                if value is None:  # Optional keys: the rule's own type decides the step
+                    value = 1.0 if rule.low is not None and not float(rule.low).is_integer() else 1
+                for bad in _neighbours(rule, value):
+                    cases.append((name, key, bad))
+    return cases
+
+
+@pytest.mark.parametrize("name,key,bad", _neighbour_cases())
+def test_values_next_to_every_range_are_refused_naming_the_key(name, key, bad):
+    from translate.registry import TRANSLATORS
+
+    cls = TRANSLATORS.get(name)
+    with pytest.raises(ConfigError) as err:
+        resolve(name, cls.Options(), set_pairs=[f"{key}={bad}"], train_defaults=cls.train_defaults)
+    message = str(err.value)
+    assert f"'{key}'" in message and "\n" not in message, message
+
+
+@pytest.mark.parametrize("pair,fragment", [
+    ("lr=inf", "'lr' must be a finite number"),
+    ("lr=.nan", "'lr' must be a finite number"),
+    ("lr_d=-1e-4", "'lr_d' must be more than 0"),
+    ("beta2=1.5", "'beta2' must be at least 0 and less than 1"),
+    ("ema_decay=.nan", "'ema_decay' must be a finite number"),
+    ("lambda_cycle=-1", "'lambda_cycle' must be between 0"),
+    ("lambda_identity=-0.5", "'lambda_identity' must be between 0"),
+    ("log_every=0", "'log_every' must be between 1"),
+    ("save_every=0", "'save_every' must be between 1"),
+    ("size=7", "'size' must be between 8"),
+    ("epochs=0", "'epochs' must be between 1"),
+    ("steps=0", "'steps' must be between 1"),
+    ("keep_last=-1", "'keep_last' must be between 0"),
+    ("sample_every=-1", "'sample_every' must be between 0"),
+    ("ndf=0", "'ndf' must be between 1 and 4096"),
+    ("ngf=-3", "'ngf' must be between 1 and 4096"),
+    ("seed=-1", "'seed' must be between 0 and 4294967295"),
+    ("seed=1180591620717411303424", "'seed' must be between 0 and 4294967295"),
+    ("channels_b=4", "'channels_b' must be one of 1, 3"),
+    ("cycle_loss=l3", "'cycle_loss' must be one of l1, mse, ssim"),
+    ("residual=maybe", "'residual' must be one of true, false, auto"),
+    ("generator=resnet_7blocks", "'generator' must be one of"),
+    ("discriminator=patch", "'discriminator' must be one of"),
+    ("name=", "'name' must name a run folder"),
+    ("name=..", "'name' must name a run folder"),
+])
+def test_neighbours_named_in_the_issue_are_refused(pair, fragment):
+    with pytest.raises(ConfigError, match=fragment.replace("(", r"\(")):
+        resolve("cyclegan", CycleGANOptions(), set_pairs=[pair])
+
+
+def test_choices_come_from_the_tables_that_build_them():
+    from translate.config import precision_names, rules_of
+    from translate.devices import _DTYPES
+    from translate.losses.adversarial import ADVERSARIAL_MODES
+    from translate.nets.layers import _INITS, _NORMS, _PADDINGS
+    from translate.registry import DISCRIMINATORS, GENERATORS
+
+    rules = rules_of(CycleGANOptions)
+    assert set(rules["norm"].options()) == set(_NORMS) == set(rules["norm_d"].options())
+    assert set(rules["padding"].options()) == set(_PADDINGS)
+    assert set(rules["init"].options()) == set(_INITS)
+    assert set(rules["gan_mode"].options()) == set(ADVERSARIAL_MODES)
+    assert set(rules["generator"].options()) == set(GENERATORS.names())
+    assert set(rules["discriminator"].options()) == set(DISCRIMINATORS.names())
+    assert set(precision_names()) == {"auto", *_DTYPES}
+
+
+def test_every_architecture_key_is_a_key():
+    from dataclasses import fields
+
+    from translate.config import architecture_keys
+
+    for name, cls in _translators():
+        keys = {f.name for f in fields(cls.Options)}
+        assert architecture_keys(cls.Options) <= keys, name

@@ -12,16 +12,26 @@ Both are filled in three layers, later ones winning: the defaults, a YAML file
 know which dataclass holds a key; the two dataclasses never share a field name.
 Unknown keys and mistyped values are one-line errors naming the key and the
 nearest valid ones.
+
+Every key's valid values are declared once, as a ``Rule`` in the ``RULES`` table of the
+dataclass that holds it (``TrainConfig.RULES``, each translator's ``Options.RULES``), and
+checked by one function (``check_rules``) before any value reaches torch: a number out of
+range, NaN or infinity, or a name no table builds is a ``ConfigError`` naming the key.
+Choices come from the tables that build them (the norm names from ``nets.layers``, ...),
+so a list here cannot drift from what the code accepts. Rules that relate keys to each
+other (a discriminator deep enough to shrink the crop to nothing) are each options
+class's ``check(train)``.
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, ClassVar, Dict, FrozenSet, Iterable, List, Optional, Tuple, Union
 
 import yaml
 
@@ -30,6 +40,126 @@ from translate.errors import TranslateError
 
 class ConfigError(TranslateError, ValueError):
     """A bad configuration key or value; the message is one line meant for the user."""
+
+
+Choices = Union[Tuple[Any, ...], Callable[[], Iterable[Any]]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The values one config key takes: a number in [low, high] (an end excluded when asked),
+    or one of ``choices`` (a tuple, or a function returning the names a registry or table
+    builds, asked only when a value is checked). ``None`` is never checked: it means "default"."""
+
+    low: Optional[float] = None
+    high: Optional[float] = None
+    exclude_low: bool = False
+    exclude_high: bool = False
+    choices: Optional[Choices] = None
+
+    def options(self) -> Tuple[Any, ...]:
+        names = self.choices() if callable(self.choices) else self.choices
+        return tuple(names or ())
+
+    def problem(self, value: Any) -> Optional[str]:
+        """Why ``value`` is refused (to follow "config key 'k' "), or None when it is valid."""
+        if self.choices is not None:
+            valid = self.options()
+            if value in valid and type(value) in {type(v) for v in valid if v == value}:
+                return None
+            return f"must be one of {', '.join(_shown(v) for v in valid)}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return "must be a finite number"
+        too_low = self.low is not None and (value <= self.low if self.exclude_low else value < self.low)
+        too_high = self.high is not None and (value >= self.high if self.exclude_high else value > self.high)
+        return self.describe() if too_low or too_high else None
+
+    def describe(self) -> str:
+        low = f"more than {_number(self.low)}" if self.exclude_low else f"at least {_number(self.low)}"
+        high = f"less than {_number(self.high)}" if self.exclude_high else f"at most {_number(self.high)}"
+        if self.low is None:
+            return f"must be {high}"
+        if self.high is None:
+            return f"must be {low}"
+        if not (self.exclude_low or self.exclude_high):
+            return f"must be between {_number(self.low)} and {_number(self.high)}"
+        return f"must be {low} and {high}"
+
+
+def _shown(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)  # as YAML writes it
+
+
+def _number(value: Optional[float]) -> str:
+    return str(int(value)) if value is not None and float(value).is_integer() else str(value)
+
+
+def between(low: float, high: float, exclude_low: bool = False, exclude_high: bool = False) -> Rule:
+    return Rule(low, high, exclude_low, exclude_high)
+
+
+def one_of(choices: Choices) -> Rule:
+    return Rule(choices=choices)
+
+
+# The vocabulary most options share. Widths stop where builder_options stops a file's widths;
+# loss weights are never negative (a negative weight maximises the loss it weighs).
+WIDTH = between(1, 4096)
+WEIGHT = between(0, 1e6)
+COUNT = between(0, 10**9)  # steps, intervals and counts where 0 means off
+EVERY = between(1, 10**9)  # intervals where 0 would divide by zero
+FRACTION = between(0, 1)
+SEED_MAX = 2**32 - 1  # numpy seeds take 0 .. 2**32 - 1
+
+
+def precision_names() -> Tuple[str, ...]:
+    """The precisions translate.devices maps to a dtype (its table; lazy: it imports torch)."""
+    from translate.devices import _DTYPES
+
+    return ("auto", *_DTYPES)
+
+
+def rules_of(cls: type) -> Dict[str, Rule]:
+    """Every rule of ``cls``: its own ``RULES`` over its bases' (a subclass narrows or widens a key)."""
+    rules: Dict[str, Rule] = {}
+    for klass in reversed(cls.__mro__):
+        rules.update(klass.__dict__.get("RULES", {}))
+    return rules
+
+
+def check_rules(obj: Any) -> None:
+    """Refuse the first field of the dataclass ``obj`` whose value its rule does not take."""
+    rules = rules_of(type(obj))
+    for f in fields(obj):
+        value, rule = getattr(obj, f.name), rules.get(f.name)
+        if value is None or rule is None:
+            continue
+        problem = rule.problem(value)
+        if problem:
+            raise ConfigError(f"config key {f.name!r} {problem}; got {value!r}")
+
+
+class CheckedOptions:
+    """Base of every translator's options dataclass: the rules its keys are checked against.
+
+    ``RULES`` maps a key to its ``Rule`` (merged along the bases, so a subclass lists only what
+    it adds or changes); ``ARCHITECTURE`` names the keys that shape the networks, which a resumed
+    run cannot change (its saved weights would not fit); ``check`` relates keys to each other and
+    to the training config.
+    """
+
+    RULES: ClassVar[Dict[str, Rule]] = {}
+    ARCHITECTURE: ClassVar[FrozenSet[str]] = frozenset()
+
+    def check(self, train: "TrainConfig") -> None:
+        """Rules between keys (and against ``train``); each raises ``ConfigError`` naming a key."""
+
+
+def architecture_keys(cls: type) -> FrozenSet[str]:
+    keys: FrozenSet[str] = frozenset()
+    for klass in cls.__mro__:
+        keys |= klass.__dict__.get("ARCHITECTURE", frozenset())
+    return keys
 
 
 @dataclass
@@ -75,6 +205,37 @@ class TrainConfig:
     eval_metrics: List[str] = field(default_factory=list)  # e.g. [psnr, ssim]; empty = defaults for the data
     eval_weights_dir: Optional[str] = None  # feature-network weights folder; default the torch cache
 
+    # Keys not here are free text checked where they are used: paths (data, checkpoints_dir,
+    # eval_weights_dir), device (translate.devices), preprocess (translate.data's table of modes),
+    # eval_split and eval_metrics (translate.eval).
+    RULES: ClassVar[Dict[str, Rule]] = {
+        "preset": one_of(lambda: tuple(PRESETS)),
+        "size": between(8, 16384),
+        "load_size": between(8, 32768),
+        "channels_a": one_of((1, 3)),
+        "channels_b": one_of((1, 3)),
+        "direction": one_of(("AtoB", "BtoA")),
+        "batch_size": between(1, 65536),
+        "steps": EVERY,
+        "epochs": between(1, 10**6),
+        "seed": between(0, SEED_MAX),
+        "precision": one_of(precision_names),
+        "num_workers": between(0, 1024),
+        "lr": between(0, 1, exclude_low=True),
+        "beta1": between(0, 1, exclude_high=True),
+        "beta2": between(0, 1, exclude_high=True),
+        "lr_d": between(0, 1, exclude_low=True),
+        "lr_decay_start": FRACTION,
+        "ema_decay": between(0, 1, exclude_high=True),
+        "log_every": EVERY,
+        "save_every": EVERY,
+        "save_minutes": between(0, 10**6),
+        "keep_last": between(0, 10**6),
+        "sample_every": COUNT,
+        "eval_every": COUNT,
+        "eval_max_images": COUNT,
+    }
+
 
 # Named sets of config keys applied right above the defaults (below YAML, flags and --set).
 # "default" is the dataclass defaults: the project's measured choices (tools/BENCHMARKS.md).
@@ -98,7 +259,7 @@ PRESETS: Dict[str, Dict[str, Any]] = {
 def preset_values(name: str, model: Any) -> Dict[str, Any]:
     """The keys preset ``name`` sets that exist for this translator (CoGAN has no diff_augment)."""
     if name not in PRESETS:
-        raise ConfigError(f"unknown preset {name!r}; valid: {', '.join(PRESETS)}")
+        raise ConfigError(f"config key 'preset': unknown preset {name!r}; valid: {', '.join(PRESETS)}")
     keys = set(preset_fields(TrainConfig)) | set(preset_fields(type(model)))
     return {k: v for k, v in PRESETS[name].items() if k in keys}
 
@@ -148,13 +309,19 @@ def _coerce(key: str, value: Any, expected: Any) -> Any:
         if isinstance(value, bool):
             return value
     elif expected is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as a string
+            number = float(value)
+        elif isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
+        if number is not None:
+            # NaN and infinity pass every comparison a range check makes: refused for every key.
+            if not math.isfinite(number):
+                raise ConfigError(f"config key {key!r} must be a finite number; got {value!r}")
+            return number
     elif expected is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -269,37 +436,26 @@ def resolve(
     if train.load_size is None:
         train = dataclasses.replace(train, load_size=_default_load_size(train.size))
     validate(train)
+    validate_options(model, train)
     return RunConfig(translator=translator, train=train, model=model)
 
 
-_CHOICES = {
-    "preprocess": ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"),
-    "precision": ("auto", "fp32", "bf16", "fp16"),
-    "direction": ("AtoB", "BtoA"),
-}
-
-
 def validate(train: TrainConfig) -> None:
-    for key, choices in _CHOICES.items():
-        value = getattr(train, key)
-        if value not in choices:
-            raise ConfigError(f"config key {key!r} must be one of {', '.join(choices)}; got {value!r}")
-    for key in ("size", "batch_size", "channels_a", "channels_b", "save_every", "log_every"):
-        if getattr(train, key) < 1:
-            raise ConfigError(f"config key {key!r} must be at least 1; got {getattr(train, key)}")
-    if train.steps is not None and train.steps < 1:
-        raise ConfigError(f"config key 'steps' must be at least 1; got {train.steps}")
-    if train.epochs is not None and train.epochs < 1:
-        raise ConfigError(f"config key 'epochs' must be at least 1; got {train.epochs}")
-    for key in ("eval_every", "eval_max_images", "keep_last", "save_minutes"):
-        if getattr(train, key) < 0:
-            raise ConfigError(f"config key {key!r} must be 0 or more; got {getattr(train, key)}")
-    if not 0.0 <= train.ema_decay < 1.0:
-        raise ConfigError(f"config key 'ema_decay' must be in [0, 1); got {train.ema_decay}")
-    if train.lr_d is not None and train.lr_d <= 0:
-        raise ConfigError(f"config key 'lr_d' must be positive (or null for lr); got {train.lr_d}")
-    if not 0.0 <= train.lr_decay_start <= 1.0:
-        raise ConfigError("config key 'lr_decay_start' must be between 0 and 1")
+    """Every key of ``train`` against its rule, then the rules between keys."""
+    check_rules(train)
+    parts = Path(train.name).parts
+    if not parts or any(part in (".", "..") for part in parts):
+        # An empty name or "." would put the run's files straight into checkpoints_dir.
+        raise ConfigError(f"config key 'name' must name a run folder; got {train.name!r}")
+
+
+def validate_options(model: Any, train: TrainConfig) -> None:
+    """A translator's options against their rules and ``train``; options classes that are not
+    ``CheckedOptions`` are a bug in the translator, not the user's to fix."""
+    if not isinstance(model, CheckedOptions):
+        raise TypeError(f"{type(model).__name__} must derive from translate.config.CheckedOptions")
+    check_rules(model)
+    model.check(train)
 
 
 def field_meanings(cls: type) -> Dict[str, str]:

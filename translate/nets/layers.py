@@ -7,17 +7,21 @@ fails with the list of valid names instead of an ``if/elif`` falling through.
 from __future__ import annotations
 
 import functools
-from typing import Callable, Dict, Iterable, Optional, Union
+from typing import Callable, Dict, Iterable, Optional, Tuple, Union
 
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from translate.errors import InvalidSettingError
+
 NormFactory = Callable[[int], nn.Module]
 
 
-def _unknown(kind: str, name: str, valid: Iterable[str]) -> ValueError:
-    return ValueError(f"unknown {kind} {name!r}; valid: {', '.join(sorted(valid))}")
+def _unknown(kind: str, name: str, valid: Iterable[str]) -> InvalidSettingError:
+    # A TranslateError (and still a ValueError): a name read from a file or a config is the
+    # user's to fix, so it is one line, never a traceback.
+    return InvalidSettingError(f"unknown {kind} {name!r}; valid: {', '.join(sorted(valid))}")
 
 
 def _identity(num_features: int) -> nn.Module:
@@ -31,6 +35,11 @@ _NORMS: Dict[str, NormFactory] = {
     "instance": functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False),
     "none": _identity,
 }
+
+
+def norm_names() -> Tuple[str, ...]:
+    """The names ``norm_layer`` builds: what config validation offers for ``norm`` / ``norm_d``."""
+    return tuple(_NORMS)
 
 
 def norm_layer(name: str) -> NormFactory:
@@ -61,6 +70,11 @@ _PADDINGS: Dict[str, Optional[Callable[[int], nn.Module]]] = {
 
 # The same names as ``padding_mode`` of ``nn.Conv2d``, for layers that pad inside the conv.
 _CONV_PADDING_MODES: Dict[str, str] = {"reflect": "reflect", "replicate": "replicate", "zero": "zeros"}
+
+
+def padding_names() -> Tuple[str, ...]:
+    """The names ``padding_layer`` builds: what config validation offers for ``padding``."""
+    return tuple(_PADDINGS)
 
 
 def padding_layer(name: str, amount: int) -> Optional[nn.Module]:
@@ -108,6 +122,13 @@ _INITS: Dict[str, Callable[[torch.Tensor, float], None]] = {
     "kaiming": _kaiming,
     "orthogonal": _orthogonal,
 }
+
+
+
+def init_names() -> Tuple[str, ...]:
+    """The kinds ``init_weights`` applies: what config validation offers for ``init``."""
+    return tuple(_INITS)
+
 
 _WEIGHTED = (nn.modules.conv._ConvNd, nn.Linear)
 

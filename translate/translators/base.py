@@ -9,16 +9,20 @@ translator overrides only what it changes and the loop never probes with getattr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional, Tuple, Union
 
 import torch
 from torch import nn
 
 from translate.checkpoint import GeneratorSpec
+from translate.config import WEIGHT, WIDTH, CheckedOptions, Rule, between, one_of
 from translate.data import PairedDataset, PreprocessConfig, UnpairedDataset, detect_layout
 from translate.errors import TranslateError
+from translate.losses.adversarial import ADVERSARIAL_MODES
 from translate.losses.diffaugment import DiffAugment
 from translate.nets import build_discriminator, init_weights
+from translate.nets.layers import init_names, norm_names, padding_names
+from translate.registry import DISCRIMINATORS, GENERATORS
 from translate.builder_options import check_user_options
 from translate.nets.generators import ResidualOutput, zero_network_output
 from translate.translators.residual import START_SAMPLES, residual_wanted, sample_items
@@ -165,7 +169,7 @@ class Translator:
 
 
 @dataclass
-class NetworkOptions:
+class NetworkOptions(CheckedOptions):
     """Network and loss options common to the image-to-image translators."""
 
     generator: str = "resnet_9blocks"  # any name from `translate models`
@@ -197,6 +201,34 @@ class NetworkOptions:
     lambda_feature_matching: float = 0.0  # discriminator feature matching
     gradient_checkpointing: bool = False  # recompute generator activations in backward: less memory, more time
     vgg_weights: Optional[str] = None  # local VGG file; default: torch cache (vgg19-dcbb9e9d.pth)
+
+    # Choices are the names the builders take (registries and nets.layers' tables). Not here:
+    # generator_options (builder_options checks it against the builder), diff_augment (DiffAugment
+    # checks its policies), vgg_weights (a path). The depth that fits the crop is measured by
+    # the training loop, which probes every network at the run's size.
+    RULES: ClassVar[Dict[str, Rule]] = {
+        "generator": one_of(GENERATORS.names),
+        "ngf": WIDTH,
+        "norm": one_of(norm_names),
+        "padding": one_of(padding_names),
+        "residual": one_of((True, False, "auto")),
+        "init": one_of(init_names),
+        "init_gain": between(0, 10, exclude_low=True),
+        "discriminator": one_of(DISCRIMINATORS.names),
+        "ndf": WIDTH,
+        "n_layers_d": between(1, 10),
+        "norm_d": one_of(norm_names),
+        "num_scales": between(1, 6),
+        "gan_mode": one_of(lambda: tuple(ADVERSARIAL_MODES)),
+        "lambda_gan": WEIGHT,
+        "lambda_gp": WEIGHT,
+        "lambda_ssim": WEIGHT,
+        "lambda_perceptual": WEIGHT,
+        "lambda_feature_matching": WEIGHT,
+    }
+    ARCHITECTURE: ClassVar[FrozenSet[str]] = frozenset({
+        "generator", "ngf", "norm", "dropout", "padding", "generator_options", "residual",
+        "discriminator", "ndf", "n_layers_d", "norm_d", "spectral_norm", "num_scales"})
 
 
 def generator_spec(opts: NetworkOptions, in_channels: int, out_channels: int, translator: str, direction: str,

@@ -21,16 +21,19 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Dict
+from typing import ClassVar, Dict, FrozenSet
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from translate.config import WEIGHT, WIDTH, CheckedOptions, Rule, between, one_of
 from translate.errors import InvalidSettingError
 from translate.checkpoint import GeneratorSpec
 from translate.losses import AdversarialLoss
+from translate.losses.adversarial import ADVERSARIAL_MODES
 from translate.nets import init_weights
+from translate.nets.layers import init_names, norm_names
 from translate.nets.cogan import (DOMAINS, CoGANInverter, CoupledDiscriminator, CoupledGenerator, LatentEncoder,
                                   upsamplings_for)
 from translate.registry import TRANSLATORS
@@ -38,7 +41,7 @@ from translate.translators.base import Translator, StepResult, preprocess_record
 
 
 @dataclass
-class CoGANOptions:
+class CoGANOptions(CheckedOptions):
     latent_dim: int = 100  # length of z
     ngf: int = 64  # generator width (of its last hidden layer)
     ndf: int = 64  # discriminator width (of its first layer)
@@ -56,6 +59,27 @@ class CoGANOptions:
     invert_iterations: int = 100  # Adam steps of apply's latent search
     invert_restarts: int = 4  # starts of the search (the encoder's guess + random draws)
     invert_lr: float = 0.05  # Adam learning rate of apply's latent search
+
+    RULES: ClassVar[Dict[str, Rule]] = {
+        "latent_dim": WIDTH,
+        "ngf": WIDTH,
+        "ndf": WIDTH,
+        "norm": one_of(norm_names),
+        "private_layers_g": between(1, 16),  # the upper end at the size: nets.cogan checks it
+        "private_layers_d": between(1, 16),
+        "init": one_of(init_names),
+        "init_gain": between(0, 10, exclude_low=True),
+        "gan_mode": one_of(lambda: tuple(ADVERSARIAL_MODES)),
+        "lambda_gan": WEIGHT,
+        "lambda_gp": WEIGHT,
+        "nef": WIDTH,
+        "lambda_encoder": WEIGHT,
+        "invert_iterations": between(0, 1_000_000),
+        "invert_restarts": between(1, 1000),
+        "invert_lr": between(0, 10, exclude_low=True),
+    }
+    ARCHITECTURE: ClassVar[FrozenSet[str]] = frozenset({
+        "latent_dim", "ngf", "ndf", "norm", "private_layers_g", "private_layers_d", "encoder", "nef"})
 
 
 @TRANSLATORS.register("cogan")

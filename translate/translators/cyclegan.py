@@ -10,11 +10,12 @@ generators with instance norm, 70x70 PatchGAN, LSGAN, cycle x10, identity x0.5.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Dict, Union
+from typing import ClassVar, Dict, Union
 
 import torch
 from torch import nn
 
+from translate.config import WEIGHT, Rule, between, one_of
 from translate.losses import AdversarialLoss, build_loss
 from translate.losses.diffaugment import DiffAugment
 from translate.registry import TRANSLATORS
@@ -22,7 +23,7 @@ from translate.translators.base import (Translator, NetworkOptions, StepResult, 
                                         generator_spec, make_discriminator, preprocess_record)
 from translate.translators.image_pool import ImagePool
 from translate.translators.residual import decide_auto
-from translate.translators.terms import WeightedTerms, image_terms
+from translate.translators.terms import RECONSTRUCTION_LOSSES, WeightedTerms, image_terms
 
 
 @dataclass
@@ -33,6 +34,13 @@ class CycleGANOptions(NetworkOptions):
     pool_size: int = 50  # 0 disables the image history pool
     # auto: decided before training by translators/residual.py's rules (tools/BENCHMARKS.md, quality)
     residual: Union[bool, str] = "auto"
+
+    RULES: ClassVar[Dict[str, Rule]] = {
+        "lambda_cycle": WEIGHT,
+        "lambda_identity": WEIGHT,
+        "cycle_loss": one_of(RECONSTRUCTION_LOSSES),
+        "pool_size": between(0, 10_000),  # images kept; each is a batch-sized tensor in memory
+    }
 
 
 @TRANSLATORS.register("cyclegan")

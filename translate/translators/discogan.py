@@ -22,20 +22,20 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Dict, Sequence
+from typing import Any, ClassVar, Dict, Sequence
 
 import torch
 from torch import nn
 
+from translate.config import COUNT, FRACTION, WEIGHT, Rule, between, one_of
 from translate.errors import InvalidSettingError
 from translate.losses import AdversarialLoss, build_loss
 from translate.nets.discogan import downsamplings_for
 from translate.registry import TRANSLATORS
 from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec,
                                         generator_spec, make_discriminator, preprocess_record)
-from translate.translators.terms import WeightedTerms, image_terms, predictions
+from translate.translators.terms import RECONSTRUCTION_LOSSES, WeightedTerms, image_terms, predictions
 
-RECONSTRUCTION_LOSSES = ("mse", "l1", "ssim")
 
 
 @dataclass
@@ -52,6 +52,16 @@ class DiscoGANOptions(NetworkOptions):
     recon_rate: float = 0.5  # r afterwards; the GAN terms weigh 1 - r
     gan_curriculum: int = 10000  # steps of the early (mostly GAN) phase
     weight_decay: float = 1e-5  # Adam weight decay of both optimisers
+
+    RULES: ClassVar[Dict[str, Rule]] = {
+        "n_layers_d": between(0, 10),  # 0: chosen from the training size
+        "lambda_gan": WEIGHT,
+        "recon_loss": one_of(RECONSTRUCTION_LOSSES),
+        "recon_rate_start": FRACTION,
+        "recon_rate": FRACTION,
+        "gan_curriculum": COUNT,
+        "weight_decay": FRACTION,
+    }
 
 
 def mean_feature_matching(real: Sequence[torch.Tensor], fake: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -75,11 +85,6 @@ class DiscoGAN(Translator):
     train_defaults = {"size": 64}  # the paper trains at 64x64; --size overrides
 
     def __init__(self, opts: DiscoGANOptions, train):
-        if opts.recon_loss not in RECONSTRUCTION_LOSSES:
-            raise InvalidSettingError(f"recon_loss must be one of {', '.join(RECONSTRUCTION_LOSSES)}; got {opts.recon_loss!r}")
-        for key in ("recon_rate_start", "recon_rate"):
-            if not 0.0 <= getattr(opts, key) <= 1.0:
-                raise InvalidSettingError(f"{key} must be between 0 and 1; got {getattr(opts, key)}")
         if opts.discriminator == "discogan" and not opts.n_layers_d:
             # Down to 4x4 at the training size, then the valid 4x4 conv gives one logit.
             try:

@@ -26,12 +26,12 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import Any, ClassVar, Dict, FrozenSet, Union
 
 import numpy as np
 import torch
 
-from translate.config import ConfigError
+from translate.config import FRACTION, Rule, between
 from translate.data import UnpairedDataset
 from translate.data.io import ImageReadError, read_image, to_tensor
 from translate.data.transforms import apply_seeded
@@ -60,6 +60,13 @@ class FaceSwapOptions(CycleGANOptions):
     n_layers_d2: int = 2  # depth of the second, shallower critic
     second_weight: float = 0.5  # w in (1 - w) * D1 + w * D2
     generator_options: Dict[str, Any] = field(default_factory=dict)
+
+    RULES: ClassVar[Dict[str, Rule]] = {
+        "mask_background": FRACTION,  # a weight relative to the face pixels' 1
+        "n_layers_d2": between(1, 10),
+        "second_weight": FRACTION,
+    }
+    ARCHITECTURE: ClassVar[FrozenSet[str]] = frozenset({"second_discriminator", "n_layers_d2"})
 
 
 class FaceDataset(UnpairedDataset):
@@ -113,8 +120,6 @@ class FaceSwap(CycleGAN):
                    "--set ndf=32), or --set second_discriminator=false")
 
     def __init__(self, opts: FaceSwapOptions, train):
-        if not 0.0 <= opts.second_weight <= 1.0:
-            raise ConfigError(f"config key 'second_weight' must be in [0, 1]; got {opts.second_weight}")
         super().__init__(opts, train)
         for spec in self.specs.values():
             spec.translator = "faceswap"

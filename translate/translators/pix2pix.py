@@ -8,13 +8,14 @@ dropout, 70x70 PatchGAN, vanilla GAN, L1 x 100, Adam 2e-4 (beta1 0.5).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Dict, Tuple, Union
+from typing import ClassVar, Dict, Tuple, Union
 
 import torch
 from torch import nn
 
 from translate.losses import AdversarialLoss, FeatureMatchingLoss, build_loss
 from translate.losses.diffaugment import DiffAugment
+from translate.config import WEIGHT, Rule
 from translate.registry import TRANSLATORS
 from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec,
                                         domains, generator_spec, make_discriminator, open_dataset,
@@ -32,6 +33,8 @@ class Pix2PixOptions(NetworkOptions):
     lambda_l1: float = 100.0  # weight of the L1 term |G(A) - B|
     # auto: decided before training by translators/residual.py's rules (tools/BENCHMARKS.md, quality)
     residual: Union[bool, str] = "auto"
+
+    RULES: ClassVar[Dict[str, Rule]] = {"lambda_l1": WEIGHT}
 
 
 @TRANSLATORS.register("pix2pix")

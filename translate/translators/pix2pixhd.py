@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional
 
 import torch
 from torch import nn
 
 from translate.checkpoint import GeneratorSpec
-from translate.config import ConfigError
+from translate.config import COUNT, WIDTH, ConfigError, Rule, between, one_of
 from translate.data.hd_pairs import INPUT_KINDS, HDPairedDataset, find_hd_sources
 from translate.data.labels import colorize, encode_labels, input_channels, scan_labels
 from translate.losses import AdversarialLoss, FeatureMatchingLoss
@@ -53,6 +53,20 @@ class Pix2PixHDOptions(NetworkOptions):
     global_weights: Optional[str] = None  # local generator: a trained global checkpoint to start from
     fix_global_steps: int = 0  # local generator: steps during which the global part stays frozen
     gradient_checkpointing: bool = False  # recompute activations in backward: less memory, more time
+
+    # global_weights is a path, opened (and checked) by the training loop.
+    RULES: ClassVar[Dict[str, Rule]] = {
+        "input": one_of(INPUT_KINDS),
+        "num_classes": between(1, WIDTH.high),  # one input channel per class
+        "n_downsample_global": between(1, 10),
+        "n_blocks_global": between(0, 100),
+        "n_local_enhancers": between(1, 4),
+        "n_blocks_local": between(0, 100),
+        "fix_global_steps": COUNT,
+    }
+    ARCHITECTURE: ClassVar[FrozenSet[str]] = frozenset({
+        "input", "num_classes", "instance_maps", "n_downsample_global", "n_blocks_global", "n_local_enhancers",
+        "n_blocks_local"})
 
 
 def _global_kwargs(o: Pix2PixHDOptions) -> Dict[str, Any]:

@@ -26,13 +26,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, ClassVar, Dict, FrozenSet, List, Optional
 
 import torch
 from torch import nn
 
 from translate.checkpoint import GeneratorSpec
-from translate.config import ConfigError
+from translate.config import WIDTH, ConfigError, Rule, TrainConfig, between
 from translate.data.hd_pairs import find_hd_sources
 from translate.losses import AdversarialLoss, FeatureMatchingLoss
 from translate.nets import build_discriminator, init_weights, set_requires_grad
@@ -57,6 +57,19 @@ class Pose2FrameOptions(Pix2PixHDOptions):
     face_blocks: int = 5  # residual blocks of G_face
     freeze_body: bool = False  # train only the face networks (the paper's third stage)
     body_weights: Optional[str] = None  # a trained pose2frame run whose generator G starts from (face stage)
+
+    RULES: ClassVar[Dict[str, Rule]] = {
+        "face_size": between(8, 16384),
+        "ngf_face": WIDTH,
+        "face_blocks": between(0, 100),
+    }
+    ARCHITECTURE: ClassVar[FrozenSet[str]] = frozenset({"temporal", "ngf_face", "face_blocks"})
+
+    def check(self, train: TrainConfig) -> None:
+        super().check(train)
+        if self.face_gan and self.face_size % 4:
+            # The face crop is halved twice by G_face's stride-2 levels.
+            raise ConfigError(f"config key 'face_size' must be a multiple of 4; got {self.face_size}")
 
 
 def _dataset_record(data) -> Dict[str, Any]:
@@ -131,8 +144,6 @@ class Pose2Frame(Pix2PixHD):
 
     def _add_face_stage(self, c_fig: int, c_out: int) -> None:
         o = self.opts
-        if o.face_size < 8 or o.face_size % 4:
-            raise ConfigError(f"config key 'face_size' must be a multiple of 4 and at least 8; got {o.face_size}")
         self.face_spec = GeneratorSpec("resnet", c_fig + c_out, c_out,
                                        {"ngf": o.ngf_face, "n_blocks": o.face_blocks, "norm": o.norm},
                                        {"input": "pose_face", "face_size": o.face_size}, "pose2frame", "face")

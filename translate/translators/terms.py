@@ -12,6 +12,10 @@ from torch import nn
 
 from translate.losses import build_loss
 
+# The losses that compare a reconstruction with its image and build without arguments: what
+# cycle_loss (CycleGAN) and recon_loss (DiscoGAN) take.
+RECONSTRUCTION_LOSSES = ("l1", "mse", "ssim")
+
 
 class WeightedTerms(nn.Module):
     """``sum_i w_i * loss_i(pred, target)`` over the terms with non-zero weight."""
