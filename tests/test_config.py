@@ -208,7 +208,7 @@ def test_values_next_to_every_range_are_refused_naming_the_key(name, key, bad):
 @pytest.mark.parametrize("pair,fragment", [
     ("lr=inf", "'lr' must be a finite number"),
     ("lr=.nan", "'lr' must be a finite number"),
-    ("lr_d=-1e-4", "'lr_d' must be more than 0"),
+    ("lr_d=-1e-4", "'lr_d' must be between 0 and 1"),
     ("beta2=1.5", "'beta2' must be at least 0 and less than 1"),
     ("ema_decay=.nan", "'ema_decay' must be a finite number"),
     ("lambda_cycle=-1", "'lambda_cycle' must be between 0"),

@@ -221,10 +221,10 @@ class TrainConfig:
         "seed": between(0, SEED_MAX),
         "precision": one_of(precision_names),
         "num_workers": between(0, 1024),
-        "lr": between(0, 1, exclude_low=True),
+        "lr": between(0, 1),  # 0 freezes the weights: how tests look at a run's start
         "beta1": between(0, 1, exclude_high=True),
         "beta2": between(0, 1, exclude_high=True),
-        "lr_d": between(0, 1, exclude_low=True),
+        "lr_d": between(0, 1),
         "lr_decay_start": FRACTION,
         "ema_decay": between(0, 1, exclude_high=True),
         "log_every": EVERY,

@@ -29,6 +29,18 @@ class DistInfo:
         return self.rank == 0
 
 
+def is_main_process() -> bool:
+    """Rank 0 of a torchrun job, or a plain run. Read from torchrun's environment, so it holds
+    before the process group exists and after it is shut down (when commands report)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def print_on_main(text: str) -> None:
+    """``print`` once per job: under torchrun every process runs the command that prints."""
+    if is_main_process():
+        print(text)
+
+
 def init_from_env(device_name: str) -> DistInfo:
     """Join the process group torchrun prepared; a plain run is a world of one."""
     world = int(os.environ.get("WORLD_SIZE", "1"))

@@ -18,6 +18,8 @@ from typing import Any, Dict, Tuple
 import torch
 from torch import nn
 
+from translate.config import ConfigError
+
 
 class GeneratorEMA:
     """A frozen copy of ``generators`` that follows the live weights at rate ``1 - decay``.
@@ -33,7 +35,7 @@ class GeneratorEMA:
 
     def __init__(self, generators: nn.Module, decay: float):
         if not 0.0 <= decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1), got {decay}")
+            raise ConfigError(f"config key 'ema_decay' must be at least 0 and less than 1; got {decay}")
         self.live, self.decay = generators, decay
         self.shadow = copy.deepcopy(generators)
         self.shadow.requires_grad_(False)

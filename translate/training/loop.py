@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 
 from translate import checkpoint as ckpt
 from translate import run_history
-from translate.config import ConfigError, RunConfig
+from translate.config import ConfigError, RunConfig, architecture_keys, load_yaml
 from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
 from translate.interop.loading import load_generator
 from translate.registry import TRANSLATORS
@@ -67,10 +67,11 @@ def _check_crop_fits(translator, t) -> None:
                 raise TrainingError(f"--size {t.size} does not fit {spec.architecture}: crops must be a multiple of "
                                     f"{multiple} (try --size {max(multiple, t.size // multiple * multiple)}"
                                     f"{_fitting_generator(spec.architecture, t.size)})")
-    smallest = _smallest_size(translator, t.size)
+    smallest, misfit = _smallest_size(translator, t.size)
     if smallest is not None:
-        raise SizeTooSmallError(f"--size {t.size} is too small for {type(translator).__name__}'s networks (a layer "
-                                f"would be down to one pixel); it needs --size >= {smallest}", smallest)
+        deeper = ", or a shallower discriminator (n_layers_d, num_scales)" if misfit in translator.discriminators else ""
+        raise SizeTooSmallError(f"--size {t.size} is too small for {type(translator).__name__}'s networks ({misfit} "
+                                f"would be down to one pixel); it needs --size >= {smallest}{deeper}", smallest)
 
 
 class SizeTooSmallError(TrainingError):
@@ -90,40 +91,49 @@ def _fitting_generator(architecture: str, size: int) -> str:
     return f", or keep --size {size} with --set generator=unet --set \"generator_options={{num_downs: {depth}}}\""
 
 
-def _smallest_size(translator, size: int) -> Optional[int]:
-    """None when every network takes ``size``; else the smallest power-of-two-step size that does.
+# Messages of the shape checks a network too deep for its input trips (norms, convs): a misfit, not a bug.
+_TOO_SMALL = ("spatial element", "value per channel", "Kernel size can't be greater", "Output size is too small")
+_LARGEST_PROBE = 8192
+
+
+def _misfit(translator, size: int) -> Optional[str]:
+    """The name of the first network that cannot take a ``size`` crop, or None when all can.
 
     Shapes only: each network is copied to the meta device, so nothing is computed or allocated.
-    Norm layers refuse a 1x1 map in training ("Expected more than 1 spatial element").
     """
     import copy
 
-    nets = [m for group in (translator.generators, translator.discriminators) for m in group.values()]
-
-    def fits(s: int) -> bool:
-        for net in nets:
+    for group in (translator.generators, translator.discriminators):
+        for name, net in group.items():
             first = next((m for m in net.modules() if isinstance(m, torch.nn.Conv2d)), None)
             if first is None:
                 continue
             probe = copy.deepcopy(net).to("meta").train()
             try:
-                probe(torch.empty(1, first.in_channels, s, s, device="meta"))
-            except ValueError as exc:
-                if "spatial element" in str(exc):
-                    return False
-                return True  # another shape rule: the step itself will say
+                probe(torch.empty(1, first.in_channels, size, size, device="meta"))
+            except (ValueError, RuntimeError) as exc:
+                if any(text in str(exc) for text in _TOO_SMALL):
+                    return name
             except Exception:
-                return True  # networks that need more than one image input: not checked here
-        return True
-
-    if fits(size):
-        return None
-    candidate = size
-    while candidate < 8192:
-        candidate *= 2
-        if fits(candidate):
-            return candidate
+                pass  # networks that need more than one image input: not checked here
     return None
+
+
+def _smallest_size(translator, size: int) -> Tuple[Optional[int], Optional[str]]:
+    """(None, None) when every network takes ``size``; else the smallest power-of-two-step size
+    that does and the network that does not fit ``size``. A network that fits no size up to
+    8192 (a discriminator 10 layers deep at 32 px) is a one-line error, not a silent pass."""
+    misfit = _misfit(translator, size)
+    if misfit is None:
+        return None, None
+    candidate = size
+    while candidate < _LARGEST_PROBE:
+        candidate *= 2
+        if _misfit(translator, candidate) is None:
+            return candidate, misfit
+    raise TrainingError(f"{type(translator).__name__}'s network {misfit} does not fit any --size up to "
+                        f"{_LARGEST_PROBE}: its layers shrink the image to nothing; lower its depth "
+                        f"(n_layers_d, num_scales, or the generator's depth in generator_options)")
 
 
 def seed_everything(seed: int) -> None:
@@ -163,18 +173,22 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     t = run.train
     folder = Path(t.checkpoints_dir) / t.name
     if not resume and (folder / ckpt.TRAINING_STATE_FILE).exists():
-        raise TrainingError(f"{folder} already holds a run: pass --resume to continue it, or choose another --name")
+        # Worded for both doors in: `translate train` and translate.train() share this loop.
+        raise TrainingError(f"run folder {folder} exists: resume it (--resume / resume=True) or choose another name")
     device = resolve_device(t.device, dist_info.local_rank)
     amp_dtype = resolve_precision(t.precision, device)
     seed_everything(t.seed)
 
     run, translator = build_translator(run, resume)
+    if resume:
+        _refuse_architecture_changes(folder, run)
     translator_cls = TRANSLATORS.get(run.translator)
     _check_crop_fits(translator, t)
     dataset = build_dataset(translator_cls, run)
     # Read one sample here: a dataset whose every file is unreadable then stops with its own
     # one-line error, not with the multi-line traceback a DataLoader worker would wrap it in.
     dataset[0]
+    _check_batch_fits(t, len(dataset), dist_info.world_size)
     if not resume:
         translator.start_from_data(dataset)
     sampler = EpochSampler(len(dataset), t.batch_size, t.seed, dist_info.rank, dist_info.world_size)
@@ -184,10 +198,14 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     trainer = Trainer(translator, t, device, amp_dtype, total, dist_info)
     if resume:
         state = ckpt.load_training_state(folder)
-        trainer.load_state_dict(state)
+        _load_state(trainer, state, folder)
         if state.get("world_size", 1) == dist_info.world_size:
             _set_rng_state(state["rng"][dist_info.rank], device)
     step = trainer.step_count
+    if resume and step >= total:
+        # Nothing to do is not success: the user asked for steps this run has already taken.
+        raise TrainingError(f"--resume: {folder} is already at step {step} and {total} steps were asked in all; "
+                            f"ask for more steps (--steps N / steps=N with N > {step})")
 
     evaluate = _quality_evaluator(t, folder, device, amp_dtype, dist_info)
     if dist_info.is_main:
@@ -204,6 +222,7 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
         watcher = NullWatcher()
 
     stop_at = total if max_steps_this_call is None else min(total, step + max_steps_this_call)
+    first_step = step + 1
     epoch, in_epoch = divmod(step, per_epoch)
     sampler.set_position(epoch, in_epoch)
     saves = _SaveClock(t, step)
@@ -231,7 +250,9 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
                 g_out, d_out = trainer.step(trainer.to_device(batch))
                 step = trainer.step_count
 
-                if step % t.log_every == 0 or step == stop_at:
+                # The first step of every call is logged too: the progress bar shows the loss terms from
+                # step 1, not only after log_every steps (reading them synchronises the device).
+                if step % t.log_every == 0 or step == stop_at or step == first_step:
                     logs = {k: float(v) for k, v in {**g_out.logs, **d_out.logs}.items()}
                     if not all(np.isfinite(list(logs.values()))):
                         raise TrainingError(f"losses became non-finite at step {step}: {logs}")
@@ -265,6 +286,48 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     finally:
         watcher.close()
     return folder
+
+
+def _check_batch_fits(t, images: int, world_size: int) -> None:
+    """A batch larger than the training set would repeat images to fill itself: 100000 on 6
+    images read 100000 images a step and showed no step in minutes. Refused, naming what fits.
+    (A batch that fits the data but not the device is the step's out-of-memory error.)"""
+    if t.batch_size * world_size <= images:
+        return
+    processes = f" on each of {world_size} processes" if world_size > 1 else ""
+    fits = images // world_size
+    advice = f"use --batch-size {fits} or less" if fits else "use fewer processes"
+    raise ConfigError(f"config key 'batch_size' is {t.batch_size}{processes} but the training set has {images} "
+                      f"images: {advice}")
+
+
+# TrainConfig keys that shape the networks (the translator's own are its Options.ARCHITECTURE).
+_TRAIN_ARCHITECTURE = frozenset({"channels_a", "channels_b"})
+
+
+def _refuse_architecture_changes(folder: Path, run: RunConfig) -> None:
+    """A resumed run loads weights shaped by its saved config: a key that shapes the networks
+    keeps its saved value, or the load would fail with torch's size-mismatch traceback."""
+    saved_file = folder / ckpt.CONFIG_FILE
+    if not saved_file.exists():
+        return  # nothing to compare; the weights' own check (_load_state) still stands
+    saved = load_yaml(saved_file)
+    asked = {**dataclasses.asdict(run.train), **dataclasses.asdict(run.model)}
+    for key in sorted(architecture_keys(type(run.model)) | _TRAIN_ARCHITECTURE):
+        if key in saved and key in asked and saved[key] != asked[key]:
+            raise ConfigError(f"--resume: {key} is {saved[key]} in the saved run, {asked[key]} was asked; "
+                              f"architecture keys cannot change on resume")
+
+
+def _load_state(trainer: Trainer, state: Dict[str, Any], folder: Path) -> None:
+    """The saved training state into ``trainer``; weights that do not fit are one line. A backstop
+    for shapes no architecture key names (CoGAN's depth follows --size)."""
+    try:
+        trainer.load_state_dict(state)
+    except (RuntimeError, ValueError) as exc:
+        detail = " ".join(str(exc).split())[:240]
+        raise TrainingError(f"--resume: the weights saved in {folder} do not fit the networks this run builds "
+                            f"({detail}); resume with the settings the run was saved with") from None
 
 
 def _loader(dataset, sampler, t, device, epoch: int) -> DataLoader:

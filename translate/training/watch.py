@@ -9,7 +9,7 @@ import html
 import re
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import torch
 from tqdm import tqdm
@@ -47,6 +47,15 @@ def _previous_metrics(log: Path, up_to_step: int) -> List[Dict[str, float]]:
     return sorted(rows, key=lambda r: -r["step"])
 
 
+def speed(images: int, seconds: float) -> Tuple[str, str]:
+    """The progress bar's speed: ``("img/s", "12.3")``, or ``("s/img", "4.2")`` below one image a
+    second, where images per second would read 0.0 on a slow CPU run."""
+    if images <= 0 or seconds <= 0:
+        return "img/s", "-"
+    rate = images / seconds
+    return ("img/s", f"{rate:.1f}") if rate >= 1 else ("s/img", f"{seconds / images:.1f}")
+
+
 class NullWatcher:
     def step(self, step: int, logs: Dict[str, float], images: int) -> None: ...
     def samples(self, step: int, epoch: int, visuals: Dict[str, torch.Tensor]) -> None: ...
@@ -77,14 +86,18 @@ class Watcher(NullWatcher):
         self._images = 0
 
     def step(self, step: int, logs: Dict[str, float], images: int) -> None:
+        """``logs`` is empty on steps the loop does not log (it reads losses every ``log_every``
+        steps, and at the first and last step): the bar keeps the last values shown."""
         self._images += images
         self.bar.update(1)
-        if step % self.log_every == 0 or step == self.bar.total:
+        if logs:
             now = time.perf_counter()
-            rate = self._images / max(now - self._last, 1e-9)
+            seconds = now - self._last
+            rate = self._images / max(seconds, 1e-9)
+            unit, value = speed(self._images, seconds)
             self._last, self._images = now, 0
             shown = {k: f"{v:.3f}" for k, v in logs.items()}
-            shown["img/s"] = f"{rate:.1f}"
+            shown[unit] = value
             self.bar.set_postfix(shown, refresh=False)
             if self.writer is not None:
                 for key, value in logs.items():
