@@ -17,6 +17,11 @@ that package's modules on the first lookup, so ``TRANSLATORS.names()`` is comple
 without any side-effect import, and a new member is one file plus its decorator.
 A lookup by name first tries the module of that name (``translators/pix2pix.py``
 for ``"pix2pix"``), so training pix2pix does not import the pose code.
+
+A registry may also declare its members' names up front (``declared``): the CLI checks a
+name and lists the choices from them without importing a member, so ``translate train
+cyclegn`` fails before torch loads. tests/test_cli_startup.py keeps the declared names
+equal to the registered ones.
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ import difflib
 import importlib
 import inspect
 import pkgutil
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from translate.errors import TranslateError
 
@@ -39,10 +44,12 @@ class UnknownNameError(TranslateError, KeyError):
 class Registry:
     """Maps names to builder callables (functions or classes)."""
 
-    def __init__(self, kind: str, discover: Optional[str] = None):
-        """``discover``: the package (or module) whose modules register this registry's members."""
+    def __init__(self, kind: str, discover: Optional[str] = None, declared: Tuple[str, ...] = ()):
+        """``discover``: the package (or module) whose modules register this registry's members;
+        ``declared``: their names, known without importing them (empty: not declared)."""
         self.kind = kind
         self.discover = discover
+        self.declared = tuple(sorted(declared))
         self._builders: Dict[str, Callable[..., Any]] = {}
         self._discovered = discover is None
 
@@ -77,11 +84,20 @@ class Registry:
         try:
             return self._builders[name]
         except KeyError:
-            close = difflib.get_close_matches(name, self._builders, n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise UnknownNameError(
-                f"unknown {self.kind} {name!r}{hint} (known: {', '.join(sorted(self._builders))})"
-            ) from None
+            raise self._unknown(name, self._builders) from None
+
+    def _unknown(self, name: str, known: Iterable[str]) -> UnknownNameError:
+        known = sorted(known)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        return UnknownNameError(f"unknown {self.kind} {name!r}{hint} (known: {', '.join(known)})")
+
+    def check_declared(self, name: str) -> None:
+        """Raise the lookup's own ``UnknownNameError`` for a name not declared; imports nothing."""
+        if not self.declared:
+            raise ValueError(f"the {self.kind} registry declares no names")
+        if name not in self.declared:
+            raise self._unknown(name, self.declared)
 
     def build(self, name: str, **kwargs: Any) -> Any:
         return self.get(name)(**kwargs)
@@ -124,4 +140,10 @@ def import_submodules(package_name: str) -> List[str]:
 GENERATORS = Registry("generator", discover="translate.nets")
 DISCRIMINATORS = Registry("discriminator", discover="translate.nets")
 LOSSES = Registry("loss", discover="translate.losses")
-TRANSLATORS = Registry("translator", discover="translate.translators")
+# A new translator is one file plus its name here (the CLI reads these names without importing it).
+TRANSLATORS = Registry("translator", discover="translate.translators",
+                       declared=("cogan", "cyclegan", "discogan", "faceswap", "pix2pix", "pix2pixhd", "pose2frame"))
+
+# The zoo as `translate models` lists it, by title; listing imports only these registries' members.
+ZOO: Dict[str, Registry] = {"translators": TRANSLATORS, "generators": GENERATORS, "discriminators": DISCRIMINATORS,
+                            "losses": LOSSES}
