@@ -5,9 +5,9 @@ This module builds the parser from that registry, runs one command, and turns th
 package's own errors (``TranslateError``) into one-line messages with a non-zero
 exit code; any other exception is a bug and keeps its traceback.
 
-Only the chosen command's arguments are built: a command may need heavy imports to
-describe itself (``train`` lists the translators), and ``translate --help`` should not
-pay for them.
+Only the chosen command's arguments are built, and a command checks them (its ``check``:
+numbers, paths, names, no torch) before it runs: torch and the rooms cost seconds to import,
+which a typo should not pay (issue 21). tests/test_cli_startup.py keeps these paths torch-free.
 """
 from __future__ import annotations
 
@@ -66,6 +66,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return EXIT_USAGE
     command = load_all()[args.command]
     try:
+        command.check(args)
         return command.run(args)
     except KeyboardInterrupt:
         print("translate: interrupted", file=sys.stderr)

@@ -1,16 +1,28 @@
 """Subcommands of the ``translate`` CLI, one module each.
 
-A command module defines how to add its arguments and how to run, and registers
-a ``Command``; ``translate.cli`` imports every module of this package and builds
-the parser from the registry. Adding a command is one new module.
+A command module defines how to add its arguments, how to check them and how to run,
+and registers a ``Command``; ``translate.cli`` imports every module of this package and
+builds the parser from the registry. Adding a command is one new module.
+
+A command's ``check`` runs before its ``run`` and must not import torch (nor any room that
+does): it refuses bad numbers and missing inputs in well under a second, where ``run``
+pays seconds of imports first. tests/test_cli_startup.py holds every command to it.
 """
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
-from typing import Callable, Dict
+from pathlib import Path
+from typing import Callable, Dict, Optional
 
-from translate.errors import UsageError  # noqa: F401  (commands import it from here)
+from translate.errors import InputNotFoundError, TranslateError, UsageError  # noqa: F401  (commands import them from here)
+
+Check = Callable[[argparse.Namespace], None]
+
+
+def no_check(args: argparse.Namespace) -> None:
+    """For a command whose arguments only its room can judge."""
 
 
 @dataclass(frozen=True)
@@ -19,6 +31,7 @@ class Command:
     summary: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+    check: Check = no_check  # cheap: argparse values and paths, no torch
 
 
 COMMANDS: Dict[str, Command] = {}
@@ -43,6 +56,65 @@ def add_device_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "fp16"],
                    help="autocast precision. auto (default) = bf16 on CUDA and on CPUs with native bf16 "
                         "(measured faster than fp32 there, see tools/BENCHMARKS.md), else fp32; fp16 is CUDA only")
+
+
+class OutputNotWritableError(TranslateError, PermissionError):
+    """An output path that cannot be created: a file in the way, or a folder we may not write."""
+
+
+def _existing(value: Optional[str], name: str, kind: str) -> Optional[Path]:
+    """``value`` as an existing path of ``kind`` (file, folder, or "file or folder"); None stays None.
+
+    ``name`` is the option or argument as the user typed it (--data, video), so the one-line
+    error says which of several paths is wrong.
+    """
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise InputNotFoundError(f"{name} {value}: no such {kind}")
+    if kind == "file" and path.is_dir():
+        raise InputNotFoundError(f"{name} {value}: is a folder, not a file")
+    if kind == "folder" and not path.is_dir():
+        raise InputNotFoundError(f"{name} {value}: is a file, not a folder")
+    return path
+
+
+def require_path(value: Optional[str], name: str) -> Optional[Path]:
+    """An existing file or folder (a checkpoint, an input that may be either); None passes (unset option)."""
+    return _existing(value, name, "file or folder")
+
+
+def require_file(value: Optional[str], name: str) -> Optional[Path]:
+    return _existing(value, name, "file")
+
+
+def require_folder(value: Optional[str], name: str) -> Optional[Path]:
+    return _existing(value, name, "folder")
+
+
+def require_writable(value: Optional[str]) -> None:
+    """Refuse an output whose nearest existing ancestor is a file or a folder we may not write.
+
+    Only the cheap half of "can we write there": the room still reports what only writing
+    finds (a full disk, a name the file system refuses).
+    """
+    if value is None:
+        return
+    path = Path(value).expanduser().absolute()
+    ancestor = path if path.exists() else next(p for p in path.parents if p.exists())
+    if ancestor != path and not ancestor.is_dir():
+        raise OutputNotWritableError(f"{value}: cannot be created, {ancestor} is a file")
+    if not os.access(ancestor if ancestor.is_dir() else ancestor.parent, os.W_OK):
+        raise OutputNotWritableError(f"{value}: cannot write there ({ancestor}: permission denied)")
+
+
+def require_positive(args: argparse.Namespace, *flags: str) -> None:
+    """Each named option, when given, is at least 1 (``batch_size`` is told as --batch-size)."""
+    for flag in flags:
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
 
 
 EXIT_FAILED = 1
