@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import argparse
 
-from translate.commands import Command, UsageError, add_device_args, register
+from translate.commands import Command, UsageError, add_device_args, register, require_file, require_folder
+from translate.registry import TRANSLATORS
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
-    from translate.registry import TRANSLATORS
-
-    p.add_argument("translator", help="one of: " + ", ".join(TRANSLATORS.names()))
+    # The declared names, not names(): listing the registered ones imports every translator (torch).
+    p.add_argument("translator", help="one of: " + ", ".join(TRANSLATORS.declared))
     p.add_argument("--data", help="dataset root: trainA/ + trainB/ (unpaired); train/ of side-by-side AB "
                                   "images, or train/A/ + train/B/ matched by file name (paired)")
     p.add_argument("--name", help="run name; checkpoints go to CHECKPOINTS_DIR/NAME/")
@@ -32,10 +32,19 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--help-config", action="store_true", help="list every config key of this translator with its default")
 
 
-def _train_run(args: argparse.Namespace) -> int:
+def _train_check(args: argparse.Namespace) -> None:
+    TRANSLATORS.check_declared(args.translator)
+    if args.help_config:
+        return
+    if not args.data and not args.resume:
+        raise UsageError("train needs --data DATASET_ROOT")
+    # The layout inside (trainA/ + trainB/, train/, ...) is the data room's to judge: it differs by translator.
+    require_folder(args.data, "--data")
+    require_file(args.config, "--config")
 
+
+def _train_run(args: argparse.Namespace) -> int:
     from translate.config import describe_keys
-    from translate.registry import TRANSLATORS
     from translate.training.setup import resolve_run
 
     translator_cls = TRANSLATORS.get(args.translator)
@@ -50,8 +59,6 @@ def _train_run(args: argparse.Namespace) -> int:
         "device": args.device, "precision": args.precision, "num_workers": args.num_workers,
         "preset": args.preset,
     }
-    if not args.data and not args.resume:
-        raise UsageError("train needs --data DATASET_ROOT")
     run = resolve_run(args.translator, cli_values, args.set_pairs, args.config, args.resume)
     from translate.training.loop import train
 
@@ -60,4 +67,4 @@ def _train_run(args: argparse.Namespace) -> int:
     return 0
 
 
-register(Command("train", "train a translator on a dataset folder", _train_args, _train_run))
+register(Command("train", "train a translator on a dataset folder", _train_args, _train_run, _train_check))

@@ -18,7 +18,8 @@ discriminator gets one more scale than the global stage's, as in pix2pixHD's 102
 from __future__ import annotations
 
 import argparse
-from translate.commands import Command, UsageError, add_device_args, register
+
+from translate.commands import Command, UsageError, add_device_args, register, require_file, require_folder
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -47,15 +48,20 @@ def _args(p: argparse.ArgumentParser) -> None:
                    help="override any config key of `translate train pix2pixhd` for both stages")
 
 
+def _check(args: argparse.Namespace) -> None:
+    if min(args.global_epochs, args.local_epochs) < 1 or not 0 <= args.fix_global_epochs <= args.local_epochs:
+        raise UsageError("need --global-epochs, --local-epochs >= 1 and 0 <= --fix-global-epochs <= --local-epochs")
+    if args.face_epochs < 0 or (args.face_epochs and args.translator != "pose2frame"):
+        raise UsageError("--face-epochs N (N >= 0) is for --translator pose2frame")
+    require_folder(args.data, "--data")
+    require_file(args.config, "--config")
+
+
 def _run(args: argparse.Namespace) -> int:
     from translate.config import resolve
     from translate.pipelines.hd_stages import StageSchedule, train_stages
     from translate.registry import TRANSLATORS
 
-    if min(args.global_epochs, args.local_epochs) < 1 or not 0 <= args.fix_global_epochs <= args.local_epochs:
-        raise UsageError("need --global-epochs, --local-epochs >= 1 and 0 <= --fix-global-epochs <= --local-epochs")
-    if args.face_epochs < 0 or (args.face_epochs and args.translator != "pose2frame"):
-        raise UsageError("--face-epochs N (N >= 0) is for --translator pose2frame")
     schedule = StageSchedule(args.global_epochs, args.local_epochs, args.fix_global_epochs, args.face_epochs)
     cls = TRANSLATORS.get(args.translator)
     cli_values = {"data": args.data, "name": args.name, "checkpoints_dir": args.checkpoints_dir, "size": args.size,
@@ -69,4 +75,4 @@ def _run(args: argparse.Namespace) -> int:
 
 
 register(Command("train-hd", "pix2pixHD coarse-to-fine: global generator at half size, then the local enhancer",
-                 _args, _run))
+                 _args, _run, _check))
