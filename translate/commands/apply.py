@@ -5,7 +5,8 @@ import argparse
 from fractions import Fraction
 from pathlib import Path
 
-from translate.commands import Command, UsageError, add_device_args, register, report_failures
+from translate.commands import (Command, UsageError, add_device_args, register, report_failures, require_path,
+                                require_writable)
 
 MAX_PIXELS = 100_000_000  # translate.data.io.MAX_PIXELS, repeated so --help needs no torch import
 DIRECTIONS = ("AtoB", "BtoA")
@@ -76,6 +77,9 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError(f"--temporal must be between 0 and 1, got {args.temporal}")
     if args.tile_overlap < 0:
         raise UsageError(f"--tile-overlap must be >= 0, got {args.tile_overlap}")
+    require_path(args.checkpoint, "--checkpoint")
+    require_path(args.input, "--input")
+    require_writable(args.output)
 
 
 def _apply_run(args: argparse.Namespace) -> int:
@@ -83,7 +87,6 @@ def _apply_run(args: argparse.Namespace) -> int:
     from translate.apply.job import ApplyJob, run_job
     from translate.apply.video import VideoOptions
 
-    _check(args)
     video = VideoOptions(batch_size=args.batch_size, size=args.size, fps=args.fps, side_by_side=args.side_by_side,
                          temporal=args.temporal, measure_flicker=args.flicker, codec=args.codec, crf=args.crf)
     batch = BatchOptions(args.batch_size, args.size, args.side_by_side, args.overwrite,
@@ -95,4 +98,4 @@ def _apply_run(args: argparse.Namespace) -> int:
     return report_failures(report.failed, f"wrote {len(report.written)} file(s) to {args.output}{skipped}")
 
 
-register(Command("apply", "translate images and videos with a trained checkpoint", _apply_args, _apply_run))
+register(Command("apply", "translate images and videos with a trained checkpoint", _apply_args, _apply_run, _check))

@@ -5,7 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.commands import Command, UsageError, add_device_args, register
+from translate.commands import (Command, UsageError, add_device_args, register, require_file, require_path,
+                                require_writable)
 
 
 def _dance_args(p: argparse.ArgumentParser) -> None:
@@ -30,13 +31,20 @@ def _dance_args(p: argparse.ArgumentParser) -> None:
     add_device_args(p)
 
 
+def _dance_check(args: argparse.Namespace) -> None:
+    if args.batch_size < 1 or (args.size is not None and args.size < 2):
+        raise UsageError("--batch-size must be >= 1 and --size >= 2")
+    require_path(args.checkpoint, "--checkpoint")
+    require_file(args.source, "--source")
+    require_file(args.target_stats, "--target-stats")
+    if Path(args.output).resolve() == Path(args.source).resolve():
+        raise UsageError(f"--output {args.output} is the source video; choose another file")
+    require_writable(args.output)
+
+
 def _dance_run(args: argparse.Namespace) -> int:
     from translate.pipelines.dance import DanceOptions, dance_checkpoint
 
-    if args.batch_size < 1 or (args.size is not None and args.size < 2):
-        raise UsageError("--batch-size must be >= 1 and --size >= 2")
-    if Path(args.output).resolve() == Path(args.source).resolve():
-        raise UsageError(f"--output {args.output} is the source video; choose another file")
     say = lambda message: print(message, file=sys.stderr)  # noqa: E731
     options = DanceOptions(normalise=not args.no_normalise, side_by_side=args.side_by_side, size=args.size,
                            target_stats=Path(args.target_stats) if args.target_stats else None,
@@ -55,4 +63,4 @@ def _dance_run(args: argparse.Namespace) -> int:
 
 
 register(Command("dance", "pose transfer: a pose2frame checkpoint's person does a source video's moves",
-                 _dance_args, _dance_run))
+                 _dance_args, _dance_run, _dance_check))

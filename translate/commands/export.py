@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.commands import Command, UsageError, register
+from translate.commands import Command, UsageError, register, require_path, require_writable
 
 DIRECTIONS = ("AtoB", "BtoA")
 
@@ -20,6 +20,11 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--direction", choices=DIRECTIONS, help="which generator of a two-way model (default AtoB)")
     p.add_argument("--no-verify", action="store_true",
                    help="skip running the exported model against PyTorch (not recommended)")
+
+
+def _export_check(args: argparse.Namespace) -> None:
+    require_path(args.checkpoint, "--checkpoint")
+    require_writable(args.output)
 
 
 def _export_run(args: argparse.Namespace) -> int:
@@ -40,4 +45,4 @@ def _export_run(args: argparse.Namespace) -> int:
 
 
 register(Command("export", "export a generator as ONNX, TorchScript or safetensors (verified against PyTorch)",
-                 _export_args, _export_run))
+                 _export_args, _export_run, _export_check))

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.commands import Command, UsageError, register, report_failures
+from translate.commands import Command, UsageError, register, report_failures, require_path, require_writable
 
 EXIT_FAILED = 1
 
@@ -62,16 +62,21 @@ def _faces_args(p: argparse.ArgumentParser) -> None:
     add_face_args(e)
 
 
-def _faces_run(args: argparse.Namespace) -> int:
+def _faces_check(args: argparse.Namespace) -> None:
     if args.action != "extract":
         raise UsageError("say what to do: translate faces extract VIDEO_OR_FOLDER OUT_DIR")
+    check_face_args(args)
+    if args.every < 1:
+        raise UsageError(f"--every must be >= 1, got {args.every}")
+    require_path(args.input, "input")
+    require_writable(args.out_dir)
+
+
+def _faces_run(args: argparse.Namespace) -> int:
     from translate.people.faces_align import AlignSpec
     from translate.people.faces_extract import ExtractOptions, extract_faces
     from translate.people.faces_track import TrackOptions
 
-    check_face_args(args)
-    if args.every < 1:
-        raise UsageError(f"--every must be >= 1, got {args.every}")
     options = ExtractOptions(AlignSpec(args.crop_size, args.margin),
                              TrackOptions(args.select, args.face_index, smoothing=0.0, min_size=args.min_face),
                              args.every, args.overwrite, args.mask)
@@ -89,4 +94,5 @@ def _faces_run(args: argparse.Namespace) -> int:
     return 0
 
 
-register(Command("faces", "extract aligned face crops and masks from videos and photos", _faces_args, _faces_run))
+register(Command("faces", "extract aligned face crops and masks from videos and photos", _faces_args, _faces_run,
+                 _faces_check))

@@ -5,10 +5,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.commands import Command, UsageError, add_device_args, register, report_failures
+from translate.commands import (Command, UsageError, add_device_args, register, report_failures, require_path,
+                                require_writable)
 from translate.commands.apply import DIRECTIONS, _fps
 from translate.commands.faces import add_face_args, check_face_args, make_detector
-
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -53,6 +53,9 @@ def _check(args: argparse.Namespace) -> None:
             raise UsageError(f"--{name} must be in [0, 1), got {getattr(args, name)}")
     if args.erode < 0 or args.feather < 0:
         raise UsageError("--erode and --feather must be >= 0")
+    require_path(args.checkpoint, "--checkpoint")
+    require_path(args.input, "--input")
+    require_writable(args.output)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -61,7 +64,6 @@ def _run(args: argparse.Namespace) -> int:
     from translate.people.faces_track import TrackOptions
     from translate.pipelines.faceswap_batch import FaceSwapJob, NotAFaceModelError, swap_checkpoint
 
-    _check(args)
     video = VideoOptions(batch_size=args.batch_size, size=args.size, fps=args.fps, side_by_side=args.side_by_side,
                          codec=args.codec, crf=args.crf)
     job = FaceSwapJob(Path(args.checkpoint), Path(args.input), Path(args.output), args.direction, args.device,
@@ -79,4 +81,4 @@ def _run(args: argparse.Namespace) -> int:
                                           + (f" (busy: {stages})" if stages else ""))
 
 
-register(Command("faceswap", "swap faces in videos and photos with a trained faceswap checkpoint", _args, _run))
+register(Command("faceswap", "swap faces in videos and photos with a trained faceswap checkpoint", _args, _run, _check))

@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.commands import Command, UsageError, add_device_args, register
+from translate.commands import Command, UsageError, add_device_args, register, require_path, require_writable
 
 
 def _sample_args(p: argparse.ArgumentParser) -> None:
@@ -20,6 +20,15 @@ def _sample_args(p: argparse.ArgumentParser) -> None:
     add_device_args(p)
 
 
+def _sample_check(args: argparse.Namespace) -> None:
+    if args.n < 1:
+        raise UsageError(f"--n must be at least 1, got {args.n}")
+    if args.columns is not None and args.columns < 1:
+        raise UsageError(f"--columns must be at least 1, got {args.columns}")
+    require_path(args.checkpoint, "--checkpoint")
+    require_writable(args.output)
+
+
 def _sample_run(args: argparse.Namespace) -> int:
     from translate.apply.sample import can_sample, sample_grid
     from translate.data import write_image
@@ -27,10 +36,6 @@ def _sample_run(args: argparse.Namespace) -> int:
     from translate.devices import configure_threads, resolve_device, resolve_precision
     from translate.interop.loading import load_generator
 
-    if args.n < 1:
-        raise UsageError(f"--n must be at least 1, got {args.n}")
-    if args.columns is not None and args.columns < 1:
-        raise UsageError(f"--columns must be at least 1, got {args.columns}")
     if not is_image_file(args.output):
         raise UsageError(f"{args.output}: the grid needs an image extension such as .png or .jpg")
     configure_threads()
@@ -46,4 +51,4 @@ def _sample_run(args: argparse.Namespace) -> int:
 
 
 register(Command("sample", "draw corresponding A|B pairs from a CoGAN checkpoint into a grid image",
-                 _sample_args, _sample_run))
+                 _sample_args, _sample_run, _sample_check))
