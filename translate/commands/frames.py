@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.commands import Command, UsageError, register
+from translate.commands import Command, UsageError, register, require_file, require_folder, require_writable
 from translate.commands.apply import _fps
 
 EXIT_FAILED = 1
@@ -42,24 +42,49 @@ def _report(report, what: str) -> int:
     return 0
 
 
-def _frames_run(args: argparse.Namespace) -> int:
-    from translate.apply.stills import assemble_frames, extract_frames
+def _extract_check(args: argparse.Namespace) -> None:
+    if args.every < 1 or (args.max_size is not None and args.max_size < 1):
+        raise UsageError("--every and --max-size must be positive")
+    require_file(args.video, "video")
+    require_writable(args.folder)
 
-    if args.action == "extract":
-        if args.every < 1 or (args.max_size is not None and args.max_size < 1):
-            raise UsageError("--every and --max-size must be positive")
-        report = extract_frames(Path(args.video), Path(args.folder), args.every, args.max_size, args.format,
-                                args.limit)
-        if report.problem:
-            report.problem = f"{args.video}: {report.problem}"
-        return _report(report, f"frame(s) to {args.folder}")
-    if args.action == "assemble":
-        say = lambda message: print(message, file=sys.stderr)  # noqa: E731
-        audio = Path(args.audio_from) if args.audio_from else None
-        report = assemble_frames(Path(args.folder), Path(args.output), args.fps, audio, args.codec, args.crf, say)
-        return _report(report, f"frame(s) to {args.output}")
-    raise UsageError("say what to do: translate frames extract VIDEO FOLDER | assemble FOLDER OUTPUT --fps N")
+
+def _extract(args: argparse.Namespace) -> int:
+    from translate.apply.stills import extract_frames
+
+    report = extract_frames(Path(args.video), Path(args.folder), args.every, args.max_size, args.format, args.limit)
+    if report.problem:
+        report.problem = f"{args.video}: {report.problem}"
+    return _report(report, f"frame(s) to {args.folder}")
+
+
+def _assemble_check(args: argparse.Namespace) -> None:
+    require_folder(args.folder, "folder")
+    require_file(args.audio_from, "--audio-from")
+    require_writable(args.output)
+
+
+def _assemble(args: argparse.Namespace) -> int:
+    from translate.apply.stills import assemble_frames
+
+    say = lambda message: print(message, file=sys.stderr)  # noqa: E731
+    audio = Path(args.audio_from) if args.audio_from else None
+    report = assemble_frames(Path(args.folder), Path(args.output), args.fps, audio, args.codec, args.crf, say)
+    return _report(report, f"frame(s) to {args.output}")
+
+
+ACTIONS = {"extract": (_extract_check, _extract), "assemble": (_assemble_check, _assemble)}
+
+
+def _frames_check(args: argparse.Namespace) -> None:
+    if args.action not in ACTIONS:
+        raise UsageError("say what to do: translate frames extract VIDEO FOLDER | assemble FOLDER OUTPUT --fps N")
+    ACTIONS[args.action][0](args)
+
+
+def _frames_run(args: argparse.Namespace) -> int:
+    return ACTIONS[args.action][1](args)
 
 
 register(Command("frames", "extract a video's frames as images, or assemble images into a video", _frames_args,
-                 _frames_run))
+                 _frames_run, _frames_check))

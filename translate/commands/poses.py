@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Tuple
 
-from translate.commands import Command, UsageError, register
+from translate.commands import Command, UsageError, register, require_file, require_folder, require_writable
 
 EXIT_FAILED = 1
 
@@ -85,11 +85,6 @@ def _render(args: argparse.Namespace) -> int:
 def _extract(args: argparse.Namespace) -> int:
     from translate.pipelines.pose_dataset import ExtractOptions, extract_dataset
 
-    if args.every < 1 or (args.max_size is not None and args.max_size < 1) or (args.limit is not None and args.limit < 1):
-        raise UsageError("--every, --max-size and --limit must be positive")
-    if args.figure_mode != "colour":
-        raise UsageError("extract writes colour figures (pose2frame reads RGB conditions); for label maps run "
-                         "translate poses render --figure-mode labels on its keypoints/")
     options = ExtractOptions(every=args.every, max_size=args.max_size, limit=args.limit, style=figure_style(args),
                              smooth=args.smooth, detection_confidence=args.detection_confidence)
     report = extract_dataset(Path(args.video), Path(args.dataset), options)
@@ -97,12 +92,33 @@ def _extract(args: argparse.Namespace) -> int:
     return EXIT_FAILED if report.problem else 0
 
 
-def _poses_run(args: argparse.Namespace) -> int:
-    actions = {"render": _render, "extract": _extract}
-    if args.action not in actions:
+def _render_check(args: argparse.Namespace) -> None:
+    require_folder(args.keypoints, "keypoints")
+    require_writable(args.figures)
+
+
+def _extract_check(args: argparse.Namespace) -> None:
+    if args.every < 1 or (args.max_size is not None and args.max_size < 1) or (args.limit is not None and args.limit < 1):
+        raise UsageError("--every, --max-size and --limit must be positive")
+    if args.figure_mode != "colour":
+        raise UsageError("extract writes colour figures (pose2frame reads RGB conditions); for label maps run "
+                         "translate poses render --figure-mode labels on its keypoints/")
+    require_file(args.video, "video")
+    require_writable(args.dataset)
+
+
+ACTIONS = {"render": (_render_check, _render), "extract": (_extract_check, _extract)}
+
+
+def _poses_check(args: argparse.Namespace) -> None:
+    if args.action not in ACTIONS:
         raise UsageError("say what to do: translate poses extract VIDEO DATASET | render KEYPOINTS FIGURES")
-    return actions[args.action](args)
+    ACTIONS[args.action][0](args)
+
+
+def _poses_run(args: argparse.Namespace) -> int:
+    return ACTIONS[args.action][1](args)
 
 
 register(Command("poses", "body poses: extract pose2frame training pairs from video, draw stick figures",
-                 _poses_args, _poses_run))
+                 _poses_args, _poses_run, _poses_check))
