@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.commands import Command, UsageError, register
+from translate.commands import Command, UsageError, register, require_writable
 
 
 def _download_args(p: argparse.ArgumentParser) -> None:
@@ -28,15 +28,25 @@ def _list() -> int:
     return 0
 
 
-def _download_run(args: argparse.Namespace) -> int:
-    from translate.interop.download import install
-    from translate.interop.published import published
+def _download_check(args: argparse.Namespace) -> None:
+    from translate.interop.published import published  # the catalogue is plain data, no torch
 
     if args.list or not args.names:
-        return _list()
+        return
     if args.url and len(args.names) > 1:
         raise UsageError("--url applies to a single NAME")
-    models = [published(name) for name in args.names]  # every name checked before any download
+    for name in args.names:  # every name checked before any download
+        published(name)
+    require_writable(args.checkpoints_dir)
+
+
+def _download_run(args: argparse.Namespace) -> int:
+    if args.list or not args.names:
+        return _list()
+    from translate.interop.download import install  # reads checkpoint metadata: torch
+    from translate.interop.published import published
+
+    models = [published(name) for name in args.names]
     for model in models:
         folder = install(model, Path(args.checkpoints_dir), url=args.url, sha256=args.sha256, force=args.force,
                          log=lambda line: print(line, file=sys.stderr))
@@ -45,4 +55,4 @@ def _download_run(args: argparse.Namespace) -> int:
 
 
 register(Command("download", "download published pretrained models (horse2zebra, ...) into run folders",
-                 _download_args, _download_run))
+                 _download_args, _download_run, _download_check))

@@ -5,21 +5,31 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.commands import Command, UsageError, add_device_args, register
+from translate.commands import (Command, UsageError, add_device_args, register, require_file, require_folder,
+                                require_path, require_positive, require_writable)
 
 EXIT_FAILED = 1
 
 
-def _metric_list() -> str:
+def _epilog() -> str:
     from translate.eval.metrics import METRICS
 
-    return "\n".join(f"  {name:11s} {summary}" for name, summary in METRICS.summaries())
+    metrics = "\n".join(f"  {name:11s} {summary}" for name, summary in METRICS.summaries())
+    return ("metrics:\n" + metrics + "\n\ndefaults: paired data psnr,ssim,lpips; unpaired data "
+            "fid,kid,cycle_psnr; two folders psnr,ssim,lpips,fid,kid. See docs/eval.md.")
+
+
+class _MetricsEpilog(argparse.RawDescriptionHelpFormatter):
+    """Writes the metric list into --help only: the metrics registry imports torch, which a
+    run of ``eval`` with a typo in its paths should not pay for before saying so."""
+
+    def add_text(self, text) -> None:
+        super().add_text(text() if callable(text) else text)
 
 
 def _eval_args(p: argparse.ArgumentParser) -> None:
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.epilog = ("metrics:\n" + _metric_list() + "\n\ndefaults: paired data psnr,ssim,lpips; unpaired data "
-                "fid,kid,cycle_psnr; two folders psnr,ssim,lpips,fid,kid. See docs/eval.md.")
+    p.formatter_class = _MetricsEpilog
+    p.epilog = _epilog  # type: ignore[assignment]  # a callable, read by _MetricsEpilog
     model = p.add_argument_group("a checkpoint on a dataset split")
     model.add_argument("--checkpoint", help="a run folder (checkpoints/NAME) or a generator .safetensors file")
     model.add_argument("--data", help="dataset root, in any layout `translate train` reads")
@@ -52,10 +62,7 @@ def _weight_paths(args: argparse.Namespace):
     return WeightPaths(folder=args.weights_dir, files={k: v for k, v in files.items() if v})
 
 
-def _eval_run(args: argparse.Namespace) -> int:
-    from translate.devices import configure_threads, resolve_device, resolve_precision
-    from translate.eval import EvalOptions, FeatureNets, default_json_path, evaluate_checkpoint, evaluate_folders
-
+def _eval_check(args: argparse.Namespace) -> None:
     model_form, folder_form = bool(args.checkpoint or args.data), bool(args.pred or args.target)
     if model_form == folder_form:
         raise UsageError("give either --checkpoint and --data, or --pred and --target")
@@ -63,11 +70,21 @@ def _eval_run(args: argparse.Namespace) -> int:
         raise UsageError("--checkpoint needs --data (and --data needs --checkpoint)")
     if folder_form and not (args.pred and args.target):
         raise UsageError("--pred needs --target (and --target needs --pred)")
-    for flag in ("max_images", "size", "batch_size"):
-        value = getattr(args, flag)
-        if value is not None and value < 1:
-            raise UsageError(f"--{flag.replace('_', '-')} must be at least 1")
+    require_positive(args, "max_images", "size", "batch_size")
+    require_path(args.checkpoint, "--checkpoint")
+    for value, flag in ((args.data, "--data"), (args.pred, "--pred"), (args.target, "--target"),
+                        (args.weights_dir, "--weights-dir")):
+        require_folder(value, flag)
+    require_file(args.inception_weights, "--inception-weights")
+    require_file(args.lpips_weights, "--lpips-weights")
+    require_writable(args.json)
 
+
+def _eval_run(args: argparse.Namespace) -> int:
+    from translate.devices import configure_threads, resolve_device, resolve_precision
+    from translate.eval import EvalOptions, FeatureNets, default_json_path, evaluate_checkpoint, evaluate_folders
+
+    model_form = bool(args.checkpoint)
     configure_threads()
     device = resolve_device(args.device or "auto")
     options = EvalOptions(
@@ -103,4 +120,4 @@ def _eval_run(args: argparse.Namespace) -> int:
 
 
 register(Command("eval", "measure quality: a checkpoint on a dataset split, or two folders of images",
-                 _eval_args, _eval_run))
+                 _eval_args, _eval_run, _eval_check))

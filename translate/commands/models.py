@@ -11,9 +11,12 @@ def _models_args(p: argparse.ArgumentParser) -> None:
 
 
 def _models_run(args: argparse.Namespace) -> int:
-    from translate.api import list_models
+    # The registries themselves, not translate.api.list_models: the API module imports the
+    # apply room, video and the loaders, none of which a listing needs.
+    from translate.registry import ZOO
 
-    for title, members in list_models().items():
+    for title, registry in ZOO.items():
+        members = registry.summaries()
         print(f"{title}:")
         for name, summary in members:
             print(f"  {name:18s} {summary}")
