@@ -55,6 +55,7 @@ CASES = [
     (_sets("ngf=-3"), "config key 'ngf' must be between 1 and 4096; got -3"),
     (_sets("residual=maybe"), "config key 'residual' must be one of true, false, auto"),
     (_sets("name=.."), "config key 'name' must name a run folder"),
+    (_sets("checkpoints_dir="), "config key 'checkpoints_dir' must name a folder"),
     (["--size", "7"], "config key 'size' must be between 8 and 16384; got 7"),
     (_sets("load_size=16"), "must not exceed load_size (16)"),
     (["--batch-size", "100000"], "config key 'batch_size' must be between 1 and 65536; got 100000"),

@@ -447,6 +447,9 @@ def validate(train: TrainConfig) -> None:
     if not parts or any(part in (".", "..") for part in parts):
         # An empty name or "." would put the run's files straight into checkpoints_dir.
         raise ConfigError(f"config key 'name' must name a run folder; got {train.name!r}")
+    if not train.checkpoints_dir.strip():
+        # Empty would put run folders wherever the command happens to run.
+        raise ConfigError("config key 'checkpoints_dir' must name a folder (. for the current one); got ''")
 
 
 def validate_options(model: Any, train: TrainConfig) -> None:
