@@ -117,27 +117,27 @@ def test_resume_asking_for_no_more_steps_is_an_error_not_a_silent_success(unpair
 
 
 def test_saved_weights_that_do_not_fit_are_one_line(tmp_path):
-    from translate.training.loop import TrainingError, _load_state
+    from translate.training.checks import TrainingError, load_state
 
     class Trainer:
         def load_state_dict(self, state):
             raise RuntimeError("Error(s) in loading state_dict for ModuleDict:\n\tsize mismatch for G.w")
 
     with pytest.raises(TrainingError) as info:
-        _load_state(Trainer(), {}, tmp_path)
+        load_state(Trainer(), {}, tmp_path)
     assert "\n" not in str(info.value) and "size mismatch for G.w" in str(info.value)
 
 
 def test_a_batch_larger_than_the_data_names_both_under_torchrun(tmp_path):
     from translate.config import ConfigError, TrainConfig
-    from translate.training.loop import _check_batch_fits
+    from translate.training.checks import check_batch_fits
 
-    _check_batch_fits(TrainConfig(batch_size=3), 6, 2)  # 3 per process x 2 processes = the set
+    check_batch_fits(TrainConfig(batch_size=3), 6, 2)  # 3 per process x 2 processes = the set
     with pytest.raises(ConfigError, match="'batch_size' is 4 on each of 2 processes but the training set has 6 "
                                           "images: use --batch-size 3 or less"):
-        _check_batch_fits(TrainConfig(batch_size=4), 6, 2)
+        check_batch_fits(TrainConfig(batch_size=4), 6, 2)
     with pytest.raises(ConfigError, match="use fewer processes"):
-        _check_batch_fits(TrainConfig(batch_size=1), 1, 2)
+        check_batch_fits(TrainConfig(batch_size=1), 1, 2)
 
 
 def test_the_python_api_is_told_how_to_resume_in_words_that_fit_it(unpaired_data, tmp_path):

@@ -18,12 +18,13 @@ from torch.utils.data import DataLoader
 
 from translate import checkpoint as ckpt
 from translate import run_history
-from translate.config import ConfigError, RunConfig, architecture_keys, load_yaml
+from translate.config import ConfigError, RunConfig
 from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
 from translate.interop.loading import load_generator
 from translate.registry import TRANSLATORS
 from translate.fileio import remove_stale_temporaries
 from translate.training import distributed
+from translate.training.checks import check_batch_fits, load_state, refuse_architecture_changes
 from translate.training.interrupt import StopRequests, TrainingInterrupted
 from translate.training.sampler import EpochIndexed, EpochSampler
 from translate.training.trainer import Trainer, TrainingError  # noqa: F401  (TrainingError is part of this API)
@@ -181,14 +182,14 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
 
     run, translator = build_translator(run, resume)
     if resume:
-        _refuse_architecture_changes(folder, run)
+        refuse_architecture_changes(folder, run)
     translator_cls = TRANSLATORS.get(run.translator)
     _check_crop_fits(translator, t)
     dataset = build_dataset(translator_cls, run)
     # Read one sample here: a dataset whose every file is unreadable then stops with its own
     # one-line error, not with the multi-line traceback a DataLoader worker would wrap it in.
     dataset[0]
-    _check_batch_fits(t, len(dataset), dist_info.world_size)
+    check_batch_fits(t, len(dataset), dist_info.world_size)
     if not resume:
         translator.start_from_data(dataset)
     sampler = EpochSampler(len(dataset), t.batch_size, t.seed, dist_info.rank, dist_info.world_size)
@@ -198,7 +199,7 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     trainer = Trainer(translator, t, device, amp_dtype, total, dist_info)
     if resume:
         state = ckpt.load_training_state(folder)
-        _load_state(trainer, state, folder)
+        load_state(trainer, state, folder)
         if state.get("world_size", 1) == dist_info.world_size:
             _set_rng_state(state["rng"][dist_info.rank], device)
     step = trainer.step_count
@@ -286,48 +287,6 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     finally:
         watcher.close()
     return folder
-
-
-def _check_batch_fits(t, images: int, world_size: int) -> None:
-    """A batch larger than the training set would repeat images to fill itself: 100000 on 6
-    images read 100000 images a step and showed no step in minutes. Refused, naming what fits.
-    (A batch that fits the data but not the device is the step's out-of-memory error.)"""
-    if t.batch_size * world_size <= images:
-        return
-    processes = f" on each of {world_size} processes" if world_size > 1 else ""
-    fits = images // world_size
-    advice = f"use --batch-size {fits} or less" if fits else "use fewer processes"
-    raise ConfigError(f"config key 'batch_size' is {t.batch_size}{processes} but the training set has {images} "
-                      f"images: {advice}")
-
-
-# TrainConfig keys that shape the networks (the translator's own are its Options.ARCHITECTURE).
-_TRAIN_ARCHITECTURE = frozenset({"channels_a", "channels_b"})
-
-
-def _refuse_architecture_changes(folder: Path, run: RunConfig) -> None:
-    """A resumed run loads weights shaped by its saved config: a key that shapes the networks
-    keeps its saved value, or the load would fail with torch's size-mismatch traceback."""
-    saved_file = folder / ckpt.CONFIG_FILE
-    if not saved_file.exists():
-        return  # nothing to compare; the weights' own check (_load_state) still stands
-    saved = load_yaml(saved_file)
-    asked = {**dataclasses.asdict(run.train), **dataclasses.asdict(run.model)}
-    for key in sorted(architecture_keys(type(run.model)) | _TRAIN_ARCHITECTURE):
-        if key in saved and key in asked and saved[key] != asked[key]:
-            raise ConfigError(f"--resume: {key} is {saved[key]} in the saved run, {asked[key]} was asked; "
-                              f"architecture keys cannot change on resume")
-
-
-def _load_state(trainer: Trainer, state: Dict[str, Any], folder: Path) -> None:
-    """The saved training state into ``trainer``; weights that do not fit are one line. A backstop
-    for shapes no architecture key names (CoGAN's depth follows --size)."""
-    try:
-        trainer.load_state_dict(state)
-    except (RuntimeError, ValueError) as exc:
-        detail = " ".join(str(exc).split())[:240]
-        raise TrainingError(f"--resume: the weights saved in {folder} do not fit the networks this run builds "
-                            f"({detail}); resume with the settings the run was saved with") from None
 
 
 def _loader(dataset, sampler, t, device, epoch: int) -> DataLoader:

@@ -1,0 +1,55 @@
+"""What a run refuses before it writes a file, beyond its config's own rules: settings that
+are valid alone but not with this data (a batch larger than the training set) or with the saved
+run it resumes (a changed architecture, weights that do not fit). Each is one line for the user.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Dict
+
+from translate import checkpoint as ckpt
+from translate.config import ConfigError, RunConfig, TrainConfig, architecture_keys, load_yaml
+from translate.training.trainer import Trainer, TrainingError
+
+
+def check_batch_fits(t: TrainConfig, images: int, world_size: int) -> None:
+    """A batch larger than the training set would repeat images to fill itself: 100000 on 6
+    images read 100000 images a step and showed no step in minutes. Refused, naming what fits.
+    (A batch that fits the data but not the device is the step's out-of-memory error.)"""
+    if t.batch_size * world_size <= images:
+        return
+    processes = f" on each of {world_size} processes" if world_size > 1 else ""
+    fits = images // world_size
+    advice = f"use --batch-size {fits} or less" if fits else "use fewer processes"
+    raise ConfigError(f"config key 'batch_size' is {t.batch_size}{processes} but the training set has {images} "
+                      f"images: {advice}")
+
+
+# TrainConfig keys that shape the networks (the translator's own are its Options.ARCHITECTURE).
+_TRAIN_ARCHITECTURE = frozenset({"channels_a", "channels_b"})
+
+
+def refuse_architecture_changes(folder: Path, run: RunConfig) -> None:
+    """A resumed run loads weights shaped by its saved config: a key that shapes the networks
+    keeps its saved value, or the load would fail with torch's size-mismatch traceback."""
+    saved_file = folder / ckpt.CONFIG_FILE
+    if not saved_file.exists():
+        return  # nothing to compare; the weights' own check (load_state) still stands
+    saved = load_yaml(saved_file)
+    asked = {**dataclasses.asdict(run.train), **dataclasses.asdict(run.model)}
+    for key in sorted(architecture_keys(type(run.model)) | _TRAIN_ARCHITECTURE):
+        if key in saved and key in asked and saved[key] != asked[key]:
+            raise ConfigError(f"--resume: {key} is {saved[key]} in the saved run, {asked[key]} was asked; "
+                              f"architecture keys cannot change on resume")
+
+
+def load_state(trainer: Trainer, state: Dict[str, Any], folder: Path) -> None:
+    """The saved training state into ``trainer``; weights that do not fit are one line. A backstop
+    for shapes no architecture key names (CoGAN's depth follows --size)."""
+    try:
+        trainer.load_state_dict(state)
+    except (RuntimeError, ValueError) as exc:
+        detail = " ".join(str(exc).split())[:240]
+        raise TrainingError(f"--resume: the weights saved in {folder} do not fit the networks this run builds "
+                            f"({detail}); resume with the settings the run was saved with") from None
