@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -28,6 +28,7 @@ from translate.checkpoint import CheckpointError, GeneratorSpec, save_run
 from translate.fileio import atomic_write_text
 from translate.interop.errors import UnsafeCheckpointError
 from translate.interop.layouts import Layout, recognise
+from translate.model_files.bounds import check_torch_file
 
 SOURCE_FILE = "source.json"  # provenance of a converted run folder, next to translate.json
 # Some scripts wrap the state dict one level down; these are the keys seen in the wild.
@@ -61,6 +62,7 @@ def read_state_dict(path: Path) -> Dict[str, torch.Tensor]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
+    check_torch_file(path)  # sizes its pickle claims, before torch.load allocates them
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -122,7 +124,10 @@ def import_state_dict(state: Dict[str, torch.Tensor], where: str = "state dict",
     layout = recognise({k: tuple(v.shape) for k, v in state.items()}, where)
     spec = GeneratorSpec(layout.architecture, layout.in_channels, layout.out_channels, dict(layout.kwargs),
                          {}, layout.translator, direction)
-    net = spec.build()
+    # The layout's widths and depths come from the file's shapes: the same checks as any spec read
+    # from a file, and the parameter bound, before anything is built.
+    spec = GeneratorSpec.from_dict(asdict(spec), where)
+    net = spec.build_bounded(where)
     net.load_state_dict(_map_weights(net, state, layout, notes), strict=True)
     return ImportedGenerator(net.eval(), spec, layout, notes)
 
