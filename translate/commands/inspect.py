@@ -23,10 +23,45 @@ def _generator_info(net, spec) -> Dict[str, Any]:
             "preprocess": spec.preprocess}
 
 
+def _mapping(data: Any, path: Path) -> Dict[str, Any]:
+    from translate.checkpoint import CheckpointError
+
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: expected a mapping, got {type(data).__name__}")
+    return data
+
+
+def _read_config(path: Path) -> Dict[str, Any]:
+    """A run's config.yaml, for showing: plain YAML only (a Python tag is refused, never run),
+    bounded in size and depth, one line naming the file when it is not a mapping of settings."""
+    import yaml
+
+    from translate.checkpoint import CheckpointError
+    from translate.model_files.bounds import METADATA_BYTES_LIMIT, too_nested
+
+    size = path.stat().st_size
+    if size > METADATA_BYTES_LIMIT:
+        raise CheckpointError(f"{path}: {size:,} bytes, over the limit of {METADATA_BYTES_LIMIT // 2**20} MiB "
+                              f"for a config file")
+    try:
+        config = yaml.safe_load(path.read_bytes()) or {}
+    except yaml.MarkedYAMLError as exc:
+        line = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark is not None else ""
+        raise CheckpointError(f"{path}: not a plain YAML config{line}: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise CheckpointError(f"{path}: not valid YAML ({' '.join(str(exc).split())[:200]})") from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: nested too deep to be a config file") from None
+    if too_nested(config):
+        raise CheckpointError(f"{path}: nested too deep or expands too far (YAML aliases) to be a config file")
+    return _mapping(config, path)
+
+
 def describe(path: Path) -> Dict[str, Any]:
     """Everything `inspect` prints, as a dict (also used by tests)."""
     from translate import checkpoint as ckpt
     from translate.interop.loading import load_generator
+    from translate.model_files.bounds import read_json_file
 
     path = Path(path).expanduser()
     if path.is_dir():
@@ -37,12 +72,10 @@ def describe(path: Path) -> Dict[str, Any]:
             info["generators"].append(_generator_info(*load_generator(path, direction)))
         source = path / "source.json"
         if source.exists():
-            info["source"] = json.loads(source.read_text())
+            info["source"] = _mapping(read_json_file(source, "provenance"), source)
         config = path / ckpt.CONFIG_FILE
         if config.exists():
-            import yaml
-
-            info["config"] = yaml.safe_load(config.read_text())
+            info["config"] = _read_config(config)
         return info
     if path.suffix in (".pth", ".pt"):
         from translate.interop.reference import import_file
