@@ -58,7 +58,9 @@ def test_raw_pickle_payload_is_refused_by_the_cli(tmp_path, capsys):
     marker = tmp_path / "marker"
     path = tmp_path / "horse2zebra.pth"
     path.write_bytes(pickle.dumps(_TouchOnLoad(marker), protocol=2))
-    (tmp_path / "in").mkdir()
+    from trust_corpus import smooth, write_png
+
+    write_png(tmp_path / "in" / "x.png", smooth(0, 16, 16))  # a real input: the refusal must be the model's
     for argv in (["inspect", "--checkpoint", str(path)],
                  ["apply", "--checkpoint", str(path), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "o")]):
         assert main(argv) == 1

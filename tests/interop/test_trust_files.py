@@ -10,7 +10,8 @@ def test_download_offline_leaves_no_empty_folder(tmp_path, capsys):
     assert not (tmp_path / "ck").exists()
     assert main(["apply", "--checkpoint", str(tmp_path / "ck" / "zebra2horse"), "--input", str(tmp_path),
                  "--output", str(tmp_path / "o")]) == 1
-    assert "no such checkpoint" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "zebra2horse" in err[0] and "no such" in err[0]
 
 
 def test_eval_json_is_named_by_split_and_dataset_and_skips_git_tracked_folders(tmp_path):
