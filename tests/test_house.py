@@ -22,7 +22,7 @@ PACKAGE = Path(translate.__file__).parent
 # -> checkpoint format.
 ROOMS = [
     "version", "errors", "registry", "builder_options", "fileio", "devices",
-    "config", "checkpoint", "run_history",
+    "config", "model_files", "checkpoint", "run_history",
     "nets", "losses", "data", "video", "people",
     "interop", "translators",
     "apply", "eval", "training",
