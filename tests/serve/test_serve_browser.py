@@ -5,6 +5,7 @@ here: it is pointed at the system Chromium, which `make test` and `.ci/run` inst
 tools/ensure_chromium.sh. A missing Chromium or Playwright fails these tests, never skips them:
 a skip would hide the page being untested.
 """
+import re
 import shutil
 import socket
 import sys
@@ -58,6 +59,9 @@ def server(tmp_path_factory):
 
     runs = tmp_path_factory.mktemp("runs")
     make_run(runs / "tiny")
+    _other_run(runs / "zeta")  # sorts after tiny
+    (runs / "aaa_empty").mkdir()  # sorts first, has nothing to plot: the page must not open on it
+    (runs / "aaa_empty" / "config.yaml").write_text("name: empty\n")
     page, handlers = prepare(ServeOptions(roots=[runs], checkpoints=[DEMO], device="cpu",
                                           output_dir=tmp_path_factory.mktemp("served")))
     port = free_port()
@@ -77,15 +81,40 @@ def page(chromium, server):
     page.close()
 
 
+def _other_run(folder: Path) -> Path:
+    """A run whose losses have other names than make_run's, to see that legends do not carry over."""
+    import torch
+
+    from translate.checkpoint import GeneratorSpec, save_run
+    from translate.training.watch import Watcher
+
+    spec = GeneratorSpec("resnet", 3, 3, {"ngf": 4, "n_blocks": 1}, translator="pix2pix", direction="AtoB")
+    save_run(folder, {"AtoB": (spec.build(), spec)}, 3, "pix2pix")
+    watcher = Watcher(folder, 0, 3, 1, tensorboard=True)
+    for step in range(1, 4):
+        watcher.step(step, {"G_L1": 0.3 / step}, 1)
+    watcher.samples(3, 1, {"real_A": torch.zeros(1, 3, 16, 16)})
+    watcher.close()
+    return folder
+
+
+def _choose(page, menu: str, name: str) -> None:
+    """Pick the entry whose label is ``name`` or starts with ``name (``: labels add what A and B are."""
+    page.click(f"{menu} input")
+    page.get_by_role("option", name=re.compile(rf"^{re.escape(name)}( \(.*\))?$")).click()
+
+
 def _choose_model(page, name: str) -> None:
-    page.click("#model input")
-    page.get_by_role("option", name=name, exact=True).click()
+    _choose(page, "#model", name)
+
+
+# The file list shows a name's stem and extension in separate elements ("coffee" / ".jpg").
+_SHOWN = "((sel, name) => document.querySelector(sel).innerText.replace(/\\s/g, '').includes(name))"
 
 
 def _upload(page, target: str, path: Path) -> None:
     page.locator(f"{target} input[type=file]").set_input_files(str(path))
-    page.wait_for_function("([sel, name]) => document.querySelector(sel).innerText.includes(name)",
-                           arg=[target, path.name])
+    page.wait_for_function(f"([sel, name]) => {_SHOWN}(sel, name)", arg=[target, path.name])
 
 
 def _status(page, selector: str) -> str:
@@ -145,6 +174,85 @@ def test_a_video_comes_back_playable_with_progress(page, tmp_path):
     duration, width = page.evaluate("[document.querySelector('#video-result video').duration, "
                                     "document.querySelector('#video-result video').videoWidth]")
     assert duration == pytest.approx(0.5, abs=0.1) and width == 64
+
+
+def test_a_result_video_keeps_its_size_and_aspect_ratio(page, tmp_path):
+    clip = make_video(tmp_path / "wide.mp4", frames=4, width=256, height=192)
+    page.click("button[role=tab]:has-text('Video')")
+    _upload(page, "#video-upload", clip)
+    page.click("#translate-video")
+    assert _status(page, "#video-status").startswith("Done"), page.inner_text("#video-status")
+    page.wait_for_function("(() => { const v = document.querySelector('#video-result video'); "
+                           "return v && v.readyState >= 1 && v.videoWidth > 0; })()")
+    box = page.evaluate("(() => { const v = document.querySelector('#video-result video'); "
+                        "const r = v.getBoundingClientRect(); return [r.width, r.height, v.videoWidth, "
+                        "v.videoHeight, getComputedStyle(v).objectFit]; })()")
+    shown_w, shown_h, width, height, fit = box
+    assert (width, height) == (256, 192)
+    assert shown_w / shown_h == pytest.approx(width / height, rel=0.02), box  # not stretched
+    assert shown_w <= width + 1 and fit == "contain", box  # not blown up to the column's width
+
+
+def test_a_single_result_is_shown_whole_in_the_gallery(page, tmp_path):
+    wide = write_image(tmp_path / "wide.png", (np.random.default_rng(3).random((24, 200, 3)) * 255).astype(np.uint8))
+    _upload(page, "#image-upload", wide)
+    page.click("#translate-images")
+    assert _status(page, "#image-status").startswith("Done")
+    page.wait_for_function("document.querySelector('#outputs img') && document.querySelector('#outputs img').complete")
+    fit = page.evaluate("getComputedStyle(document.querySelector('#outputs img')).objectFit")
+    assert fit == "contain"  # "cover" crops a wide result to a strip of its middle
+
+
+def test_examples_can_be_clicked_and_translated(page):
+    page.locator("#image-examples").get_by_text("coffee.jpg", exact=True).first.click()
+    page.wait_for_function(f"{_SHOWN}('#image-upload', 'coffee.jpg')")
+    page.click("#translate-images")
+    status = _status(page, "#image-status")
+    assert status.startswith("Done: 1 image(s) translated"), status
+    page.click("button[role=tab]:has-text('Video')")
+    page.locator("#video-examples").get_by_text("coffee_pan.mp4", exact=True).first.click()
+    page.wait_for_function(f"{_SHOWN}('#video-upload', 'coffee_pan.mp4')")
+
+
+def test_model_and_direction_menus_say_what_a_and_b_are(page):
+    page.click("#model input")
+    options = page.get_by_role("option").evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
+    assert "demo_cartoon (photo -> cartoon)" in options and "tiny (A <-> B)" in options, options
+    page.get_by_role("option", name="tiny (A <-> B)", exact=True).click()
+    page.wait_for_function("document.querySelector('#direction') && "
+                           "document.querySelector('#direction').innerText.includes('B -> A')")
+    assert "A -> B" in page.inner_text("#direction")
+
+
+def test_a_batch_with_a_bad_file_shows_the_good_result_and_lists_the_bad(page, tmp_path):
+    good = write_image(tmp_path / "good.png", np.full((30, 40, 3), 90, np.uint8))
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a picture")
+    page.locator("#image-upload input[type=file]").set_input_files([str(good), str(bad)])
+    page.wait_for_function(f"{_SHOWN}('#image-upload', 'notes.jpg')")
+    page.click("#translate-images")
+    status = _status(page, "#image-status")
+    assert status.startswith("Done: 1 image(s)") and "notes.jpg" in status and "Skipped 1 file(s)" in status, status
+    page.wait_for_function("document.querySelectorAll('#outputs img').length == 1")
+
+
+def test_the_runs_page_opens_on_a_run_with_logs_and_redraws_per_run(page):
+    page.click("button[role=tab]:has-text('Runs')")
+    assert page.locator("#run input").input_value() == "tiny"  # not aaa_empty, which sorts first
+    page.wait_for_selector("#plot-losses svg")
+    page.wait_for_function("document.querySelector('#plot-losses').textContent.includes('G_GAN')")
+    # PSNR and FID on their own axes; PSNR's one point is a visible marker, not an empty line
+    page.wait_for_selector("#plot-metric-psnr svg")
+    assert page.locator("#plot-metric-fid").count() == 1 and "fid" not in page.inner_text("#plot-metric-psnr").replace("psnr", "")
+    assert page.locator("#plot-metric-psnr svg path[aria-roledescription='point']").count() >= 1
+    _choose(page, "#run", "zeta")
+    page.wait_for_function("document.querySelector('#plot-losses') && "
+                           "document.querySelector('#plot-losses').textContent.includes('G_L1')")
+    assert "G_GAN" not in page.locator("#plot-losses").text_content()  # no legend left from tiny
+    assert page.locator("#plot-metric-psnr").count() == 0
+    _choose(page, "#run", "aaa_empty")
+    page.wait_for_selector("#no-curves")
+    assert page.locator(".run-plot").count() == 0 and page.locator("#metric-table").count() == 0
 
 
 def test_the_runs_page_shows_a_runs_metrics(page):

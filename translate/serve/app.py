@@ -7,15 +7,24 @@ Gradio's queue runs it off the request thread.
 """
 
 import os
+from pathlib import Path
 from typing import Any, List, Optional
 
-from translate.serve.handlers import Handlers
+from translate.serve.handlers import Handlers, Plot
 from translate.serve.models import KIND_DANCE, KIND_FACESWAP, KIND_IMAGE, PRECISIONS
 
 MODEL_GROUP = "model"  # every event that runs a model: one at a time on the device
 # System fonts only: Gradio's default theme would make the browser fetch web fonts from the internet.
 _FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]
 _MONO = ["ui-monospace", "monospace"]
+# The repository's sample photos and clip, offered as examples to click (absent in a bare install).
+SAMPLES = Path(__file__).resolve().parents[2] / "datasets" / "samples"
+# A result is shown no larger than it is (a 256x192 video is not blown up to the page's width) and
+# never distorted: the browser keeps its aspect ratio within the column.
+CSS = """
+#video-result video, #people-result video { width: auto !important; height: auto !important;
+  max-width: 100%; max-height: 70vh; object-fit: contain; margin: 0 auto; display: block; }
+"""
 
 
 def offline_environment() -> None:
@@ -35,9 +44,9 @@ def build(handlers: Handlers, title: str = "translate"):
     offline_environment()
     import gradio as gr
 
-    image_models = handlers.cache.names(KIND_IMAGE)
-    people_models = handlers.cache.names(KIND_FACESWAP) + handlers.cache.names(KIND_DANCE)
-    first = image_models[0] if image_models else None
+    image_models = handlers.cache.choices(KIND_IMAGE)  # (label saying what A and B are, name)
+    people_models = handlers.cache.choices(KIND_FACESWAP) + handlers.cache.choices(KIND_DANCE)
+    first = image_models[0][1] if image_models else None
     info, directions = handlers.model_info(first)
 
     with gr.Blocks(title=title, analytics_enabled=False) as page:
@@ -45,7 +54,7 @@ def build(handlers: Handlers, title: str = "translate"):
         with gr.Tab("Try a model", id="try"):
             with gr.Row():
                 model = gr.Dropdown(image_models, value=first, label="model", elem_id="model", scale=3)
-                direction = gr.Radio(directions, value=directions[0] if directions else None, label="direction",
+                direction = gr.Radio(directions, value=directions[0][1] if directions else None, label="direction",
                                      elem_id="direction", visible=len(directions) > 1)
                 precision = gr.Dropdown(list(PRECISIONS), value="auto", label="precision", elem_id="precision")
                 size = gr.Number(value=0, precision=0, label="size (long side px, 0 = keep)", elem_id="size")
@@ -57,15 +66,22 @@ def build(handlers: Handlers, title: str = "translate"):
                 with gr.Row():
                     files = gr.File(file_count="multiple", file_types=["image"], label="images",
                                     elem_id="image-upload")
-                    webcam = gr.Image(sources=["webcam"], type="numpy", label="or the webcam", elem_id="webcam")
+                    # a file path, not pixels: the server decodes it itself, through read_image's size gate
+                    webcam = gr.Image(sources=["webcam"], type="filepath", image_mode=None, label="or the webcam",
+                                      elem_id="webcam")
+                _examples(gr, files, [["coffee.jpg"], ["rocket.jpg"], ["coffee.jpg", "rocket_tower.jpg"]],
+                          "image-examples")
                 run_images = gr.Button("Translate", variant="primary", elem_id="translate-images")
                 image_status = gr.Markdown(elem_id="image-status")
                 slider = gr.ImageSlider(type="filepath", label="input | output (drag)", elem_id="before-after")
-                gallery = gr.Gallery(label="outputs (click one to compare)", columns=6, height=220, elem_id="outputs")
+                # contain, not cover: a single wide result must be seen whole, not cropped to a strip
+                gallery = gr.Gallery(label="outputs (click one to compare)", columns=6, height=220, object_fit="contain",
+                                     elem_id="outputs")
                 downloads = gr.File(label="download", file_count="multiple", elem_id="downloads")
                 pairs = gr.State([])
             with gr.Tab("Video", id="video"):
                 video_in = gr.File(file_types=["video"], label="video", elem_id="video-upload")
+                _examples(gr, video_in, [["coffee_pan.mp4"]], "video-examples", single=True)
                 run_video = gr.Button("Translate video", variant="primary", elem_id="translate-video")
                 video_status = gr.Markdown(elem_id="video-status")
                 video_out = gr.Video(label="result (with its audio)", elem_id="video-result")
@@ -73,7 +89,7 @@ def build(handlers: Handlers, title: str = "translate"):
             if not people_models:
                 gr.Markdown("No face swap or dance checkpoints found (`translate train faceswap`, "
                             "`translate train pose2frame`).")
-            people_model = gr.Dropdown(people_models, value=people_models[0] if people_models else None,
+            people_model = gr.Dropdown(people_models, value=people_models[0][1] if people_models else None,
                                        label="face swap / dance model", elem_id="people-model")
             people_in = gr.File(file_types=["video", "image"], label="video (or a photo for face swap)",
                                 elem_id="people-upload")
@@ -87,7 +103,7 @@ def build(handlers: Handlers, title: str = "translate"):
 
         def on_model(name):
             info, directions = handlers.model_info(name)
-            return info, gr.update(choices=directions, value=directions[0] if directions else None,
+            return info, gr.update(choices=directions, value=directions[0][1] if directions else None,
                                    visible=len(directions) > 1)
 
         model.change(on_model, model, [details, direction])
@@ -125,29 +141,47 @@ def build(handlers: Handlers, title: str = "translate"):
     return page
 
 
+def _examples(gr, target, sets: List[List[str]], elem_id: str, single: bool = False) -> None:
+    """Sample inputs to click, from the repository's datasets/samples; nothing when it is absent
+    (an installed package without the repository) or a file is missing."""
+    rows = [[str(SAMPLES / name) for name in names] for names in sets]
+    rows = [row for row in rows if all(Path(p).is_file() for p in row)]
+    if rows:
+        gr.Examples([[row[0]] if single else [row] for row in rows], target, label="examples (click one)",
+                    elem_id=elem_id, example_labels=[" + ".join(Path(p).name for p in row) for row in rows])
+
+
 def _runs_tab(gr, handlers: Handlers):
     headers, rows = handlers.table()
     names = [r[0] for r in rows]
     gr.Markdown("Every run's latest metrics and losses; click a column header to sort.")
-    table = gr.Dataframe(value=rows or None, headers=headers, interactive=False, elem_id="runs-table",
-                         label="runs")
+    # a frame, never None: an empty table still shows its own column names, not "1 2 3"
+    table = gr.Dataframe(value=_table(headers, rows), interactive=False, elem_id="runs-table", label="runs")
     refresh = gr.Button("Refresh", elem_id="runs-refresh")
-    run = gr.Dropdown(names, value=names[0] if names else None, label="run", elem_id="run")
-    with gr.Row():
-        losses = gr.LinePlot(x="step", y="value", color="series", title="losses", elem_id="loss-plot")
-        metrics = gr.LinePlot(x="step", y="value", color="series", title="eval metrics", elem_id="metric-plot")
-    metric_table = gr.Dataframe(label="eval metrics over steps", interactive=False, elem_id="metric-table")
+    run = gr.Dropdown(names, value=handlers.default_run(), label="run", elem_id="run")
+
+    # Drawn anew for each run: a plot per metric (PSNR ~20 and SSIM ~0.6 on one axis would flatten
+    # SSIM), no legend left over from the run before, and markers where a series has one point.
+    @gr.render(inputs=run)
+    def draw(name: Optional[str]):
+        plots, wide = handlers.plots(name), _wide(handlers.curves(name)[1])
+        if not plots:
+            gr.Markdown("This run has logged no losses or metrics yet.", elem_id="no-curves")
+            return
+        with gr.Row(equal_height=True):
+            for plot in plots:
+                _plot(gr, plot)
+        if wide is not None:
+            gr.Dataframe(wide, label="eval metrics over steps", interactive=False, elem_id="metric-table")
+
     step = gr.Dropdown([], label="samples at", elem_id="sample-step")
-    samples = gr.Gallery(label="sample images", columns=6, height=260, elem_id="samples")
+    samples = gr.Gallery(label="sample images", columns=6, height=260, object_fit="contain", elem_id="samples")
     config = gr.Code(language="yaml", label="config.yaml", elem_id="run-config")
 
     def on_run(name: Optional[str]):
-        loss_rows, metric_rows = handlers.curves(name)
         grids = handlers.samples(name)
-        wide = _wide(metric_rows)
         labels = [label for label, _ in grids]
-        return (_frame(loss_rows), _frame(metric_rows), wide,
-                gr.update(choices=labels, value=labels[0] if labels else None),
+        return (gr.update(choices=labels, value=labels[0] if labels else None),
                 _gallery(grids, labels[0] if labels else None), handlers.config(name))
 
     def on_step(name: Optional[str], label: Optional[str]):
@@ -156,13 +190,27 @@ def _runs_tab(gr, handlers: Handlers):
     def on_refresh():
         headers, rows = handlers.table()
         names = [r[0] for r in rows]
-        return gr.update(value=rows or None, headers=headers), gr.update(choices=names)
+        return gr.update(value=_table(headers, rows)), gr.update(choices=names)
 
-    outputs = [losses, metrics, metric_table, step, samples, config]
+    outputs = [step, samples, config]
     run.change(on_run, run, outputs)
     step.change(on_step, [run, step], samples)
     refresh.click(on_refresh, None, [table, run])
     return on_run, run, outputs
+
+
+def _plot(gr, plot: Plot) -> None:
+    """A line per series; points where a series has a single step (a line of one point is
+    invisible). The legend comes from this plot's own rows only."""
+    kind = gr.LinePlot if plot.lines else gr.ScatterPlot
+    kind(_frame(plot.rows), x="step", y="value", color="series", title=plot.title, y_title=plot.title,
+         color_title=None, elem_id=f"plot-{plot.key}", elem_classes=["run-plot"], min_width=280)
+
+
+def _table(headers: List[str], rows: List[List[Any]]):
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=headers)
 
 
 def _wide(metric_rows: List[dict]) -> Any:
@@ -189,4 +237,4 @@ def launch(page, host: str, port: int, auth: Optional[tuple], max_upload_mb: flo
     theme = gr.themes.Default(font=_FONTS, font_mono=_MONO)
     return page.launch(server_name=host, server_port=port, auth=auth, share=False, inbrowser=False,
                        max_file_size=f"{int(max_upload_mb)}mb", show_error=False, ssr_mode=False, quiet=True,
-                       prevent_thread_lock=not block, theme=theme, footer_links=[])
+                       prevent_thread_lock=not block, theme=theme, css=CSS, footer_links=[])
