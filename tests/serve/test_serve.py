@@ -429,6 +429,8 @@ def test_pipeline_tab_refuses_an_image_model_and_a_bad_video(handlers, tmp_path)
     assert handlers.run_pipeline("tiny", str(bad), "auto")[1].startswith("Error: dance.mp4: not a video")
     path, status = handlers.run_pipeline("nope", str(make_video(tmp_path / "c.mp4", frames=2)), "auto")
     assert path is None and "no model called 'nope'" in status
+    path, status = handlers.run_pipeline("tiny", str(tmp_path / "c.mp4"), "auto")
+    assert path is None and status == "Error: tiny is an image model: use the Try a model tab"
 
 
 def test_runs_curves_split_losses_from_metrics(handlers):

@@ -243,7 +243,8 @@ def test_the_runs_page_opens_on_a_run_with_logs_and_redraws_per_run(page):
     page.wait_for_function("document.querySelector('#plot-losses').textContent.includes('G_GAN')")
     # PSNR and FID on their own axes; PSNR's one point is a visible marker, not an empty line
     page.wait_for_selector("#plot-metric-psnr svg")
-    assert page.locator("#plot-metric-fid").count() == 1 and "fid" not in page.inner_text("#plot-metric-psnr").replace("psnr", "")
+    assert page.locator("#plot-metric-fid").count() == 1
+    assert "fid" not in page.inner_text("#plot-metric-psnr").replace("psnr", "")
     assert page.locator("#plot-metric-psnr svg path[aria-roledescription='point']").count() >= 1
     _choose(page, "#run", "zeta")
     page.wait_for_function("document.querySelector('#plot-losses') && "

@@ -75,8 +75,8 @@ def build(handlers: Handlers, title: str = "translate"):
                 image_status = gr.Markdown(elem_id="image-status")
                 slider = gr.ImageSlider(type="filepath", label="input | output (drag)", elem_id="before-after")
                 # contain, not cover: a single wide result must be seen whole, not cropped to a strip
-                gallery = gr.Gallery(label="outputs (click one to compare)", columns=6, height=220, object_fit="contain",
-                                     elem_id="outputs")
+                gallery = gr.Gallery(label="outputs (click one to compare)", columns=6, height=220,
+                                     object_fit="contain", elem_id="outputs")
                 downloads = gr.File(label="download", file_count="multiple", elem_id="downloads")
                 pairs = gr.State([])
             with gr.Tab("Video", id="video"):

@@ -18,12 +18,13 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from translate.errors import TranslateError
-from translate.serve.models import KIND_DANCE, VIDEO_BATCH, ModelCache, Progress
+from translate.serve.models import KIND_DANCE, KIND_FACESWAP, VIDEO_BATCH, ModelCache, ModelNotFound, Progress
 from translate.serve.requests import RequestError, check_output, parse_size
 from translate.serve.runs import Run, config_text, find_runs, read_scalars, runs_table, sample_grids
 from translate.serve.safety import OutputFolder, UploadError, UploadLimits, check_array, check_image, check_video
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
+PIPELINE_KINDS = (KIND_FACESWAP, KIND_DANCE)  # what the face swap & dance tab runs
 
 
 @dataclass
@@ -179,6 +180,8 @@ class Handlers:
                 raise UploadError("dance takes a video of someone dancing")
             else:
                 check_image(Path(file), self.limits)
+            if model.kind not in PIPELINE_KINDS:
+                raise ModelNotFound(f"{name} is an {model.kind} model: use the Try a model tab")
             destination = self.outputs.new(".mp4" if is_video else ".png", f"{Path(file).stem}_{model.kind}")
             started = time.perf_counter()
             if model.kind == KIND_DANCE:
