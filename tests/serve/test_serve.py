@@ -360,7 +360,7 @@ def test_a_size_that_would_not_fit_in_memory_is_refused_with_the_largest_that_do
     small = write_image(tmp_path / "small.png", np.full((20, 30, 3), 100, np.uint8))
     monkeypatch.setattr(translate.apply.memory, "available_bytes", lambda device: 8 * 2**20)  # 8 MiB free
     result = handlers.translate_images("tiny", [str(small)], None, "AtoB", "auto", 2048)
-    assert result.status.startswith("Error: 2048x1365 needs about"), result.status
+    assert result.status.startswith("Error: small: 2048x1365 needs about"), result.status
     largest = int(re.search(r"at most (\d+)", result.status).group(1))
     assert 16 <= largest < 2048
     ok = handlers.translate_images("tiny", [str(small)], None, "AtoB", "auto", largest)

@@ -135,7 +135,10 @@ class Handlers:
             check_image(Path(source), self.limits)
         if size:
             shape = check_output(*image.shape[:2], size, self.limits, stem)
-            self.cache.check_fits(name, direction, shape)
+            try:
+                self.cache.check_fits(name, direction, shape)
+            except RequestError as exc:  # in a batch, say which image it was
+                raise RequestError(f"{stem}: {exc}") from None
         output = self.cache.translate_image(name, image, direction, precision, size)
         if size:  # show the input as the model saw it
             image = resize_long_side(image, size)
