@@ -139,6 +139,7 @@ def test_two_gloo_processes_equal_one_process_with_twice_the_batch(unpaired_data
     done = subprocess.run([*torchrun, "train", *common, "--name", "ddp", "--batch-size", "1"],
                           env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("checkpoint: ") == 1, done.stdout  # once per job, not per process
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     for direction in ("AtoB", "BtoA"):
         a, b = _weights(tmp_path / "single", direction), _weights(tmp_path / "ddp", direction)

@@ -63,7 +63,9 @@ def _train_run(args: argparse.Namespace) -> int:
     from translate.training.loop import train
 
     folder = train(run, resume=args.resume)
-    print(f"checkpoint: {folder}")
+    from translate.training.distributed import print_on_main
+
+    print_on_main(f"checkpoint: {folder}")  # once per job, not once per torchrun process
     return 0
 
 

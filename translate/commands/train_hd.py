@@ -70,7 +70,9 @@ def _run(args: argparse.Namespace) -> int:
     base = resolve(args.translator, cls.Options(), [args.config] if args.config else [], cli_values, args.set_pairs,
                    train_defaults=cls.train_defaults)
     final = train_stages(base, schedule, resume=args.resume)
-    print(f"checkpoint: {final}")
+    from translate.training.distributed import print_on_main
+
+    print_on_main(f"checkpoint: {final}")  # once per job, not once per torchrun process
     return 0
 
 
