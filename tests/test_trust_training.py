@@ -195,3 +195,18 @@ def test_progress_bar_shows_the_loss_terms_from_step_one(unpaired_data, tmp_path
     assert {"G_A", "cycle_A", "D_A"} <= set(shown[1]), shown  # step 1, long before step 25
     assert ("img/s" in shown[1]) != ("s/img" in shown[1])
     assert shown[2] == shown[1]  # unlogged steps keep the last values
+
+
+def test_a_hostile_config_file_is_one_line(tmp_path, unpaired_data, capsys):
+    from translate.cli import main
+
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("a: " + "[" * 20000 + "]" * 20000 + "\n")
+    big = tmp_path / "big.yaml"
+    big.write_text("# " + "x" * (5 * 2**20) + "\n")
+    for path, fragment in ((deep, "nested too deeply"), (big, "is not a config file")):
+        code = main(["train", "cyclegan", "--data", str(unpaired_data), "--checkpoints-dir", str(tmp_path / "ck"),
+                     "--config", str(path)])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 1 and len(err) == 1 and fragment in err[0] and path.name in err[0], err
+    assert not (tmp_path / "ck").exists()

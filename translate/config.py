@@ -349,15 +349,27 @@ def parse_set_pairs(pairs: Iterable[str]) -> Dict[str, Any]:
     return out
 
 
+# A run's saved config is a few KB; a file a thousand times that is not one (and YAML's aliases
+# can make a small file expand, so the bound is on the text, before parsing).
+MAX_CONFIG_BYTES = 4 * 2**20
+
+
 def load_yaml(path: str | Path) -> Dict[str, Any]:
     """Read a config file: a flat mapping, or the ``train:``/``model:`` sections we save."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: {path.stat().st_size:,} bytes is not a config file (the limit is "
+                              f"{MAX_CONFIG_BYTES:,})")
         loaded = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except RecursionError:  # a hostile file nested thousands deep: the parser recurses per level
+        raise ConfigError(f"{path}: nested too deeply to be a config file") from None
     if not isinstance(loaded, dict):
         raise ConfigError(f"{path}: expected a mapping of KEY: VALUE")
     flat: Dict[str, Any] = {}
