@@ -9,16 +9,31 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 
 .PHONY: demo test install bench clean
 
+# CPU-only machines: `make install TORCH_INDEX=https://download.pytorch.org/whl/cpu` installs
+# torch and torchvision (the pins of requirements.txt) from that index first, without the ~4 GB
+# of CUDA libraries the default wheels bring. Empty by default: CI installs from its local
+# mirror, which holds only the default wheels.
+TORCH_INDEX ?=
+TORCH_PINS = $(shell sed -n 's/^\(torch\(vision\)\{0,1\}==[^ #]*\).*/\1/p' requirements.txt)
+# MediaPipe 0.10.14 declares protobuf<5, opencv-contrib-python, jax, jaxlib and sounddevice,
+# none of which its face and pose solutions use here: with protobuf 6 (which ONNX and TensorBoard
+# need; translate/people/mediapipe_compat.py bridges the one gap) the resolver printed three
+# "ERROR: pip's dependency resolver" blocks on every install, and opencv-contrib (Qt, libGL)
+# replaced the headless OpenCV in cv2/. So everything else is resolved together in one pass,
+# MediaPipe's real runtime imports listed here, and MediaPipe itself installed last without its
+# declared dependencies (`pip check` still lists them: they are declared, not needed).
+MEDIAPIPE = $(shell grep -E '^mediapipe' requirements-people.txt | sed 's/[[:space:]]*\#.*//')
+PEOPLE_DEPS = $(shell grep -vE '^[[:space:]]*(\#|$$|mediapipe)' requirements-people.txt | sed 's/[[:space:]]*\#.*//')
+MEDIAPIPE_RUNTIME = absl-py attrs flatbuffers matplotlib protobuf>=6.31.1,<7
+
 $(STAMP): requirements.txt requirements-dev.txt requirements-people.txt requirements-serve.txt setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	# The people extra (MediaPipe, offline models) and the two fixes it needs: see requirements-people.txt
-	$(BIN)/python -m pip install --quiet -r requirements-people.txt
-	# The serve extra (translate serve, its browser tests): Gradio + Playwright, see requirements-serve.txt
-	$(BIN)/python -m pip install --quiet -r requirements-serve.txt
-	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall opencv-python-headless==4.11.0.86
-	$(BIN)/python -m pip install --quiet "protobuf>=6.31.1,<7"
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install --quiet --index-url $(TORCH_INDEX) $(TORCH_PINS))
+	# Core, dev, people (without MediaPipe) and serve (Gradio + Playwright) extras in one resolve
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -r requirements-serve.txt \
+		$(foreach r,$(PEOPLE_DEPS) $(MEDIAPIPE_RUNTIME),'$(r)')
+	$(BIN)/python -m pip install --quiet --no-deps $(MEDIAPIPE)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
