@@ -282,3 +282,38 @@ def dance_checkpoint(checkpoint: Path, source: Path, output: Path, options: Danc
     stages = spec.architecture + (" + face stage" if face else "")
     on_message(f"pose2frame ({stages}) on {torch_device}, {precision_name(dtype)}: {source} -> {output}")
     return dance((net, spec), source, output, options, torch_device, dtype, on_message, face)
+
+
+# --- the declaration `translate serve` builds its Dance tab from (translate.pipelines.registry) ---------
+
+from translate.pipelines.registry import (  # noqa: E402  (the declaration needs the code above)
+    POSE_SEQUENCE, VIDEO, Input, Pipeline, PipelineJob, register_pipeline)
+
+FACE_STAGE = "face"  # a pose2frame run's face-stage generator: part of the dance, not a direction to pick
+
+
+def serve_dance(job: PipelineJob) -> str:
+    """One upload through the whole dance with the model serve loaded (and its face stage, when the
+    run has one). The page has no --target-stats: without the dataset's pose statistics in the
+    checkpoint the source keeps its own framing (as --no-normalise), and the line returned says so."""
+    from translate.checkpoint import read_metadata
+    from translate.interop.loading import load_generator
+
+    model, checkpoint = job.model, Path(job.checkpoint)
+    face = None
+    if checkpoint.is_dir() and FACE_STAGE in (read_metadata(checkpoint).get("generators") or {}):
+        face = load_generator(checkpoint, FACE_STAGE)
+    normalise = bool((model.spec.preprocess or {}).get("pose_stats"))
+    result = dance((model.generator, model.spec), Path(job.source), Path(job.destination),
+                   DanceOptions(normalise=normalise, progress=False), model.device, model.dtype, face=face)
+    if result.problem:
+        raise TranslateError(f"dance: {result.problem}")
+    framing = "" if normalise else " (not normalised: the checkpoint has no pose statistics)"
+    return f"{result.frames} frames, {result.fps():.1f} frames/s{framing}"
+
+
+register_pipeline(Pipeline(
+    name="dance", title="Dance", summary="Pose transfer: the checkpoint's person does the moves of the person "
+                                         "in the video.",
+    inputs=(Input(VIDEO, "a video of someone dancing"),), model=POSE_SEQUENCE, run=serve_dance,
+    stages=(FACE_STAGE,), how_to_train="translate train pose2frame"))

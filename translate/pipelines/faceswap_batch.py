@@ -157,3 +157,32 @@ def swap_checkpoint(job: FaceSwapJob, make_detector: Callable[[], Any],
     with make_detector() as detector:
         swapper = FaceSwapper(net, device, detector, options, dtype)
         return swap_batch(swapper, pairs, job.video, job.overwrite, progress=job.progress, on_message=on_message)
+
+
+# --- the declaration `translate serve` builds its Face swap tab from (translate.pipelines.registry) ------
+
+from translate.pipelines.registry import (  # noqa: E402  (the declaration needs the code above)
+    FACE, IMAGE, VIDEO, Input, Pipeline, PipelineJob, register_pipeline)
+
+
+def serve_faceswap(job: PipelineJob) -> str:
+    """One upload (a video or a photo) through the whole face swap (detect, align, translate, blend)
+    with the face model serve loaded; the crops are the size the model was trained at."""
+    from translate.people.faces_detect import build_detector
+
+    spec = job.model.spec
+    options = SwapOptions(AlignSpec(int((spec.preprocess or {}).get("size") or 256)))
+    with build_detector("mediapipe") as detector:
+        swapper = FaceSwapper(job.model, detector, options)
+        report = swap_batch(swapper, [(Path(job.source), Path(job.destination))], VideoOptions(), overwrite=True,
+                            progress=False, on_message=lambda m: None)
+    if report.failed:
+        raise TranslateError(report.failed[0][1])
+    return f"face swap done ({spec.architecture})"
+
+
+register_pipeline(Pipeline(
+    name="faceswap", title="Face swap", summary="Swap the face in a video or a photo for the one the model "
+                                                "was trained on.",
+    inputs=(Input(VIDEO, "a video with a face"), Input(IMAGE, "a photo with a face")), model=FACE,
+    run=serve_faceswap, how_to_train="translate train faceswap"))
