@@ -238,7 +238,8 @@ def test_neighbours_named_in_the_issue_are_refused(pair, fragment):
 
 
 def test_choices_come_from_the_tables_that_build_them():
-    from translate.config import precision_names, rules_of
+    from translate.choices import PRECISIONS
+    from translate.config import rules_of
     from translate.devices import _DTYPES
     from translate.losses.adversarial import ADVERSARIAL_MODES
     from translate.nets.layers import _INITS, _NORMS, _PADDINGS
@@ -251,7 +252,7 @@ def test_choices_come_from_the_tables_that_build_them():
     assert set(rules["gan_mode"].options()) == set(ADVERSARIAL_MODES)
     assert set(rules["generator"].options()) == set(GENERATORS.names())
     assert set(rules["discriminator"].options()) == set(DISCRIMINATORS.names())
-    assert set(precision_names()) == {"auto", *_DTYPES}
+    assert set(rules_of(TrainConfig)["precision"].options()) == set(PRECISIONS) == {"auto", *_DTYPES}
 
 
 def test_every_architecture_key_is_a_key():

@@ -18,7 +18,8 @@ dataclass that holds it (``TrainConfig.RULES``, each translator's ``Options.RULE
 checked by one function (``check_rules``) before any value reaches torch: a number out of
 range, NaN or infinity, or a name no table builds is a ``ConfigError`` naming the key.
 Choices come from the tables that build them (the norm names from ``nets.layers``, ...),
-so a list here cannot drift from what the code accepts. Rules that relate keys to each
+so a list here cannot drift from what the code accepts; the names the CLI, serve and the API
+share with a run (precision, direction) and the default load size come from ``translate.choices``. Rules that relate keys to each
 other (a discriminator deep enough to shrink the crop to nothing) are each options
 class's ``check(train)``.
 """
@@ -35,6 +36,7 @@ from typing import Any, Callable, ClassVar, Dict, FrozenSet, Iterable, List, Opt
 
 import yaml
 
+from translate.choices import DEFAULT_DIRECTION, DEFAULT_PRECISION, DIRECTIONS, PRECISIONS, default_load_size
 from translate.errors import TranslateError
 
 
@@ -112,13 +114,6 @@ FRACTION = between(0, 1)
 SEED_MAX = 2**32 - 1  # numpy seeds take 0 .. 2**32 - 1
 
 
-def precision_names() -> Tuple[str, ...]:
-    """The precisions translate.devices maps to a dtype (its table; lazy: it imports torch)."""
-    from translate.devices import _DTYPES
-
-    return ("auto", *_DTYPES)
-
-
 def rules_of(cls: type) -> Dict[str, Rule]:
     """Every rule of ``cls``: its own ``RULES`` over its bases' (a subclass narrows or widens a key)."""
     rules: Dict[str, Rule] = {}
@@ -176,13 +171,13 @@ class TrainConfig:
     flip: bool = True  # random horizontal flips
     channels_a: int = 3  # 1 for grayscale inputs
     channels_b: int = 3  # 1 for grayscale outputs
-    direction: str = "AtoB"  # paired translators: which side is the input
+    direction: str = DEFAULT_DIRECTION  # paired translators: which side is the input
     batch_size: int = 1  # per process; under torchrun the global batch is this x world size
     steps: Optional[int] = None  # total optimiser steps of the run (a resumed run continues up to it)
     epochs: Optional[int] = None  # alternative to steps: passes over the training set
     seed: int = 0  # random seed; seeded fp32 runs repeat bit for bit on CPU
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (auto: bf16 where the device has it, see README)
+    precision: str = DEFAULT_PRECISION  # auto | fp32 | bf16 | fp16 (auto: bf16 where the device has it, see README)
     channels_last: bool = False  # NHWC memory format; measured slower on CPU, try it on GPU
     num_workers: int = 2  # data loading processes
     lr: float = 2e-4  # Adam learning rate of every network
@@ -214,12 +209,12 @@ class TrainConfig:
         "load_size": between(8, 32768),
         "channels_a": one_of((1, 3)),
         "channels_b": one_of((1, 3)),
-        "direction": one_of(("AtoB", "BtoA")),
+        "direction": one_of(DIRECTIONS),
         "batch_size": between(1, 65536),
         "steps": EVERY,
         "epochs": between(1, 10**6),
         "seed": between(0, SEED_MAX),
-        "precision": one_of(precision_names),
+        "precision": one_of(PRECISIONS),
         "num_workers": between(0, 1024),
         "lr": between(0, 1),  # 0 freezes the weights: how tests look at a run's start
         "beta1": between(0, 1, exclude_high=True),
@@ -262,11 +257,6 @@ def preset_values(name: str, model: Any) -> Dict[str, Any]:
         raise ConfigError(f"config key 'preset': unknown preset {name!r}; valid: {', '.join(PRESETS)}")
     keys = set(preset_fields(TrainConfig)) | set(preset_fields(type(model)))
     return {k: v for k, v in PRESETS[name].items() if k in keys}
-
-
-def _default_load_size(size: int) -> int:
-    # pix2pix/CycleGAN resize 256 crops from 286: keep that ratio at other sizes.
-    return int(round(size * 286 / 256))
 
 
 def preset_fields(options_cls: type) -> List[str]:
@@ -446,7 +436,7 @@ def resolve(
     for layer in layers:
         train, model = apply_overrides(train, model, layer)
     if train.load_size is None:
-        train = dataclasses.replace(train, load_size=_default_load_size(train.size))
+        train = dataclasses.replace(train, load_size=default_load_size(train.size))
     validate(train)
     validate_options(model, train)
     return RunConfig(translator=translator, train=train, model=model)
@@ -506,7 +496,7 @@ def describe_keys(model_defaults: Any, train_defaults: Optional[Dict[str, Any]] 
     if train_defaults:
         train, model = apply_overrides(train, model, train_defaults)
     if train.load_size is None:
-        train = dataclasses.replace(train, load_size=_default_load_size(train.size))
+        train = dataclasses.replace(train, load_size=default_load_size(train.size))
     rows = []
     for cls, obj in ((TrainConfig, train), (type(model), model)):
         hints = typing.get_type_hints(cls)

@@ -15,9 +15,13 @@ from typing import ContextManager, Optional
 
 import torch
 
+from translate.choices import PRECISIONS
 from translate.errors import TranslateError
 
+# What each precision of translate.choices.PRECISIONS (but auto, decided below) computes in;
+# tests/test_choices.py keeps the two equal.
 _DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+_NAMES = {dtype: name for name, dtype in _DTYPES.items()}
 
 
 class DeviceError(TranslateError, RuntimeError):
@@ -65,7 +69,7 @@ def resolve_precision(precision: str, device: torch.device) -> Optional[torch.dt
             return torch.bfloat16 if cpu_has_native_bf16() else None
         return None
     if precision not in _DTYPES:
-        raise DeviceError(f"precision must be one of auto, {', '.join(_DTYPES)}; got {precision!r}")
+        raise DeviceError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
     dtype = _DTYPES[precision]
     if dtype is torch.float16 and device.type == "cpu":
         raise DeviceError("fp16 autocast is for CUDA; use --precision bf16 or fp32 on CPU")
@@ -73,7 +77,7 @@ def resolve_precision(precision: str, device: torch.device) -> Optional[torch.dt
 
 
 def precision_name(dtype: Optional[torch.dtype]) -> str:
-    return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
+    return _NAMES[dtype]
 
 
 def autocast(device: torch.device, dtype: Optional[torch.dtype]) -> ContextManager:
