@@ -18,11 +18,9 @@ from typing import List, Optional
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # no update check (and no warning) offline
 
+from translate.choices import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE  # noqa: E402
 from translate.commands import load_all  # noqa: E402
 from translate.errors import TranslateError, UsageError  # noqa: E402
-
-EXIT_USAGE = 2
-EXIT_FAILED = 1
 
 
 def _chosen_command(argv: List[str], names) -> Optional[str]:
@@ -70,7 +68,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return command.run(args)
     except KeyboardInterrupt:
         print("translate: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except TranslateError as exc:
         print(f"translate {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILED

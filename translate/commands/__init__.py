@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Optional
 
+from translate.choices import EXIT_FAILED, PRECISIONS
 from translate.errors import InputNotFoundError, TranslateError, UsageError  # noqa: F401  (commands import them from here)
 
 Check = Callable[[argparse.Namespace], None]
@@ -53,7 +54,7 @@ def load_all() -> Dict[str, Command]:
 
 def add_device_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="auto (default: CUDA if present, else CPU), cpu, cuda or cuda:N")
-    p.add_argument("--precision", default=None, choices=["auto", "fp32", "bf16", "fp16"],
+    p.add_argument("--precision", default=None, choices=PRECISIONS,
                    help="autocast precision. auto (default) = bf16 on CUDA and on CPUs with native bf16 "
                         "(measured faster than fp32 there, see tools/BENCHMARKS.md), else fp32; fp16 is CUDA only")
 
@@ -115,9 +116,6 @@ def require_positive(args: argparse.Namespace, *flags: str) -> None:
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
-
-
-EXIT_FAILED = 1
 
 
 def report_failures(failed, written_line: str) -> int:

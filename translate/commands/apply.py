@@ -5,11 +5,11 @@ import argparse
 from fractions import Fraction
 from pathlib import Path
 
+from translate.choices import DIRECTIONS
 from translate.commands import (Command, UsageError, add_device_args, register, report_failures, require_path,
                                 require_writable)
 
 MAX_PIXELS = 100_000_000  # translate.data.io.MAX_PIXELS, repeated so --help needs no torch import
-DIRECTIONS = ("AtoB", "BtoA")
 
 
 def _tile(value: str) -> str:

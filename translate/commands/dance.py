@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from translate.choices import EXIT_FAILED
 from translate.commands import (Command, UsageError, add_device_args, register, require_file, require_path,
                                 require_writable)
 
@@ -58,7 +59,7 @@ def _dance_run(args: argparse.Namespace) -> int:
         say(f"{result.no_person} frame(s) had nobody found and reused the previous pose")
     if result.problem:
         say(f"problem: {result.problem}")
-        return 1
+        return EXIT_FAILED
     return 0
 
 

@@ -5,10 +5,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from translate.choices import DIRECTIONS, EXIT_FAILED
 from translate.commands import (Command, UsageError, add_device_args, register, require_file, require_folder,
                                 require_path, require_positive, require_writable)
-
-EXIT_FAILED = 1
 
 
 def _epilog() -> str:
@@ -34,7 +33,7 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     model.add_argument("--checkpoint", help="a run folder (checkpoints/NAME) or a generator .safetensors file")
     model.add_argument("--data", help="dataset root, in any layout `translate train` reads")
     model.add_argument("--split", default="test", help="split to translate and measure (default test)")
-    model.add_argument("--direction", choices=("AtoB", "BtoA"), help="only this generator (default: all)")
+    model.add_argument("--direction", choices=DIRECTIONS, help="only this generator (default: all)")
     folders = p.add_argument_group("two folders, no model")
     folders.add_argument("--pred", help="folder of outputs (searched recursively)")
     folders.add_argument("--target", help="folder of targets; files are matched to --pred by name")

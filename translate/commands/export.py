@@ -5,9 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from translate.choices import DIRECTIONS
 from translate.commands import Command, UsageError, register, require_path, require_writable
-
-DIRECTIONS = ("AtoB", "BtoA")
 
 
 def _export_args(p: argparse.ArgumentParser) -> None:

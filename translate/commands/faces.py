@@ -5,9 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from translate.choices import EXIT_FAILED
 from translate.commands import Command, UsageError, register, report_failures, require_path, require_writable
-
-EXIT_FAILED = 1
 
 
 def add_face_args(p: argparse.ArgumentParser, size_default: int | None = 256) -> None:

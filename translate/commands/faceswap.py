@@ -5,9 +5,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from translate.choices import DIRECTIONS
 from translate.commands import (Command, UsageError, add_device_args, register, report_failures, require_path,
                                 require_writable)
-from translate.commands.apply import DIRECTIONS, _fps
+from translate.commands.apply import _fps
 from translate.commands.faces import add_face_args, check_face_args, make_detector
 
 

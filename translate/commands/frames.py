@@ -5,10 +5,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from translate.choices import EXIT_FAILED
 from translate.commands import Command, UsageError, register, require_file, require_folder, require_writable
 from translate.commands.apply import _fps
-
-EXIT_FAILED = 1
 
 
 def _frames_args(p: argparse.ArgumentParser) -> None:

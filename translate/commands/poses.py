@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 from typing import Tuple
 
+from translate.choices import EXIT_FAILED
 from translate.commands import Command, UsageError, register, require_file, require_folder, require_writable
-
-EXIT_FAILED = 1
 
 
 def _size(value: str) -> Tuple[int, int]:
