@@ -3,27 +3,32 @@ from __future__ import annotations
 
 import argparse
 
+from translate.choices import DEFAULT_EPOCHS, DIRECTIONS
 from translate.commands import Command, UsageError, add_device_args, register, require_file, require_folder
 from translate.registry import TRANSLATORS
 
 
 def _train_args(p: argparse.ArgumentParser) -> None:
+    from translate.config import PRESETS, TrainConfig  # the defaults' home (config imports no torch)
+
+    t = TrainConfig()
+
     # The declared names, not names(): listing the registered ones imports every translator (torch).
     p.add_argument("translator", help="one of: " + ", ".join(TRANSLATORS.declared))
     p.add_argument("--data", help="dataset root: trainA/ + trainB/ (unpaired); train/ of side-by-side AB "
                                   "images, or train/A/ + train/B/ matched by file name (paired)")
     p.add_argument("--name", help="run name; checkpoints go to CHECKPOINTS_DIR/NAME/")
-    p.add_argument("--checkpoints-dir", help="where run folders live (default: checkpoints)")
-    p.add_argument("--size", type=int, help="training crop size in pixels (default 256)")
-    p.add_argument("--batch-size", type=int, help="images per step per process (default 1)")
-    p.add_argument("--direction", choices=("AtoB", "BtoA"),
-                   help="paired translators: which side is the input (default AtoB; facades is BtoA)")
+    p.add_argument("--checkpoints-dir", help=f"where run folders live (default: {t.checkpoints_dir})")
+    p.add_argument("--size", type=int, help=f"training crop size in pixels (default {t.size})")
+    p.add_argument("--batch-size", type=int, help=f"images per step per process (default {t.batch_size})")
+    p.add_argument("--direction", choices=DIRECTIONS,
+                   help=f"paired translators: which side is the input (default {t.direction}; facades is BtoA)")
     p.add_argument("--steps", type=int, help="total optimiser steps of the run; a resumed run continues up to it")
-    p.add_argument("--epochs", type=int, help="passes over the training set, instead of --steps (default 200)")
-    p.add_argument("--seed", type=int, help="random seed (default 0); fp32 runs with a seed repeat exactly on CPU")
-    p.add_argument("--num-workers", type=int, help="data loading processes (default 2)")
+    p.add_argument("--epochs", type=int, help=f"passes over the training set, instead of --steps (default {DEFAULT_EPOCHS})")
+    p.add_argument("--seed", type=int, help=f"random seed (default {t.seed}); fp32 runs with a seed repeat exactly on CPU")
+    p.add_argument("--num-workers", type=int, help=f"data loading processes (default {t.num_workers})")
     add_device_args(p)
-    p.add_argument("--preset", choices=("default", "paper"),
+    p.add_argument("--preset", choices=tuple(PRESETS),
                    help="default: the measured quality defaults; paper: the papers' exact settings (README)")
     p.add_argument("--resume", action="store_true", help="continue the run in CHECKPOINTS_DIR/NAME from its last checkpoint")
     p.add_argument("--config", metavar="FILE.yaml", help="YAML file of config keys (flat, or the saved config.yaml)")

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import argparse
 
+from translate.choices import HD_TRANSLATORS, StageSchedule
 from translate.commands import Command, UsageError, add_device_args, register, require_file, require_folder
+
+_DEFAULT = StageSchedule()  # the flags' defaults are the schedule's
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -30,15 +33,18 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoints-dir", help="where run folders live (default: checkpoints)")
     p.add_argument("--size", type=int, help="local stage crop size (the global stage uses half)")
     p.add_argument("--batch-size", type=int, help="images per step per process (default 1)")
-    p.add_argument("--global-epochs", type=int, default=200, help="global stage epochs (default 200 = 100 + 100 decaying)")
-    p.add_argument("--local-epochs", type=int, default=200, help="local stage epochs, frozen part included (default 200)")
-    p.add_argument("--fix-global-epochs", type=int, default=10,
-                   help="local stage epochs with the global trunk frozen (pix2pixHD's niter_fix_global; default 10)")
-    p.add_argument("--translator", choices=("pix2pixhd", "pose2frame"), default="pix2pixhd",
+    p.add_argument("--global-epochs", type=int, default=_DEFAULT.global_epochs,
+                   help=f"global stage epochs (default {_DEFAULT.global_epochs} = 100 + 100 decaying)")
+    p.add_argument("--local-epochs", type=int, default=_DEFAULT.local_epochs,
+                   help=f"local stage epochs, frozen part included (default {_DEFAULT.local_epochs})")
+    p.add_argument("--fix-global-epochs", type=int, default=_DEFAULT.fix_global_epochs,
+                   help="local stage epochs with the global trunk frozen (pix2pixHD's niter_fix_global; "
+                        f"default {_DEFAULT.fix_global_epochs})")
+    p.add_argument("--translator", choices=HD_TRANSLATORS, default=HD_TRANSLATORS[0],
                    help="pix2pixhd (default) or pose2frame (Everybody Dance Now: the same stages, temporal pairs)")
-    p.add_argument("--face-epochs", type=int, default=0,
+    p.add_argument("--face-epochs", type=int, default=_DEFAULT.face_epochs,
                    help="pose2frame only: train the face stage for N epochs on the finished body model "
-                        "into NAME_face (default 0: no face stage)")
+                        f"into NAME_face (default {_DEFAULT.face_epochs}: no face stage)")
     p.add_argument("--seed", type=int)
     p.add_argument("--num-workers", type=int)
     add_device_args(p)
@@ -48,21 +54,28 @@ def _args(p: argparse.ArgumentParser) -> None:
                    help="override any config key of `translate train pix2pixhd` for both stages")
 
 
+def _schedule(args: argparse.Namespace) -> StageSchedule:
+    return StageSchedule(args.global_epochs, args.local_epochs, args.fix_global_epochs, args.face_epochs)
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
 def _check(args: argparse.Namespace) -> None:
-    if min(args.global_epochs, args.local_epochs) < 1 or not 0 <= args.fix_global_epochs <= args.local_epochs:
-        raise UsageError("need --global-epochs, --local-epochs >= 1 and 0 <= --fix-global-epochs <= --local-epochs")
-    if args.face_epochs < 0 or (args.face_epochs and args.translator != "pose2frame"):
-        raise UsageError("--face-epochs N (N >= 0) is for --translator pose2frame")
+    problem = _schedule(args).problem(args.translator, _flag)
+    if problem:
+        raise UsageError(problem)
     require_folder(args.data, "--data")
     require_file(args.config, "--config")
 
 
 def _run(args: argparse.Namespace) -> int:
     from translate.config import resolve
-    from translate.pipelines.hd_stages import StageSchedule, train_stages
+    from translate.pipelines.hd_stages import train_stages
     from translate.registry import TRANSLATORS
 
-    schedule = StageSchedule(args.global_epochs, args.local_epochs, args.fix_global_epochs, args.face_epochs)
+    schedule = _schedule(args)
     cls = TRANSLATORS.get(args.translator)
     cli_values = {"data": args.data, "name": args.name, "checkpoints_dir": args.checkpoints_dir, "size": args.size,
                   "batch_size": args.batch_size, "seed": args.seed, "device": args.device,

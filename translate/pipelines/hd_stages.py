@@ -17,33 +17,17 @@ discriminator gets one more scale than the global stage's, as in pix2pixHD's 102
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 from translate import checkpoint as ckpt
+from translate.choices import HD_TRANSLATORS, StageSchedule
 from translate.config import ConfigError, RunConfig
 from translate.data.hd_pairs import find_hd_sources
 from translate.registry import TRANSLATORS
 from translate.training.loop import SizeTooSmallError, train
-
-HD_TRANSLATORS = ("pix2pixhd", "pose2frame")
-
-
-@dataclass(frozen=True)
-class StageSchedule:
-    global_epochs: int = 200  # 100 constant + 100 decaying, as the paper
-    local_epochs: int = 200  # the local stage, its frozen part included
-    fix_global_epochs: int = 10  # local stage epochs with the global trunk frozen
-    face_epochs: int = 0  # pose2frame only: the face stage on the finished body model
-
-    def check(self, translator: str) -> None:
-        if min(self.global_epochs, self.local_epochs) < 1 or not 0 <= self.fix_global_epochs <= self.local_epochs:
-            raise ConfigError("need global and local epochs >= 1 and 0 <= fix-global epochs <= local epochs")
-        if self.face_epochs < 0 or (self.face_epochs and translator != "pose2frame"):
-            raise ConfigError("face epochs (N >= 0) are for the pose2frame translator")
+from translate.training.sampler import EpochSampler
 
 
 def _step_reached(folder: Path) -> int:
@@ -67,14 +51,18 @@ def train_stages(base: RunConfig, schedule: StageSchedule = StageSchedule(), res
     """Train every stage of ``base`` (a pix2pixhd or pose2frame run); returns the final run folder."""
     if base.translator not in HD_TRANSLATORS:
         raise ConfigError(f"the stage schedule trains {' or '.join(HD_TRANSLATORS)}, not {base.translator}")
-    schedule.check(base.translator)
+    problem = schedule.problem(base.translator)
+    if problem:
+        raise ConfigError(problem)
     t = base.train
     if t.size < 2 or t.load_size < 2:
         raise ConfigError("size and load_size must be at least 2 so the global stage can use half")
     # Once, so every stage builds the same input channels without scanning the labels again.
     opts = TRANSLATORS.get(base.translator).prepare(base.model, t)
     samples = len(find_hd_sources(t.data, "train", opts.input).items)
-    per_epoch = max(1, math.ceil(samples / (t.batch_size * int(os.environ.get("WORLD_SIZE", "1")))))
+    # The loop's own count of steps in an epoch (its sampler's), so the stages end where its epochs do.
+    per_epoch = EpochSampler(samples, t.batch_size, t.seed, world_size=int(os.environ.get("WORLD_SIZE", "1"))
+                             ).batches_per_epoch
 
     global_run = RunConfig(base.translator, dataclasses.replace(
         t, name=f"{t.name}_global", size=t.size // 2, load_size=t.load_size // 2, epochs=schedule.global_epochs,
