@@ -168,3 +168,30 @@ def test_exit_codes(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(COMMANDS, "models", dataclasses.replace(COMMANDS["models"], run=refused))
     assert main(["models"]) == EXIT_USAGE
     assert main(["eval", "--pred", str(tmp_path / "missing"), "--target", str(tmp_path)]) == EXIT_FAILED
+
+
+# Flags whose names a room's table owns, repeated in the command so --help needs no cv2 or
+# torch: (flag, module, table, options class, its field). The table decides, the flag follows.
+ROOM_TABLES = [
+    ("faceswap --color", "translate.people.faces_blend", "COLOR_MATCHERS", "BlendOptions", "color"),
+    ("faceswap --blend", "translate.people.faces_blend", "BLENDERS", "BlendOptions", "mode"),
+    ("faceswap --select", "translate.people.faces_track", "SELECTORS", "TrackOptions", "select"),
+    ("faces extract --select", "translate.people.faces_track", "SELECTORS", "TrackOptions", "select"),
+    ("faceswap --mask", "translate.people.faces_mask", "MASKERS", None, None),
+    ("faces extract --mask", "translate.people.faces_mask", "MASKERS", None, None),
+    ("poses render --figure-mode", "translate.people.poses.render", "RENDER_MODES", "FigureStyle", "mode"),
+    ("poses extract --figure-mode", "translate.people.poses.render", "RENDER_MODES", "FigureStyle", "mode"),
+]
+
+
+@pytest.mark.parametrize("flag,module,table,options_cls,key", ROOM_TABLES, ids=[row[0] for row in ROOM_TABLES])
+def test_flags_that_repeat_a_rooms_table_still_equal_it(options, flag, module, table, options_cls, key):
+    room = pytest.importorskip(module)
+    assert set(options[flag].choices) == set(getattr(room, table)), flag
+    if options_cls:
+        assert options[flag].default == getattr(getattr(room, options_cls)(), key), flag
+
+
+def test_export_formats_are_the_registered_ones(options):
+    export = pytest.importorskip("translate.interop.export")
+    assert set(options["export --format"].choices) == set(export.EXPORT_FORMATS.names())
