@@ -14,6 +14,7 @@ from translate.checkpoint import GeneratorSpec, save_run
 from translate.cli import main
 from translate.data import read_image, write_image
 from translate.eval.report import EvalReport, MetricValue
+from translate.pipelines.registry import FACE, IMAGE, POSE_SEQUENCE, Input, Pipeline, PipelineJob
 from translate.serve import ServeError, ServeOptions, exposure_warning, page_address, parse_auth
 from translate.serve.domains import read_domains
 from translate.serve.handlers import Handlers
@@ -433,6 +434,47 @@ def test_pipeline_tab_refuses_an_image_model_and_a_bad_video(handlers, tmp_path)
     assert path is None and status == "Error: tiny is an image model: use the Try a model tab"
 
 
+def test_a_pipeline_is_served_from_its_declaration_alone(run_dir, image_file, tmp_path):
+    """A new pipeline is its code and a declaration: serve offers its kind's models and runs it."""
+    jobs = []
+
+    def outline(job: PipelineJob) -> str:
+        jobs.append(job)
+        write_image(job.destination, job.model(read_image(job.source)))
+        return "outlined"
+
+    sketch = Pipeline("sketch", "Sketch", "Draw it.", (Input(IMAGE, "a photo"),), IMAGE, outline)
+    models, _ = discover([run_dir.parent], pipelines=[sketch])
+    handlers = Handlers(ModelCache(models, "cpu", [sketch]), OutputFolder(tmp_path / "out"), UploadLimits(),
+                        [run_dir.parent])
+    assert handlers.pipelines() == [sketch] and handlers.cache.choices(sketch.model)[0][1] == "tiny"
+    path, status = handlers.run_pipeline("tiny", str(image_file), "fp32", "sketch")
+    assert status.startswith("Done: outlined in "), status
+    assert path.parent == handlers.outputs.root and path.name.startswith("photo_sketch_") and path.suffix == ".png"
+    assert read_image(path).shape == (29, 37, 3)
+    (job,) = jobs
+    assert job.checkpoint == run_dir and job.model.spec.direction == "AtoB" and job.source == image_file
+    clip = make_video(tmp_path / "clip.mp4", frames=2)
+    assert handlers.run_pipeline("tiny", str(clip), "fp32", "sketch")[1] == "Error: sketch takes a photo"
+    assert handlers.run_pipeline("tiny", str(image_file), "fp32", "dance")[1] \
+        == "Error: no pipeline called 'dance'; this server runs sketch"
+    assert len(jobs) == 1
+
+
+def test_the_page_has_a_tab_per_registered_pipeline(handlers):
+    from translate.pipelines.registry import list_pipelines
+    from translate.serve.app import build
+
+    page = build(handlers)
+    blocks = list(page.blocks.values())
+    ids = {b.elem_id for b in blocks if getattr(b, "elem_id", None)}
+    tabs = [b.label for b in blocks if type(b).__name__ == "Tab"]
+    assert [t for t in tabs if t not in ("Try a model", "Images", "Video", "Runs")] \
+        == [p.title for p in list_pipelines()]
+    for p in list_pipelines():
+        assert {f"{p.name}-model", f"{p.name}-upload", f"run-{p.name}", f"{p.name}-status", f"{p.name}-result"} <= ids
+
+
 def test_runs_curves_split_losses_from_metrics(handlers):
     losses, metrics = handlers.curves("tiny")
     assert {r["series"] for r in losses} == {"G_GAN", "D"}
@@ -482,11 +524,14 @@ def test_face_swap_tab_runs_the_whole_pipeline_on_a_clip(tmp_path):
                               translator="faceswap", direction=d) for d in ("AtoB", "BtoA")}
     save_run(tmp_path / "swap", {d: (s.build(), s) for d, s in specs.items()}, 3, "faceswap")
     models, _ = discover([tmp_path])
-    assert [(m.name, m.kind) for m in models] == [("swap", "faceswap")]
+    assert [(m.name, m.kind) for m in models] == [("swap", FACE)]
     handlers = Handlers(ModelCache(models, "cpu"), OutputFolder(tmp_path / "out"), UploadLimits(), [tmp_path])
     assert handlers.translate_images("swap", None, np.zeros((8, 8, 3), np.uint8), None, "auto", 0).status \
         == "Error: swap is a faceswap model: use its own tab"
-    path, status = handlers.run_pipeline("swap", str(make_face_video(tmp_path / "face.mp4", frames=4)), "fp32")
+    video = make_face_video(tmp_path / "face.mp4", frames=4)
+    refused = handlers.run_pipeline("swap", str(video), "fp32", "dance")[1]
+    assert refused == "Error: swap is a faceswap model: use its own tab"
+    path, status = handlers.run_pipeline("swap", str(video), "fp32", "faceswap")
     assert status.startswith("Done: face swap"), status
     frames, _, _, audio_seconds, _ = read_back(path)
     assert len(frames) == 4 and frames[0].shape == (160, 192, 3) and audio_seconds
@@ -499,7 +544,7 @@ def test_dance_tab_runs_the_whole_pipeline_on_a_clip(tmp_path, dancer):  # noqa:
                  str(tmp_path / "ck"), "--size", "32", "--steps", "1", "--num-workers", "0",
                  *sum((["--set", s] for s in TINY + ["tensorboard=false", "flip=false"]), [])]) == 0
     models, _ = discover([tmp_path / "ck"])
-    assert [(m.name, m.kind) for m in models] == [("moves", "dance")]
+    assert [(m.name, m.kind) for m in models] == [("moves", POSE_SEQUENCE)]
     handlers = Handlers(ModelCache(models, "cpu"), OutputFolder(tmp_path / "out"), UploadLimits(), [tmp_path])
     photo = write_image(tmp_path / "still.png", np.zeros((32, 32, 3), np.uint8))
     assert handlers.run_pipeline("moves", str(photo), "fp32")[1] == "Error: dance takes a video of someone dancing"

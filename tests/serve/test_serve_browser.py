@@ -269,6 +269,18 @@ def test_the_runs_page_shows_a_runs_metrics(page):
     page.wait_for_function("document.querySelectorAll('#samples img').length == 2")
 
 
+def test_each_registered_pipeline_has_its_own_tab(page):
+    from translate.pipelines.registry import list_pipelines
+
+    for pipeline in list_pipelines():
+        page.click(f"button[role=tab]:has-text('{pipeline.title}')")
+        page.wait_for_selector(f"#run-{pipeline.name}", state="visible")
+        text = page.inner_text(f"#pipeline-{pipeline.name}")
+        # this server has no checkpoint of the pipeline's kind: the tab says how to train one
+        assert f"No {pipeline.title.lower()} checkpoints found (" in text and pipeline.how_to_train in text, text
+        assert pipeline.wanted() in page.inner_text(f"#{pipeline.name}-upload")
+
+
 def test_the_server_serves_no_file_outside_its_output_folder(server):
     url, handlers = server
     for path in ["/etc/passwd", str(DEMO / "translate.json"), str(handlers.outputs.root / "../x")]:

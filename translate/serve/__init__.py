@@ -3,6 +3,8 @@
 Rooms: ``models`` (the only code that loads or runs a model), ``runs`` (reads what training
 wrote), ``safety`` (upload checks and the output folder), ``handlers`` (what each button does,
 no Gradio), ``app`` (the Gradio page). ``serve(options)`` is the one call the CLI makes.
+Pipelines are not named here: each registered one (``translate.pipelines.registry``) gets a tab
+built from its declaration.
 """
 from __future__ import annotations
 
@@ -78,12 +80,14 @@ def prepare(options: ServeOptions):
     except ImportError as exc:
         raise ServeError(f"translate serve needs the serve extra ({exc.name} is missing): "
                          f"pip install -r requirements-serve.txt") from None
+    from translate.pipelines.registry import list_pipelines
     from translate.serve.handlers import Handlers
     from translate.serve.models import ModelCache, discover
     from translate.serve.safety import OutputFolder, UploadLimits
 
     roots = list(dict.fromkeys([*options.roots, *demo_roots()]))
-    models, problems = discover(roots, options.checkpoints)
+    pipelines = list_pipelines()  # every registered pipeline gets a tab
+    models, problems = discover(roots, options.checkpoints, pipelines)
     for line in problems:
         print(f"serve: skipped a checkpoint: {line}", file=sys.stderr)
     outputs = OutputFolder(options.output_dir)
@@ -92,7 +96,7 @@ def prepare(options: ServeOptions):
     # Gradio keeps uploads and the copies it serves under this folder: one place, cleaned at exit.
     os.environ["GRADIO_TEMP_DIR"] = str(outputs.root / "gradio")
     limits = UploadLimits(max_mb=options.max_upload_mb, max_pixels=options.max_pixels)
-    handlers = Handlers(ModelCache(models, options.device), outputs, limits,
+    handlers = Handlers(ModelCache(models, options.device, pipelines), outputs, limits,
                         [*roots, *[Path(c) for c in options.checkpoints if Path(c).is_dir()]])
     print(f"serve: {len(models)} model(s), {len(handlers.runs())} run(s); results in {outputs.root}",
           file=sys.stderr)

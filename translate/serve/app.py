@@ -7,11 +7,13 @@ Gradio's queue runs it off the request thread.
 """
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List, Optional
 
+from translate.pipelines.registry import IMAGE, Pipeline
 from translate.serve.handlers import Handlers, Plot
-from translate.serve.models import KIND_DANCE, KIND_FACESWAP, KIND_IMAGE, PRECISIONS
+from translate.choices import DEFAULT_PRECISION, PRECISIONS
 
 MODEL_GROUP = "model"  # every event that runs a model: one at a time on the device
 # System fonts only: Gradio's default theme would make the browser fetch web fonts from the internet.
@@ -22,7 +24,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "datasets" / "samples"
 # A result is shown no larger than it is (a 256x192 video is not blown up to the page's width) and
 # never distorted: the browser keeps its aspect ratio within the column.
 CSS = """
-#video-result video, #people-result video { width: auto !important; height: auto !important;
+#video-result video, .pipeline-result video { width: auto !important; height: auto !important;
   max-width: 100%; max-height: 70vh; object-fit: contain; margin: 0 auto; display: block; }
 """
 
@@ -40,105 +42,138 @@ def _frame(rows: List[dict], columns=("step", "value", "series")):
     return pd.DataFrame(rows, columns=list(columns))
 
 
+@dataclass
+class ModelControls:
+    """The Try a model tab's settings, read by its Images and Video tabs (and, for precision, by
+    the pipeline tabs, as the one face swap & dance tab did)."""
+
+    model: Any
+    direction: Any
+    precision: Any
+    size: Any
+
+
 def build(handlers: Handlers, title: str = "translate"):
+    """The page: Try a model (images, video), one tab per pipeline the server runs, and Runs."""
     offline_environment()
     import gradio as gr
-
-    image_models = handlers.cache.choices(KIND_IMAGE)  # (label saying what A and B are, name)
-    people_models = handlers.cache.choices(KIND_FACESWAP) + handlers.cache.choices(KIND_DANCE)
-    first = image_models[0][1] if image_models else None
-    info, directions = handlers.model_info(first)
 
     with gr.Blocks(title=title, analytics_enabled=False) as page:
         gr.Markdown(f"# {title}: image-to-image translation in the browser")
         with gr.Tab("Try a model", id="try"):
-            with gr.Row():
-                model = gr.Dropdown(image_models, value=first, label="model", elem_id="model", scale=3)
-                direction = gr.Radio(directions, value=directions[0][1] if directions else None, label="direction",
-                                     elem_id="direction", visible=len(directions) > 1)
-                precision = gr.Dropdown(list(PRECISIONS), value="auto", label="precision", elem_id="precision")
-                size = gr.Number(value=0, precision=0, label="size (long side px, 0 = keep)", elem_id="size")
-            if not image_models:
-                gr.Markdown("No image models found: train one (`translate train ...`) or pass `--checkpoint`.")
-            with gr.Accordion("model details", open=False):
-                details = gr.JSON(info, elem_id="model-info")
-            with gr.Tab("Images", id="images"):
-                with gr.Row():
-                    files = gr.File(file_count="multiple", file_types=["image"], label="images",
-                                    elem_id="image-upload")
-                    # a file path, not pixels: the server decodes it itself, through read_image's size gate
-                    webcam = gr.Image(sources=["webcam"], type="filepath", image_mode=None, label="or the webcam",
-                                      elem_id="webcam")
-                _examples(gr, files, [["coffee.jpg"], ["rocket.jpg"], ["coffee.jpg", "rocket_tower.jpg"]],
-                          "image-examples")
-                run_images = gr.Button("Translate", variant="primary", elem_id="translate-images")
-                image_status = gr.Markdown(elem_id="image-status")
-                slider = gr.ImageSlider(type="filepath", label="input | output (drag)", elem_id="before-after")
-                # contain, not cover: a single wide result must be seen whole, not cropped to a strip
-                gallery = gr.Gallery(label="outputs (click one to compare)", columns=6, height=220,
-                                     object_fit="contain", elem_id="outputs")
-                downloads = gr.File(label="download", file_count="multiple", elem_id="downloads")
-                pairs = gr.State([])
-            with gr.Tab("Video", id="video"):
-                video_in = gr.File(file_types=["video"], label="video", elem_id="video-upload")
-                _examples(gr, video_in, [["coffee_pan.mp4"]], "video-examples", single=True)
-                run_video = gr.Button("Translate video", variant="primary", elem_id="translate-video")
-                video_status = gr.Markdown(elem_id="video-status")
-                video_out = gr.Video(label="result (with its audio)", elem_id="video-result")
-        with gr.Tab("Face swap & dance", id="people"):
-            if not people_models:
-                gr.Markdown("No face swap or dance checkpoints found (`translate train faceswap`, "
-                            "`translate train pose2frame`).")
-            people_model = gr.Dropdown(people_models, value=people_models[0][1] if people_models else None,
-                                       label="face swap / dance model", elem_id="people-model")
-            people_in = gr.File(file_types=["video", "image"], label="video (or a photo for face swap)",
-                                elem_id="people-upload")
-            run_people = gr.Button("Run the pipeline", variant="primary", elem_id="run-people")
-            people_status = gr.Markdown(elem_id="people-status")
-            people_out = gr.Video(label="result", elem_id="people-result")
+            controls = _try_tab(gr, handlers)
+        for pipeline in handlers.pipelines():  # each from its declaration: nothing here names one
+            with gr.Tab(pipeline.title, id=f"pipeline-{pipeline.name}", elem_id=f"pipeline-{pipeline.name}"):
+                _pipeline_tab(gr, handlers, pipeline, controls.precision)
         with gr.Tab("Runs", id="runs"):
             on_run, run, run_outputs = _runs_tab(gr, handlers)
         # The first run is drawn when the page opens, not only when the user picks one.
         page.load(on_run, run, run_outputs)
-
-        def on_model(name):
-            info, directions = handlers.model_info(name)
-            return info, gr.update(choices=directions, value=directions[0][1] if directions else None,
-                                   visible=len(directions) > 1)
-
-        model.change(on_model, model, [details, direction])
-
-        def on_images(name, uploaded, cam, way, prec, px):
-            result = handlers.translate_images(name, uploaded, cam, way, prec, px)
-            first_pair = tuple(str(p) for p in result.pairs[0]) if result.pairs else None
-            return (result.status, first_pair, [str(t) for _, t in result.pairs],
-                    [str(p) for p in result.downloads] or None, [tuple(map(str, p)) for p in result.pairs])
-
-        run_images.click(on_images, [model, files, webcam, direction, precision, size],
-                         [image_status, slider, gallery, downloads, pairs], concurrency_id=MODEL_GROUP)
-
-        def on_pick(chosen: list, evt: gr.SelectData):
-            return tuple(chosen[evt.index]) if chosen and evt.index < len(chosen) else None
-
-        gallery.select(on_pick, pairs, slider)
-
-        def on_video(name, uploaded, way, prec, px, progress=gr.Progress()):
-            path, status = handlers.translate_video(name, uploaded, way, prec, px,
-                                                    lambda f, m: progress(f, desc=m))
-            return (str(path) if path else None), status
-
-        run_video.click(on_video, [model, video_in, direction, precision, size], [video_out, video_status],
-                        concurrency_id=MODEL_GROUP)
-
-        def on_people(name, uploaded, prec, progress=gr.Progress()):
-            progress(0.0, desc="running the whole pipeline (this takes a while)")
-            path, status = handlers.run_pipeline(name, uploaded, prec)
-            return (str(path) if path else None), status
-
-        run_people.click(on_people, [people_model, people_in, precision], [people_out, people_status],
-                         concurrency_id=MODEL_GROUP)
     page.queue(default_concurrency_limit=1)
     return page
+
+
+def _try_tab(gr, handlers: Handlers) -> ModelControls:
+    controls = _model_controls(gr, handlers)
+    with gr.Tab("Images", id="images"):
+        _images_tab(gr, handlers, controls)
+    with gr.Tab("Video", id="video"):
+        _video_tab(gr, handlers, controls)
+    return controls
+
+
+def _model_controls(gr, handlers: Handlers) -> ModelControls:
+    """The image model menu, its direction (shown only for a two-way model), precision, size and details."""
+    image_models = handlers.cache.choices(IMAGE)  # (label saying what A and B are, name)
+    first = image_models[0][1] if image_models else None
+    info, directions = handlers.model_info(first)
+    with gr.Row():
+        model = gr.Dropdown(image_models, value=first, label="model", elem_id="model", scale=3)
+        direction = gr.Radio(directions, value=directions[0][1] if directions else None, label="direction",
+                             elem_id="direction", visible=len(directions) > 1)
+        precision = gr.Dropdown(list(PRECISIONS), value=DEFAULT_PRECISION, label="precision", elem_id="precision")
+        size = gr.Number(value=0, precision=0, label="size (long side px, 0 = keep)", elem_id="size")
+    if not image_models:
+        gr.Markdown("No image models found: train one (`translate train ...`) or pass `--checkpoint`.")
+    with gr.Accordion("model details", open=False):
+        details = gr.JSON(info, elem_id="model-info")
+
+    def on_model(name):
+        info, directions = handlers.model_info(name)
+        return info, gr.update(choices=directions, value=directions[0][1] if directions else None,
+                               visible=len(directions) > 1)
+
+    model.change(on_model, model, [details, direction])
+    return ModelControls(model, direction, precision, size)
+
+
+def _images_tab(gr, handlers: Handlers, c: ModelControls) -> None:
+    with gr.Row():
+        files = gr.File(file_count="multiple", file_types=["image"], label="images", elem_id="image-upload")
+        # a file path, not pixels: the server decodes it itself, through read_image's size gate
+        webcam = gr.Image(sources=["webcam"], type="filepath", image_mode=None, label="or the webcam",
+                          elem_id="webcam")
+    _examples(gr, files, [["coffee.jpg"], ["rocket.jpg"], ["coffee.jpg", "rocket_tower.jpg"]], "image-examples")
+    run = gr.Button("Translate", variant="primary", elem_id="translate-images")
+    status = gr.Markdown(elem_id="image-status")
+    slider = gr.ImageSlider(type="filepath", label="input | output (drag)", elem_id="before-after")
+    # contain, not cover: a single wide result must be seen whole, not cropped to a strip
+    gallery = gr.Gallery(label="outputs (click one to compare)", columns=6, height=220, object_fit="contain",
+                         elem_id="outputs")
+    downloads = gr.File(label="download", file_count="multiple", elem_id="downloads")
+    pairs = gr.State([])
+
+    def on_images(name, uploaded, cam, way, prec, px):
+        result = handlers.translate_images(name, uploaded, cam, way, prec, px)
+        first_pair = tuple(str(p) for p in result.pairs[0]) if result.pairs else None
+        return (result.status, first_pair, [str(t) for _, t in result.pairs],
+                [str(p) for p in result.downloads] or None, [tuple(map(str, p)) for p in result.pairs])
+
+    run.click(on_images, [c.model, files, webcam, c.direction, c.precision, c.size],
+              [status, slider, gallery, downloads, pairs], concurrency_id=MODEL_GROUP)
+
+    def on_pick(chosen: list, evt: gr.SelectData):
+        return tuple(chosen[evt.index]) if chosen and evt.index < len(chosen) else None
+
+    gallery.select(on_pick, pairs, slider)
+
+
+def _video_tab(gr, handlers: Handlers, c: ModelControls) -> None:
+    video_in = gr.File(file_types=["video"], label="video", elem_id="video-upload")
+    _examples(gr, video_in, [["coffee_pan.mp4"]], "video-examples", single=True)
+    run = gr.Button("Translate video", variant="primary", elem_id="translate-video")
+    status = gr.Markdown(elem_id="video-status")
+    video_out = gr.Video(label="result (with its audio)", elem_id="video-result")
+
+    def on_video(name, uploaded, way, prec, px, progress=gr.Progress()):
+        path, message = handlers.translate_video(name, uploaded, way, prec, px, lambda f, m: progress(f, desc=m))
+        return (str(path) if path else None), message
+
+    run.click(on_video, [c.model, video_in, c.direction, c.precision, c.size], [video_out, status],
+              concurrency_id=MODEL_GROUP)
+
+
+def _pipeline_tab(gr, handlers: Handlers, pipeline: Pipeline, precision: Any) -> None:
+    """A tab made from a pipeline's declaration: a menu of the models of its kind, an upload of
+    what it takes, and a button that runs it; ids are prefixed with its name."""
+    models = handlers.cache.choices(pipeline.model)
+    gr.Markdown(pipeline.summary)
+    if not models:
+        gr.Markdown(f"No {pipeline.title.lower()} checkpoints found"
+                    + (f" (`{pipeline.how_to_train}`)." if pipeline.how_to_train else "."))
+    model = gr.Dropdown(models, value=models[0][1] if models else None, label=f"{pipeline.title.lower()} model",
+                        elem_id=f"{pipeline.name}-model")
+    upload = gr.File(file_types=list(pipeline.media), label=pipeline.wanted(), elem_id=f"{pipeline.name}-upload")
+    run = gr.Button("Run the pipeline", variant="primary", elem_id=f"run-{pipeline.name}")
+    status = gr.Markdown(elem_id=f"{pipeline.name}-status")
+    result = gr.Video(label="result", elem_id=f"{pipeline.name}-result", elem_classes=["pipeline-result"])
+
+    def on_run(name, uploaded, prec, progress=gr.Progress()):
+        progress(0.0, desc=f"running the whole {pipeline.title.lower()} pipeline (this takes a while)")
+        path, message = handlers.run_pipeline(name, uploaded, prec, pipeline.name)
+        return (str(path) if path else None), message
+
+    run.click(on_run, [model, upload, precision], [result, status], concurrency_id=MODEL_GROUP)
 
 
 def _examples(gr, target, sets: List[List[str]], elem_id: str, single: bool = False) -> None:

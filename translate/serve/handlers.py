@@ -18,13 +18,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from translate.errors import TranslateError
-from translate.serve.models import KIND_DANCE, KIND_FACESWAP, VIDEO_BATCH, ModelCache, ModelNotFound, Progress
+from translate.pipelines.registry import IMAGE, VIDEO, Pipeline
+from translate.serve.models import VIDEO_BATCH, ModelCache, Progress
 from translate.serve.requests import RequestError, check_output, parse_size
 from translate.serve.runs import Run, config_text, find_runs, read_scalars, runs_table, sample_grids
 from translate.serve.safety import OutputFolder, UploadError, UploadLimits, check_array, check_image, check_video
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
-PIPELINE_KINDS = (KIND_FACESWAP, KIND_DANCE)  # what the face swap & dance tab runs
+RESULT_SUFFIX = {VIDEO: ".mp4", IMAGE: ".png"}  # a pipeline's result is the medium of its upload
 
 
 @dataclass
@@ -169,31 +170,41 @@ class Handlers:
         except Exception as exc:  # noqa: BLE001
             return None, _fail(exc)
 
-    # --- face swap and dance --------------------------------------------------------------------
+    # --- pipelines (one tab each) -----------------------------------------------------------------
 
-    def run_pipeline(self, name: str, file: Optional[str], precision: str) -> Tuple[Optional[Path], str]:
+    def pipelines(self) -> List[Pipeline]:
+        return list(self.cache.pipelines.values())
+
+    def run_pipeline(self, name: str, file: Optional[str], precision: str,
+                     pipeline: Optional[str] = None) -> Tuple[Optional[Path], str]:
+        """``pipeline`` (default: the one that runs the model's kind) on one upload with the model
+        ``name``: the upload is checked first, then that the pipeline runs this kind of model."""
         try:
             if not file:
                 raise UploadError("no video: upload one first")
             model = self.cache.get(name)
-            is_video = Path(file).suffix.lower() in VIDEO_SUFFIXES
-            if is_video:
-                check_video(Path(file), self.limits)
-            elif model.kind == KIND_DANCE:
-                raise UploadError("dance takes a video of someone dancing")
-            else:
-                check_image(Path(file), self.limits)
-            if model.kind not in PIPELINE_KINDS:
-                raise ModelNotFound(f"{name} is an {model.kind} model: use the Try a model tab")
-            destination = self.outputs.new(".mp4" if is_video else ".png", f"{Path(file).stem}_{model.kind}")
+            chosen = self.cache.pipeline(pipeline) if pipeline else self.cache.home(model)
+            media = self._check_upload(Path(file), chosen)
+            if chosen is None or chosen.model != model.kind:
+                raise self.cache.refuse_kind(model)
+            destination = self.outputs.new(RESULT_SUFFIX[media], f"{Path(file).stem}_{chosen.name}")
             started = time.perf_counter()
-            if model.kind == KIND_DANCE:
-                note = self.cache.dance_video(name, Path(file), destination, precision)
-            else:
-                note = self.cache.faceswap_video(name, Path(file), destination, None, precision)
+            note = self.cache.run_pipeline(chosen, name, Path(file), destination, precision)
             return destination, f"Done: {note} in {time.perf_counter() - started:.1f} s"
         except Exception as exc:  # noqa: BLE001
             return None, _fail(exc)
+
+    def _check_upload(self, path: Path, pipeline: Optional[Pipeline]) -> str:
+        """The upload's medium (VIDEO or IMAGE) once it passes its checks; a medium the pipeline
+        does not take is refused before the file is read."""
+        media = VIDEO if path.suffix.lower() in VIDEO_SUFFIXES else IMAGE
+        if pipeline is not None and not pipeline.takes(media):
+            raise UploadError(f"{pipeline.name} takes {pipeline.wanted()}")
+        if media == VIDEO:
+            check_video(path, self.limits)
+        else:
+            check_image(path, self.limits)
+        return media
 
     # --- runs -----------------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 The server never touches checkpoints, generators or pipelines except through this module. Image
 and video models run through the public API (``translate.load``: tiling, precision, video with
-audio); face swap and dance run their pipelines from ``translate.pipelines``.
+audio); every other kind of model runs through the registered pipeline that declares it
+(``translate.pipelines.registry``), given the same loaded model. What kind a checkpoint is comes
+from that module's table (``model_kind``), never from names written here.
 
 Models are loaded once per (checkpoint, direction) and kept; every run holds ``ModelCache.lock``
 so two requests never use the device at once, whatever tab they come from.
@@ -17,15 +19,14 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 import numpy as np
 
+from translate.choices import DEFAULT_PRECISION, PRECISIONS
 from translate.errors import TranslateError
+from translate.pipelines.registry import IMAGE, Pipeline, PipelineJob, list_pipelines, model_kind
 from translate.serve.domains import FALLBACK, Domains, direction_label, model_label, read_domains
 from translate.serve.requests import RequestError, choose, largest_side
 
 Progress = Callable[[float, str], None]  # fraction done (0..1), what is happening
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-KIND_IMAGE, KIND_FACESWAP, KIND_DANCE = "image", "faceswap", "dance"
 VIDEO_BATCH = 4  # frames per model call in a video: the memory check counts all of them
-_HIDDEN_DIRECTIONS = {"face"}  # a pose2frame run's face stage is part of the dance, not a model to pick
 
 
 class ModelNotFound(TranslateError, ValueError):
@@ -38,7 +39,7 @@ class ServedModel:
 
     name: str
     path: Path
-    kind: str
+    kind: str  # IMAGE or a MODEL_KINDS name (translate.pipelines.registry): which tab runs it
     directions: List[str]
     metadata: Dict[str, Any] = field(default_factory=dict)
     domains: Domains = FALLBACK  # what A and B are ("photo", "comic"), for the menus
@@ -95,14 +96,6 @@ def latest_eval(path: Path) -> Dict[str, float]:
     return {}
 
 
-def _kind(translator: str, preprocess: Dict[str, Any]) -> str:
-    if preprocess.get("input") == "pose_sequence":
-        return KIND_DANCE
-    if translator == "faceswap" or preprocess.get("faces"):
-        return KIND_FACESWAP
-    return KIND_IMAGE
-
-
 def _is_torchscript(path: Path) -> bool:
     """A ``torch.jit.save`` archive: a zip whose entries include ``constants.pkl`` and ``code/``.
     It holds a traced graph, not weights and a spec, so nothing here can rebuild it."""
@@ -116,8 +109,11 @@ def _is_torchscript(path: Path) -> bool:
     return any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names)
 
 
-def read_model(path: Path, name: Optional[str] = None) -> ServedModel:
-    """Describe a checkpoint without loading its weights (a folder) or by loading it (a file)."""
+def read_model(path: Path, name: Optional[str] = None, stages: Iterable[str] = ()) -> ServedModel:
+    """Describe a checkpoint without loading its weights (a folder) or by loading it (a file).
+
+    ``stages``: generators a pipeline loads itself (a pose2frame run's face stage), which are part
+    of the model, not directions to pick."""
     from translate.checkpoint import read_metadata
     from translate.interop.loading import load_generator
 
@@ -127,64 +123,80 @@ def read_model(path: Path, name: Optional[str] = None) -> ServedModel:
                             f"give its run folder or its .safetensors instead")
     if path.is_dir():
         meta = read_metadata(path)
-        generators = meta.get("generators") or {}
-        directions = [d for d in generators if d not in _HIDDEN_DIRECTIONS]
+        generators, hidden = meta.get("generators") or {}, set(stages)
+        directions = [d for d in generators if d not in hidden]
         first = generators[directions[0]] if directions else {}
-        kind = _kind(meta.get("translator", ""), first.get("preprocess") or {})
+        kind = model_kind(meta.get("translator", ""), first.get("preprocess"))
     else:
         _, spec = load_generator(path)  # a bare file names its architecture only inside; it is small
-        directions, kind = [spec.direction], _kind(spec.translator, spec.preprocess or {})
+        directions, kind = [spec.direction], model_kind(spec.translator, spec.preprocess)
         meta = {"translator": spec.translator, "generators": {spec.direction: {
             "architecture": spec.architecture, "preprocess": spec.preprocess, "translator": spec.translator}}}
     return ServedModel(name or path.name, path, kind, directions, meta, read_domains(path))
 
 
-def discover(roots: Iterable[Path], extra: Sequence[Path] = ()) -> Tuple[List[ServedModel], List[str]]:
+def discover(roots: Iterable[Path], extra: Sequence[Path] = (),
+             pipelines: Optional[Sequence[Pipeline]] = None) -> Tuple[List[ServedModel], List[str]]:
     """Models in every run folder under ``roots`` (two levels deep) plus ``extra`` paths.
 
     Returns the models and one line per checkpoint that could not be read (shown, not fatal).
     An ``extra`` path that does not exist is the user's typo: it raises at start-up instead.
-    A run's checkpoint history (``steps/<step>/``) is part of that run, not a model of its own."""
-    from translate.serve.runs import is_history
-    found: Dict[Path, ServedModel] = {}
-    problems: List[str] = []
-    candidates: List[Path] = []
-    for root in roots:
-        root = Path(root)
-        if root.is_dir():
-            candidates += sorted(p.parent for p in root.glob("translate.json"))
-            candidates += sorted(p.parent for p in root.glob("*/translate.json"))
-            candidates += sorted(p.parent for p in root.glob("*/*/translate.json"))
-    candidates = [c for c in candidates if not is_history(c)]
+    ``pipelines`` (default: every registered one) name the stages that are not directions."""
     for path in extra:
         if not Path(path).expanduser().exists():
             raise ModelNotFound(f"--checkpoint {path}: no such file or folder")
-    for path in [*candidates, *[Path(p).expanduser() for p in extra]]:
+    stages = {s for p in (list_pipelines() if pipelines is None else pipelines) for s in p.stages}
+    found: Dict[Path, ServedModel] = {}
+    problems: List[str] = []
+    for path in [*_run_folders(roots), *[Path(p).expanduser() for p in extra]]:
         key = path.resolve()
         if key in found:
             continue
         try:
-            found[key] = read_model(path)
+            found[key] = read_model(path, stages=stages)
         except TranslateError as exc:
             problems.append(str(exc))
     models = list(found.values())
-    names: Dict[str, int] = {}
-    for model in models:  # two runs called "latest" in different folders must stay distinguishable
-        names[model.name] = names.get(model.name, 0) + 1
-    for model in models:
-        if names[model.name] > 1:
-            model.name = f"{model.path.parent.name}/{model.path.name}"
+    _distinct_names(models)
     return models, problems
 
 
-class ModelCache:
-    """Loaded generators, kept for the server's life, and the lock that serialises the device."""
+def _run_folders(roots: Iterable[Path]) -> List[Path]:
+    """Folders with a translate.json, the roots themselves and two levels under them; a run's
+    checkpoint history (``steps/<step>/``) is part of that run, not a model of its own."""
+    from translate.serve.runs import is_history
 
-    def __init__(self, models: Sequence[ServedModel], device: str = "auto"):
+    candidates: List[Path] = []
+    for root in map(Path, roots):
+        if root.is_dir():
+            for pattern in ("translate.json", "*/translate.json", "*/*/translate.json"):
+                candidates += sorted(p.parent for p in root.glob(pattern))
+    return [c for c in candidates if not is_history(c)]
+
+
+def _distinct_names(models: Sequence[ServedModel]) -> None:
+    """Two runs called "latest" in different folders must stay distinguishable: both get their parent's name."""
+    counts: Dict[str, int] = {}
+    for model in models:
+        counts[model.name] = counts.get(model.name, 0) + 1
+    for model in models:
+        if counts[model.name] > 1:
+            model.name = f"{model.path.parent.name}/{model.path.name}"
+
+
+class ModelCache:
+    """Loaded generators, kept for the server's life, and the lock that serialises the device.
+
+    ``pipelines`` (default: every registered one) are what it can run besides image models; the
+    page makes a tab of each."""
+
+    def __init__(self, models: Sequence[ServedModel], device: str = "auto",
+                 pipelines: Optional[Sequence[Pipeline]] = None):
         from translate.devices import configure_threads, resolve_device
 
         configure_threads()
         self.models = {m.name: m for m in models}
+        self.pipelines = {p.name: p for p in (list_pipelines() if pipelines is None else pipelines)}
         self.device = resolve_device(device)
         self.lock = threading.Lock()
         self._nets: Dict[Tuple[str, str], Any] = {}
@@ -196,15 +208,35 @@ class ModelCache:
         except KeyError:
             raise ModelNotFound(f"no model called {name!r}; choose one from the list") from None
 
-    def names(self, kind: Optional[str] = None) -> List[str]:
-        return [n for n, m in self.models.items() if kind is None or m.kind == kind]
+    def pipeline(self, name: str) -> Pipeline:
+        """A pipeline this server runs, by name."""
+        try:
+            return self.pipelines[name]
+        except KeyError:
+            raise ModelNotFound(f"no pipeline called {name!r}; this server runs "
+                                f"{', '.join(self.pipelines) or 'none'}") from None
 
-    def check_request(self, name: str, direction: Optional[str], precision: str, kind: str = KIND_IMAGE) -> ServedModel:
-        """The model a request names, refused before any upload is read when it does not exist, is
-        another kind, or has no such direction or precision."""
+    def home(self, model: ServedModel) -> Optional[Pipeline]:
+        """The pipeline that runs ``model``'s kind; None for an image model (or a kind none runs)."""
+        return next((p for p in self.pipelines.values() if p.model == model.kind and model.kind != IMAGE), None)
+
+    def refuse_kind(self, model: ServedModel) -> ModelNotFound:
+        """The one line for a model asked of a tab that does not run its kind: where it does run."""
+        if model.kind == IMAGE:
+            return ModelNotFound(f"{model.name} is an image model: use the Try a model tab")
+        home = self.home(model)
+        return ModelNotFound(f"{model.name} is a {home.name if home else model.kind} model: use its own tab")
+
+    def _require(self, name: str, kind: str) -> ServedModel:
         model = self.get(name)
         if model.kind != kind:
-            raise ModelNotFound(f"{name} is a {model.kind} model: use its own tab")
+            raise self.refuse_kind(model)
+        return model
+
+    def check_request(self, name: str, direction: Optional[str], precision: str, kind: str = IMAGE) -> ServedModel:
+        """The model a request names, refused before any upload is read when it does not exist, is
+        another kind, or has no such direction or precision."""
+        model = self._require(name, kind)
         choose(direction, model.directions, "direction")
         choose(precision, PRECISIONS, "precision")
         return model
@@ -213,7 +245,7 @@ class ModelCache:
         """(label, name) pairs for a model menu: the label says what A and B are."""
         return [(m.label, n) for n, m in self.models.items() if kind is None or m.kind == kind]
 
-    def _load(self, model: ServedModel, direction: Optional[str], precision: str = "auto"):
+    def _load(self, model: ServedModel, direction: Optional[str], precision: str = DEFAULT_PRECISION):
         """The model through the public API (``translate.load``), loaded once and kept; its
         tiling is auto: a photo too large for memory is translated in tiles instead of failing.
         A direction or precision that does not exist is refused, not replaced by a default."""
@@ -249,13 +281,11 @@ class ModelCache:
                                f"of at most {longest}")
 
     def translate_image(self, name: str, image: np.ndarray, direction: Optional[str] = None,
-                        precision: str = "auto", size: Optional[int] = None) -> np.ndarray:
+                        precision: str = DEFAULT_PRECISION, size: Optional[int] = None) -> np.ndarray:
         """RGB uint8 HxWx3 -> the translated image; the input's size unless ``size`` (long side) is given."""
         from translate.data import resize_long_side
 
-        model = self.get(name)
-        if model.kind != KIND_IMAGE:
-            raise ModelNotFound(f"{name} is a {model.kind} model: use its own tab")
+        model = self._require(name, IMAGE)
         if size:
             image = resize_long_side(image, int(size))
         with self.lock:
@@ -263,62 +293,25 @@ class ModelCache:
         return np.repeat(out, 3, axis=2) if out.shape[2] == 1 else out  # the page shows RGB
 
     def translate_video(self, name: str, source: Path, destination: Path, direction: Optional[str] = None,
-                        precision: str = "auto", size: Optional[int] = None,
+                        precision: str = DEFAULT_PRECISION, size: Optional[int] = None,
                         progress: Progress = lambda f, m: None, expected_frames: int = 0, max_frames: int = 0):
         """Video in, translated video out (audio kept); ``progress`` hears every frame, and the
         job stops with ``RequestError`` past ``max_frames`` (a header can understate the length)."""
-        model = self.get(name)
-        if model.kind != KIND_IMAGE:
-            raise ModelNotFound(f"{name} is a {model.kind} model: use its own tab")
+        model = self._require(name, IMAGE)
         with self.lock:
             counter = _FrameCounter(progress, expected_frames, max_frames)
             return self._load(model, direction, precision).translate_video(
                 Path(source), Path(destination), batch_size=VIDEO_BATCH, size=size or None, progress=False,
                 on_frames=counter.update, on_message=lambda m: None)
 
-    def faceswap_video(self, name: str, source: Path, destination: Path, direction: Optional[str] = None,
-                       precision: str = "auto") -> str:
-        """The whole face swap pipeline (detect, align, translate, blend) on a video or photo."""
-        from translate.people.faces_align import AlignSpec
-        from translate.people.faces_detect import build_detector
-        from translate.pipelines.faceswap import FaceSwapper, SwapOptions
-        from translate.pipelines.faceswap_batch import swap_batch
-        from translate.apply.video import VideoOptions
-
-        model = self.get(name)
+    def run_pipeline(self, pipeline: Pipeline, name: str, source: Path, destination: Path,
+                     precision: str = DEFAULT_PRECISION) -> str:
+        """``pipeline`` on one upload with the model ``name`` (loaded once and kept, as for images);
+        returns the pipeline's one line about what it did."""
+        model = self._require(name, pipeline.model)
         with self.lock:
-            loaded = self._load(model, direction, precision)
-            spec = loaded.spec
-            options = SwapOptions(AlignSpec(int((spec.preprocess or {}).get("size") or 256)))
-            with build_detector("mediapipe") as detector:
-                swapper = FaceSwapper(loaded.generator, self.device, detector, options, loaded.dtype)
-                report = swap_batch(swapper, [(Path(source), Path(destination))], VideoOptions(), overwrite=True,
-                                    progress=False, on_message=lambda m: None)
-        if report.failed:
-            raise TranslateError(report.failed[0][1])
-        return f"face swap done ({spec.architecture})"
-
-    def dance_video(self, name: str, source: Path, destination: Path, precision: str = "auto") -> str:
-        """Pose transfer: the checkpoint's person does the moves of the person in ``source``."""
-        from translate.interop.loading import load_generator
-        from translate.pipelines.dance import DanceOptions, dance
-
-        model = self.get(name)
-        with self.lock:
-            loaded = self._load(model, model.directions[0], precision)
-            face = None
-            if model.path.is_dir() and "face" in (model.metadata.get("generators") or {}):
-                face = load_generator(model.path, "face")
-            # The page has no --target-stats: without the dataset's pose statistics in the checkpoint,
-            # the source is drawn in its own framing (as --no-normalise), and the status says so.
-            normalise = bool((loaded.spec.preprocess or {}).get("pose_stats"))
-            result = dance((loaded.generator, loaded.spec), Path(source), Path(destination),
-                           DanceOptions(normalise=normalise, progress=False), self.device, loaded.dtype,
-                           lambda m: None, face)
-        if result.problem:
-            raise TranslateError(f"dance: {result.problem}")
-        framing = "" if normalise else " (not normalised: the checkpoint has no pose statistics)"
-        return f"{result.frames} frames, {result.fps():.1f} frames/s{framing}"
+            loaded = self._load(model, None, precision)
+            return pipeline.run(PipelineJob(loaded, model.path, Path(source), Path(destination)))
 
 
 class _FrameCounter:
