@@ -44,8 +44,8 @@ def _frame(rows: List[dict], columns=("step", "value", "series")):
 
 @dataclass
 class ModelControls:
-    """The Try a model tab's settings, read by its Images and Video tabs (and, for precision, by
-    the pipeline tabs, as the one face swap & dance tab did)."""
+    """The Try a model tab's settings, read by its Images and Video tabs; the pipeline tabs read
+    its precision (one setting for every model the server runs, as before the tabs were split)."""
 
     model: Any
     direction: Any
