@@ -18,10 +18,10 @@ dataclass that holds it (``TrainConfig.RULES``, each translator's ``Options.RULE
 checked by one function (``check_rules``) before any value reaches torch: a number out of
 range, NaN or infinity, or a name no table builds is a ``ConfigError`` naming the key.
 Choices come from the tables that build them (the norm names from ``nets.layers``, ...),
-so a list here cannot drift from what the code accepts; the names the CLI, serve and the API
-share with a run (precision, direction) and the default load size come from ``translate.choices``. Rules that relate keys to each
-other (a discriminator deep enough to shrink the crop to nothing) are each options
-class's ``check(train)``.
+so a list here cannot drift from what the code accepts; the names a run shares with the CLI,
+serve and the API (precision, direction) and the default load size come from
+``translate.choices``. Rules that relate keys to each other (a discriminator deep enough to
+shrink the crop to nothing) are each options class's ``check(train)``.
 """
 from __future__ import annotations
 

@@ -24,8 +24,10 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--direction", choices=DIRECTIONS,
                    help=f"paired translators: which side is the input (default {t.direction}; facades is BtoA)")
     p.add_argument("--steps", type=int, help="total optimiser steps of the run; a resumed run continues up to it")
-    p.add_argument("--epochs", type=int, help=f"passes over the training set, instead of --steps (default {DEFAULT_EPOCHS})")
-    p.add_argument("--seed", type=int, help=f"random seed (default {t.seed}); fp32 runs with a seed repeat exactly on CPU")
+    p.add_argument("--epochs", type=int,
+                   help=f"passes over the training set, instead of --steps (default {DEFAULT_EPOCHS})")
+    p.add_argument("--seed", type=int,
+                   help=f"random seed (default {t.seed}); fp32 runs with a seed repeat exactly on CPU")
     p.add_argument("--num-workers", type=int, help=f"data loading processes (default {t.num_workers})")
     add_device_args(p)
     p.add_argument("--preset", choices=tuple(PRESETS),
