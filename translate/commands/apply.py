@@ -5,7 +5,7 @@ import argparse
 from fractions import Fraction
 from pathlib import Path
 
-from translate.choices import DIRECTIONS
+from translate.choices import DEFAULT_DIRECTION, DIRECTIONS
 from translate.commands import (Command, UsageError, add_device_args, register, report_failures, require_path,
                                 require_writable)
 
@@ -36,8 +36,8 @@ def _apply_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", required=True, help="an image, a video (.mp4 .mov .mkv .avi .webm .m4v) or a folder "
                                                   "of both (searched recursively)")
     p.add_argument("--output", required=True, help="output file, or folder that mirrors the input tree")
-    p.add_argument("--direction", choices=DIRECTIONS, help="which generator of a two-way model (default AtoB; "
-                                                           "a one-way model uses its own)")
+    p.add_argument("--direction", choices=DIRECTIONS,
+                   help=f"which generator of a two-way model (default {DEFAULT_DIRECTION}; a one-way model uses its own)")
     p.add_argument("--size", type=int, help="resize so the long side is SIZE before translating (default: keep size; "
                                             "videos round to even sizes)")
     p.add_argument("--batch-size", type=int, default=4, help="images or video frames per forward pass (4)")

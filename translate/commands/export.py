@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.choices import DIRECTIONS
+from translate.choices import DEFAULT_DIRECTION, DIRECTIONS
 from translate.commands import Command, UsageError, register, require_path, require_writable
 
 
@@ -16,7 +16,7 @@ def _export_args(p: argparse.ArgumentParser) -> None:
                    help="onnx (dynamic batch/height/width), torchscript (traced) or safetensors (toolkit file)")
     p.add_argument("--output", required=True,
                    help="output file, or a folder to write generator_<direction>.<ext> into")
-    p.add_argument("--direction", choices=DIRECTIONS, help="which generator of a two-way model (default AtoB)")
+    p.add_argument("--direction", choices=DIRECTIONS, help=f"which generator of a two-way model (default {DEFAULT_DIRECTION})")
     p.add_argument("--no-verify", action="store_true",
                    help="skip running the exported model against PyTorch (not recommended)")
 

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.choices import DIRECTIONS
+from translate.choices import DEFAULT_DIRECTION, DIRECTIONS
 from translate.commands import (Command, UsageError, add_device_args, register, report_failures, require_path,
                                 require_writable)
 from translate.commands.apply import _fps
@@ -17,7 +17,7 @@ def _args(p: argparse.ArgumentParser) -> None:
                                                        ".safetensors file")
     p.add_argument("--input", required=True, help="a video, a photo, or a folder of both (searched recursively)")
     p.add_argument("--output", required=True, help="output file, or folder that mirrors the input tree")
-    p.add_argument("--direction", choices=DIRECTIONS, help="which generator: AtoB (default) turns A's face into B's")
+    p.add_argument("--direction", choices=DIRECTIONS, help=f"which generator: {DEFAULT_DIRECTION} (default) turns A's face into B's")
     p.add_argument("--batch-size", type=int, default=4, help="frames per forward pass (4)")
     p.add_argument("--size", type=int, help="resize so the long side is SIZE first (default: keep size; videos "
                                             "round to even sizes)")
