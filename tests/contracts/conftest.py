@@ -13,9 +13,9 @@ CPU cores.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 import numpy as np
 import pytest
@@ -166,6 +166,219 @@ DISCRIMINATOR_RECIPES: Dict[str, DiscriminatorRecipe] = {
 }
 
 
+# --------------------------------------------------------------------------- losses
+#
+# A loss recipe is what kornia's tests check: known values computed by hand from the formula
+# in the loss's docstring, and the inputs ``torch.autograd.gradcheck`` differentiates through
+# (float64, tiny). Each case takes ``build(**overrides)``, which builds the registered loss
+# from the recipe's keyword arguments.
+
+
+@dataclass(frozen=True)
+class Known:
+    what: str
+    value: Callable[[Callable[..., Any]], Any]  # build -> the loss's value (a scalar tensor)
+    expected: float
+    atol: float = 1e-6
+
+
+@dataclass(frozen=True)
+class Differentiable:
+    what: str
+    make: Callable[[Callable[..., Any]], Tuple[Callable[..., Any], Tuple[Any, ...]]]  # build -> (fn, float64 inputs)
+
+
+@dataclass(frozen=True)
+class LossRecipe:
+    kwargs: Dict[str, Any]
+    known: Tuple[Known, ...]
+    gradcheck: Tuple[Differentiable, ...]
+
+
+def _t(*shape: int, seed: int = 0, low: float = -1.0, high: float = 1.0, dtype=None):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(*shape, generator=g, dtype=dtype or torch.float32) * (high - low) + low)
+
+
+def _f64(*shape: int, seed: int = 0, low: float = -1.0, high: float = 1.0, grad: bool = True):
+    import torch
+
+    return _t(*shape, seed=seed, low=low, high=high, dtype=torch.float64).requires_grad_(grad)
+
+
+def _full(value: float, *shape: int):
+    import torch
+
+    return torch.full(shape, float(value))
+
+
+def _half_mask():
+    """1 on the top half of a 4x4 image, 0 below."""
+    mask = _full(0, 1, 1, 4, 4)
+    mask[..., :2, :] = 1
+    return mask
+
+
+def _outside_only():
+    """A target that differs from zeros by 2 only where _half_mask() is 0."""
+    target = _full(0, 1, 3, 4, 4)
+    target[..., 2:, :] = 2
+    return target
+
+
+def _pixel_pair(fn):
+    """(fn, (pred, target)) on distinct float64 images: |pred - target| never 0, so L1 is smooth there."""
+    return fn, (_f64(1, 2, 3, 3, seed=1), _f64(1, 2, 3, 3, seed=2, low=1.5, high=2.5))
+
+
+def _ssim_constant(a: float, b: float, c1: float = 0.01 ** 2) -> float:
+    """1 - SSIM of two constant images with values a, b in [0, 1]: no variance, so the contrast-structure
+    term is (0 + C2) / (0 + C2) = 1 and SSIM = (2ab + C1) / (a^2 + b^2 + C1)."""
+    return 1 - (2 * a * b + c1) / (a * a + b * b + c1)
+
+
+def _relu1_1(loss, x):
+    """phi(x) = relu1_1 of the loss's own (random) VGG, written out: ImageNet normalisation, conv, ReLU."""
+    import torch.nn.functional as F
+
+    mean, std = loss.mean.to(x.dtype), loss.std.to(x.dtype)
+    conv = loss.features[0]
+    return F.relu(F.conv2d(((x + 1) / 2 - mean) / std, conv.weight.to(x.dtype), conv.bias.to(x.dtype), padding=1))
+
+
+def _perceptual_by_hand(build):
+    loss = build()
+    p, t = _t(1, 3, 8, 8, seed=3), _t(1, 3, 8, 8, seed=4)
+    return loss(p, t), 2.0 * (_relu1_1(loss, p) - _relu1_1(loss, t)).abs().mean()
+
+
+def _perceptual_known(build):
+    value, expected = _perceptual_by_hand(build)
+    return value - expected  # compared with 0: the expected value itself depends on the random weights
+
+
+def _perceptual_gradcheck(build):
+    loss, target = build().double(), _f64(1, 3, 5, 5, seed=2, grad=False)
+    return (lambda pred: loss(pred, target)), (_f64(1, 3, 5, 5, seed=1),)
+
+
+def _features(*values: float, batch: int = 1):
+    """One scale: a feature per value (constant tensors of growing channel count), then a prediction."""
+    feats = [_full(v, batch, i + 2, 4, 4) for i, v in enumerate(values)]
+    return feats + [_t(batch, 1, 2, 2, seed=len(values))]
+
+
+def _gradient_penalty(weight_norm: float, weight: float = 10.0):
+    """For a linear critic D(x) = sum(w * x), grad_x D = w everywhere: the penalty is weight * (||w|| - 1)^2."""
+    import torch
+
+    from translate.losses import gradient_penalty
+
+    w = torch.full((1, 3, 2, 2), weight_norm / (12 ** 0.5))
+    return gradient_penalty(lambda x: (x * w).sum(dim=(1, 2, 3)), _t(2, 3, 2, 2, seed=5), _t(2, 3, 2, 2, seed=6),
+                            weight=weight)
+
+
+def _softplus(x: float) -> float:
+    import math
+
+    return math.log1p(math.exp(x))
+
+
+# Constant discriminator outputs, on two scales (per-scale losses are summed): real 0.5, fake -0.25.
+REAL, FAKE = 0.5, -0.25
+ADVERSARIAL_BY_HAND = {  # mode: (generator_loss(FAKE), discriminator_loss(REAL, FAKE)) for one scale
+    "vanilla": (_softplus(-FAKE), 0.5 * (_softplus(-REAL) + _softplus(FAKE))),
+    "lsgan": ((FAKE - 1) ** 2, 0.5 * ((REAL - 1) ** 2 + FAKE ** 2)),
+    "wgangp": (-FAKE, FAKE - REAL),
+    "hinge": (-FAKE, max(0.0, 1 - REAL) + max(0.0, 1 + FAKE)),
+}
+
+
+def _two_scales(value: float):
+    return [_full(value, 2, 1, 3, 3), _full(value, 2, 1, 2, 2)]
+
+
+def _adversarial_known() -> Tuple[Known, ...]:
+    cases = []
+    for mode, (g, d) in ADVERSARIAL_BY_HAND.items():
+        cases.append(Known(f"{mode} generator, constant fake", lambda b, m=mode: b(mode=m).generator_loss(
+            _two_scales(FAKE)), 2 * g))
+        cases.append(Known(f"{mode} discriminator, constant real and fake", lambda b, m=mode: b(
+            mode=m).discriminator_loss(_two_scales(REAL), _two_scales(FAKE)), 2 * d))
+        cases.append(Known(f"{mode} one scale as a tensor", lambda b, m=mode: b(mode=m)(_full(FAKE, 2, 1, 3, 3)), g))
+    cases.append(Known("gradient penalty of a linear critic with ||w|| = 2", lambda b: _gradient_penalty(2.0), 10.0,
+                       atol=1e-4))
+    cases.append(Known("gradient penalty of a linear critic with ||w|| = 1", lambda b: _gradient_penalty(1.0), 0.0,
+                       atol=1e-4))
+    return tuple(cases)
+
+
+def _adversarial_gradcheck() -> Tuple[Differentiable, ...]:
+    # Predictions in (-0.5, 0.5): away from hinge's kinks at -1 and 1.
+    cases = []
+    for mode in ADVERSARIAL_BY_HAND:
+        cases.append(Differentiable(f"{mode} generator", lambda b, m=mode: (
+            lambda f: b(mode=m).generator_loss([f, f[..., :2, :2] * 2]), (_f64(2, 1, 3, 3, low=-.5, high=.5),))))
+        cases.append(Differentiable(f"{mode} discriminator", lambda b, m=mode: (
+            lambda r, f: b(mode=m).discriminator_loss(r, f),
+            (_f64(2, 1, 3, 3, seed=1, low=-.5, high=.5), _f64(2, 1, 3, 3, seed=2, low=-.5, high=.5)))))
+    return tuple(cases)
+
+
+LOSS_RECIPES: Dict[str, LossRecipe] = {
+    "l1": LossRecipe({}, (
+        Known("identical inputs", lambda b: b()(_t(2, 3, 4, 4), _t(2, 3, 4, 4)), 0.0),
+        Known("zeros against 0.5", lambda b: b()(_full(0, 1, 3, 4, 4), _full(0.5, 1, 3, 4, 4)), 0.5),
+        Known("half the elements off by 2", lambda b: b()(_outside_only(), _full(0, 1, 3, 4, 4)), 1.0),
+    ), (Differentiable("pred and target", lambda b: _pixel_pair(b())),)),
+    "mse": LossRecipe({}, (
+        Known("identical inputs", lambda b: b()(_t(2, 3, 4, 4), _t(2, 3, 4, 4)), 0.0),
+        Known("zeros against 2", lambda b: b()(_full(0, 1, 3, 4, 4), _full(2, 1, 3, 4, 4)), 4.0),
+        Known("half the elements off by 2", lambda b: b()(_outside_only(), _full(0, 1, 3, 4, 4)), 2.0),
+    ), (Differentiable("pred and target", lambda b: _pixel_pair(b())),)),
+    "masked_l1": LossRecipe({"background_weight": 0.25}, (
+        Known("identical inputs", lambda b: b()(_t(1, 3, 4, 4), _t(1, 3, 4, 4), _half_mask()), 0.0),
+        # w = 1 on the top half, 0.25 below; error 2 only below: (0.25 * 2 * 8) / (1 * 8 + 0.25 * 8) = 0.4
+        Known("error outside the mask, background 0.25", lambda b: b()(
+            _full(0, 1, 3, 4, 4), _outside_only(), _half_mask()), 0.4),
+        Known("error outside the mask, background 0", lambda b: b(background_weight=0.0)(
+            _full(0, 1, 3, 4, 4), _outside_only(), _half_mask()), 0.0),
+        Known("all-ones mask is the plain L1", lambda b: b()(
+            _full(0, 1, 3, 4, 4), _outside_only(), _full(1, 1, 1, 4, 4)), 1.0),
+    ), (Differentiable("pred, target and a soft mask", lambda b: (b(), (
+        _f64(1, 2, 3, 3, seed=1), _f64(1, 2, 3, 3, seed=2, low=1.5, high=2.5), _f64(1, 1, 3, 3, seed=3, low=.2, high=.8)))),)),
+    "ssim": LossRecipe({"window_size": 5}, (
+        Known("identical inputs", lambda b: b()(_t(1, 3, 16, 16), _t(1, 3, 16, 16)), 0.0, atol=1e-5),
+        # Constant images -0.5 and 0.5 are 0.25 and 0.75 in [0, 1]. float32 variances cancel to ~1e-4.
+        Known("constant 0.25 against 0.75", lambda b: b()(_full(-0.5, 1, 1, 16, 16), _full(0.5, 1, 1, 16, 16)),
+              _ssim_constant(0.25, 0.75), atol=3e-4),
+    ), (Differentiable("pred and target", lambda b: (b(), (_f64(1, 1, 6, 6, seed=1), _f64(1, 1, 6, 6, seed=2)))),)),
+    # Random VGG weights (pretrained=False), never a download; one shallow layer keeps it cheap.
+    "perceptual": LossRecipe({"pretrained": False, "layers": ["relu1_1"], "layer_weights": [2.0]}, (
+        Known("identical inputs", lambda b: b()(_t(1, 3, 8, 8), _t(1, 3, 8, 8)), 0.0),
+        Known("2 * mean|relu1_1(pred) - relu1_1(target)| by hand", _perceptual_known, 0.0, atol=1e-5),
+        Known("a grey image is its RGB repeat", lambda b: (lambda loss: loss(_t(1, 1, 8, 8), _t(1, 3, 8, 8, seed=1))
+              - loss(_t(1, 1, 8, 8).repeat(1, 3, 1, 1), _t(1, 3, 8, 8, seed=1)))(b()), 0.0, atol=1e-6),
+    ), (Differentiable("pred (the target is a fixed, no-grad target)", _perceptual_gradcheck),)),
+    # One scale [f1, f2, prediction]: F = 2 features, each weighing (1 / S) * (4 / F) = 2.
+    "feature_matching": LossRecipe({}, (
+        Known("identical features", lambda b: b()([_features(0.3, 0.7)], [_features(0.3, 0.7)]), 0.0),
+        Known("one scale: 2 * (0.5 + 1.0)", lambda b: b()([_features(0, 0)], [_features(0.5, 1.0)]), 3.0),
+        Known("a flat list is one scale", lambda b: b()(_features(0, 0), _features(0.5, 1.0)), 3.0),
+        Known("two equal scales average, not add", lambda b: b()([_features(0, 0)] * 2, [_features(0.5, 1.0)] * 2),
+              3.0),
+        Known("three features weigh 4/3 each", lambda b: b()([_features(0, 0, 0)], [_features(0.75, 0, 0)]), 1.0),
+    ), (Differentiable("fake features", lambda b: (
+        lambda f1, f2: b()([[_t(1, 2, 3, 3, seed=7, dtype=f1.dtype), _t(1, 3, 3, 3, seed=8, dtype=f1.dtype),
+                             _t(1, 1, 2, 2, dtype=f1.dtype)]], [[f1, f2, _t(1, 1, 2, 2, dtype=f1.dtype)]]),
+        (_f64(1, 2, 3, 3, seed=1, low=1.5, high=2), _f64(1, 3, 3, 3, seed=2, low=1.5, high=2)))),)),
+    "adversarial": LossRecipe({}, _adversarial_known(), _adversarial_gradcheck()),
+}
+
+
 # --------------------------------------------------------------------------- lookups
 
 
@@ -188,19 +401,3 @@ def off_multiple_size(multiple: int) -> Tuple[int, int]:
     return max(h, 7), max(w, 5)
 
 
-def stable_id(value: Any) -> Optional[str]:
-    return str(value)
-
-
-@pytest.fixture
-def seeded():
-    import torch
-
-    torch.manual_seed(0)
-    return torch.Generator().manual_seed(0)
-
-
-__all__ = [
-    "DISCRIMINATOR_RECIPES", "GENERATOR_RECIPES", "TRANSLATOR_RECIPES", "DiscriminatorRecipe", "GeneratorRecipe",
-    "TranslatorRecipe", "field", "multiple_at_least", "off_multiple_size", "recipe",
-]
