@@ -35,8 +35,8 @@ def _sides(net: nn.Module, name: str):
 
 
 def encoder_features(net: nn.Module, x: torch.Tensor, layers: Sequence[str]) -> List[torch.Tensor]:
-    """The encoder activations at ``layers`` (CUT's patch features), as the generator declares them."""
-    return list(net.forward_features(x, layers))
+    """The encoder activations at ``layers`` (CUT's patch features): nets/contract.py's ``encode``."""
+    return list(net.encode(x, layers))
 
 
 NAMES = GENERATORS.names()
@@ -91,14 +91,17 @@ def test_batch_items_are_translated_independently_in_eval_mode(name):
 def test_gradient_checkpointing_changes_memory_not_results(name):
     net = _build(name)
     if not type(net).supports_gradient_checkpointing:
-        return  # declares it cannot: the translator must not switch it on (nothing to compare)
+        net.set_gradient_checkpointing(True)  # a memory hint: a no-op where it is not supported
+        assert net.gradient_checkpointing is False, f"{name} does not support checkpointing but took it on"
+        return
     net.train()
     h, w = _sides(net, name)[0]
     x = torch.rand(2, IN, h, w, generator=torch.Generator().manual_seed(3)) * 2 - 1
 
     def run(checkpointed: bool):
         net.zero_grad()
-        net.gradient_checkpointing = checkpointed
+        net.set_gradient_checkpointing(checkpointed)
+        assert net.gradient_checkpointing is checkpointed
         torch.manual_seed(4)  # dropout draws the same masks both times
         y = net(x)
         y.square().mean().backward()
@@ -124,6 +127,8 @@ def test_declared_feature_layers_return_one_tensor_each(name):
     assert len(features) == len(layers), (name, layers, len(features))
     for layer, feature in zip(layers, features):
         assert isinstance(feature, torch.Tensor) and feature.dim() == 4 and feature.shape[0] == 2, (layer, feature.shape)
+    if "input" in layers:  # the image itself, by nets/contract.py's convention
+        torch.testing.assert_close(features[layers.index("input")], x)
     # A subset asks for just those layers, in the order asked.
     subset = list(reversed(layers[:2]))
     chosen = encoder_features(net, x, subset)
