@@ -349,7 +349,8 @@ LOSS_RECIPES: Dict[str, LossRecipe] = {
         Known("all-ones mask is the plain L1", lambda b: b()(
             _full(0, 1, 3, 4, 4), _outside_only(), _full(1, 1, 1, 4, 4)), 1.0),
     ), (Differentiable("pred, target and a soft mask", lambda b: (b(), (
-        _f64(1, 2, 3, 3, seed=1), _f64(1, 2, 3, 3, seed=2, low=1.5, high=2.5), _f64(1, 1, 3, 3, seed=3, low=.2, high=.8)))),)),
+        _f64(1, 2, 3, 3, seed=1), _f64(1, 2, 3, 3, seed=2, low=1.5, high=2.5),
+        _f64(1, 1, 3, 3, seed=3, low=.2, high=.8)))),)),
     "ssim": LossRecipe({"window_size": 5}, (
         Known("identical inputs", lambda b: b()(_t(1, 3, 16, 16), _t(1, 3, 16, 16)), 0.0, atol=1e-5),
         # Constant images -0.5 and 0.5 are 0.25 and 0.75 in [0, 1]. float32 variances cancel to ~1e-4.

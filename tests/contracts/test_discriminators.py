@@ -81,8 +81,8 @@ def test_gradients_reach_the_input_and_every_parameter(name):
     loss = sum((p - 0.3).square().mean() for p in _scales(d(x)))
     loss.backward()
     assert x.grad is not None and x.grad.abs().sum() > 0, name
-    idle = [n for n, p in d.named_parameters() if p.requires_grad and (p.grad is None or not torch.isfinite(p.grad).all()
-                                                                       or p.grad.abs().sum() == 0)]
+    idle = [n for n, p in d.named_parameters()
+            if p.requires_grad and (p.grad is None or not torch.isfinite(p.grad).all() or p.grad.abs().sum() == 0)]
     assert not idle, f"{name}: no gradient reaches {idle}"
 
 

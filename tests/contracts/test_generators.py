@@ -126,7 +126,8 @@ def test_declared_feature_layers_return_one_tensor_each(name):
     features = encoder_features(net, x, layers)
     assert len(features) == len(layers), (name, layers, len(features))
     for layer, feature in zip(layers, features):
-        assert isinstance(feature, torch.Tensor) and feature.dim() == 4 and feature.shape[0] == 2, (layer, feature.shape)
+        assert isinstance(feature, torch.Tensor) and feature.dim() == 4, (layer, type(feature))
+        assert feature.shape[0] == 2, (layer, feature.shape)
     if "input" in layers:  # the image itself, by nets/contract.py's convention
         torch.testing.assert_close(features[layers.index("input")], x)
     # A subset asks for just those layers, in the order asked.

@@ -26,7 +26,8 @@ def _builder(name: str):
 
 
 def test_every_registered_loss_has_a_recipe():
-    assert sorted(LOSS_RECIPES) == NAMES, "tests/contracts/conftest.py LOSS_RECIPES must name exactly the registered losses"
+    assert sorted(LOSS_RECIPES) == NAMES, \
+        "tests/contracts/conftest.py LOSS_RECIPES must name exactly the registered losses"
 
 
 @pytest.mark.parametrize("name", NAMES)
