@@ -21,7 +21,7 @@ PACKAGE = Path(translate.__file__).parent
 # imports run the other way: commands -> pipelines -> apply/train -> translators -> nets/losses/data
 # -> checkpoint format.
 ROOMS = [
-    "version", "errors", "choices", "registry", "builder_options", "fileio", "devices",
+    "version", "errors", "choices", "registry", "builder_options", "fileio", "devices", "pixels",
     "config", "model_files", "checkpoint", "run_history",
     "nets", "losses", "data", "video", "people",
     "interop", "translators",

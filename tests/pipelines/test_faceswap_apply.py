@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from face_clips import face_frame, make_face_video
+from translate.apply.model import Model
 from translate.cli import main
 from translate.data.io import read_image, write_image
 from translate.people.faces_align import AlignSpec
@@ -24,6 +25,11 @@ class Negate(nn.Module):
         return -x
 
 
+def _model(net):
+    """A stand-in network as the inference object the swapper runs crops through (fp32, CPU)."""
+    return Model.of_network(net, device="cpu", precision="fp32")
+
+
 @pytest.fixture(scope="module")
 def detector():
     with MediaPipeFaceDetector() as d:
@@ -39,7 +45,7 @@ def _far_from_face(shape, box, pad=1.0):
 
 def test_identity_swap_leaves_frames_nearly_unchanged(detector):
     frames = [face_frame(i) for i in range(4)]
-    swapper = FaceSwapper(nn.Identity(), torch.device("cpu"), detector, SwapOptions(AlignSpec(128)))
+    swapper = FaceSwapper(_model(nn.Identity()), detector, SwapOptions(AlignSpec(128)))
     out = swapper(frames)
     assert swapper.stats.swapped == 4 and swapper.stats.no_face == 0
     for a, b in zip(frames, out):
@@ -50,7 +56,7 @@ def test_identity_swap_leaves_frames_nearly_unchanged(detector):
 def test_swap_changes_the_face_and_nothing_far_from_it(detector):
     frame = face_frame(3)
     face = detector(frame)[0]
-    swapper = FaceSwapper(Negate(), torch.device("cpu"), detector,
+    swapper = FaceSwapper(_model(Negate()), detector,
                           SwapOptions(AlignSpec(64), blend=BlendOptions(color="none")))
     out = swapper([frame, np.zeros_like(frame)])
     assert swapper.stats.swapped == 1 and swapper.stats.no_face == 1
@@ -78,7 +84,7 @@ def test_temporal_smoothing_blends_each_crop_with_the_previous_one(detector):
     nose = detector(frames[0])[0].landmarks[2].astype(int)
     values = {}
     for temporal in (0.0, 0.5):
-        swapper = FaceSwapper(Steps(), torch.device("cpu"), detector,
+        swapper = FaceSwapper(_model(Steps()), detector,
                               SwapOptions(AlignSpec(64), blend=BlendOptions(color="none"), temporal=temporal))
         swapper([frames[0]])  # call 1: black crop
         values[temporal] = int(swapper([frames[1]])[0][nose[1], nose[0]].mean())  # call 2: white crop

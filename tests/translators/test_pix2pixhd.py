@@ -9,6 +9,7 @@ from safetensors.torch import load_file
 
 from translate.apply.batch import plan_media as plan_outputs
 from translate.apply.images import apply_to_images
+from translate.apply.model import Model
 from translate.checkpoint import load_generator
 from translate.cli import main
 from translate.config import ConfigError, resolve
@@ -156,15 +157,13 @@ def test_train_then_apply_any_size_label_maps(label_data, tmp_path):
     folder = tmp_path / "ck" / "l2c"
     meta = json.loads((folder / "translate.json").read_text())["generators"]["AtoB"]
     assert meta["preprocess"]["num_classes"] == 5 and meta["preprocess"]["instance_maps"] is True
-    net, spec = load_generator(folder)
+    model = Model.from_file(folder, device="cpu", precision="fp32")
     pairs = plan_outputs(label_data / "test_label", tmp_path / "out")
-    report = apply_to_images(net, pairs, spec.in_channels, torch.device("cpu"), batch_size=2, progress=False,
-                             preprocess=spec.preprocess)
+    report = apply_to_images(model, pairs, batch_size=2, progress=False)
     assert report.ok and len(report.written) == 2
     assert np.asarray(Image.open(report.written[0])).shape == (29, 37, 3)  # padded to 16, cropped back
     # --size resizes label maps nearest-neighbour: still one-hot, so the output differs from garbage
-    sized = apply_to_images(net, pairs[:1], spec.in_channels, torch.device("cpu"), size=50, progress=False,
-                            preprocess=spec.preprocess)
+    sized = apply_to_images(model, pairs[:1], size=50, progress=False)
     assert np.asarray(Image.open(sized.written[0])).shape[1] == 50
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from translate.apply.frames import FrameTranslator
+from translate.apply.model import Model
 from translate.apply.video import VideoOptions, translate_video
 from translate.video.temporal import TemporalFilter, estimate_flow, warp
 from video_clips import make_video, pattern
@@ -37,8 +37,8 @@ class _Identity(nn.Module):
 
 def _run(tmp_path, net, name, **options):
     src = make_video(tmp_path / "clip.mp4", frames=20, width=96, height=64, audio=None)
-    translator = FrameTranslator(net, torch.device("cpu"))
-    return translate_video(src, tmp_path / name, translator, VideoOptions(batch_size=3, **options), progress=False)
+    model = Model.of_network(net, size_multiple=net.size_multiple, device="cpu", precision="fp32")
+    return translate_video(src, tmp_path / name, model.frames, VideoOptions(batch_size=3, **options), progress=False)
 
 
 def test_filter_reduces_the_flicker_metric(tmp_path):

@@ -17,16 +17,14 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Protocol, Sequence, Tuple
 
 import av
 import numpy as np
-import torch
-from torch import nn
 from tqdm import tqdm
 
-from translate.apply.frames import FrameTranslator
-from translate.apply.images import ApplyError, apply_to_images
+from translate.apply.frames import FrameFn
+from translate.apply.images import ApplyError, ImageModel, apply_to_images
 from translate.data import ImageReadError, read_image, resize_long_side, write_image
 from translate.data.io import IMAGE_EXTENSIONS, MAX_PIXELS, is_image_file
 from translate.apply.limits import MAX_BATCH, MAX_SIZE, check_range
@@ -129,6 +127,21 @@ def plan_media(input_path: Path, output_path: Path, problems: Optional[List[Tupl
     return _never_over_inputs([(src, output_path / src.relative_to(input_path)) for src in sources], input_path)
 
 
+@dataclass
+class Plan:
+    """Every (source, destination) pair of a batch, planned before any model loads, and the
+    entries that could not be planned (unlistable folders, broken links) as (path, reason)."""
+
+    pairs: List[Pair]
+    problems: List[Tuple[Path, str]] = field(default_factory=list)
+
+
+def plan_batch(input_path: Path, output_path: Path) -> Plan:
+    problems: List[Tuple[Path, str]] = []
+    pairs = plan_media(Path(input_path), Path(output_path), problems)
+    return Plan(pairs, problems)
+
+
 def _not_a_file(path: Path) -> str:
     if path.is_symlink():
         try:
@@ -146,8 +159,8 @@ def _never_over_inputs(pairs: List[Pair], input_path: Path) -> List[Pair]:
     onto x/in/a.png); otherwise the whole plan is refused before anything is written."""
     for src, dst in pairs:
         if writes_into(dst, input_path):
-            where = f"inside the input folder {input_path}" if input_path.is_dir() else "the input itself"
-            raise ApplyError(f"{dst}: the output of {src} would overwrite {where}; choose an output outside it")
+            where = f"be written inside the input folder {input_path}" if input_path.is_dir() else "overwrite the input"
+            raise ApplyError(f"{dst}: the output of {src} would {where}; choose an output outside it")
     return pairs
 
 
@@ -170,43 +183,50 @@ def split_work(pairs: Sequence[Pair], overwrite: bool, skipped: List[Path],
     return [(s, d) for s, d in todo if is_image_file(s)], [(s, d) for s, d in todo if is_video_file(s)]
 
 
-def run_batch(net: nn.Module, pairs: Sequence[Pair], in_channels: int, device: torch.device,
-              dtype: Optional[torch.dtype], options: BatchOptions, preprocess: Optional[Dict] = None,
-              on_message: Message = _stderr, progress: bool = True) -> BatchReport:
+class BatchModel(ImageModel, Protocol):
+    """What a batch needs of a model (``translate.apply.model.Model`` is one): the image side
+    (``ImageModel``), what it reads, and frames through it for videos and side-by-side pictures."""
+
+    input_kind: str
+
+    def frames(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]: ...
+
+
+def run_batch(model: BatchModel, pairs: Sequence[Pair], options: BatchOptions, on_message: Message = _stderr,
+              progress: bool = True) -> BatchReport:
     """Translate every pair; images first (batched by size), then videos one by one, streamed."""
     report = BatchReport()
     images, videos = split_work(pairs, options.overwrite, report.skipped, on_message)
-    rgb_model = (preprocess or {}).get("input", "rgb") == "rgb"
+    rgb_model = model.input_kind == "rgb"
     if images:
         if options.side_by_side:
-            _side_by_side_images(net, images, in_channels, device, dtype, options, rgb_model, report, progress)
+            _side_by_side_images(model, images, options, rgb_model, report, progress)
         else:
-            images_report = apply_to_images(net, images, in_channels, device, dtype, options.batch_size,
-                                            options.size, progress, preprocess=preprocess,
-                                            max_pixels=options.max_pixels)
+            images_report = apply_to_images(model, images, options.batch_size, options.size, progress,
+                                            options.max_pixels)
             report.written += images_report.written
             report.failed += images_report.failed
     if videos:
         if not rgb_model:
-            report.failed += [(s, f"{s}: this model reads label maps, not video frames") for s, _ in videos]
+            report.failed += [(s, f"{s}: this model reads {model.input_kind} inputs, not video frames")
+                              for s, _ in videos]
         else:
-            translator = FrameTranslator(net, device, dtype, in_channels)
-            _videos(translator, videos, options.video, report, on_message, progress, options.max_pixels)
+            _videos(model.frames, videos, options.video, report, on_message, progress, options.max_pixels)
     return report
 
 
-def _side_by_side_images(net, pairs, in_channels, device, dtype, options, rgb_model, report, progress) -> None:
+def _side_by_side_images(model: BatchModel, pairs: Sequence[Pair], options: BatchOptions, rgb_model: bool,
+                         report: BatchReport, progress: bool) -> None:
     """Input | output images for review (one at a time: review sets are small)."""
     if not rgb_model:
         report.failed += [(s, f"{s}: --side-by-side needs a model that reads RGB images") for s, _ in pairs]
         return
-    translator = FrameTranslator(net, device, dtype, in_channels)
     for src, dst in tqdm(pairs, desc="apply", unit="img", disable=not progress, dynamic_ncols=True):
         try:
             image = read_image(src, channels=3, max_pixels=options.max_pixels)
             if options.size:
                 image = resize_long_side(image, options.size)
-            write_image(dst, np.concatenate([image, translator([image])[0]], axis=1))
+            write_image(dst, np.concatenate([image, model.frames([image])[0]], axis=1))
             report.written.append(dst)
         except (ImageReadError, OSError, ValueError, RuntimeError) as exc:
             report.failed.append((src, str(exc) if str(src) in str(exc) else f"{src}: {' '.join(str(exc).split())}"))
@@ -226,7 +246,7 @@ def translate_video_or_report(src: Path, dst: Path, translator, options: VideoOp
     return None
 
 
-def _videos(translator: FrameTranslator, pairs: Sequence[Pair], options: VideoOptions, report: BatchReport,
+def _videos(translator: FrameFn, pairs: Sequence[Pair], options: VideoOptions, report: BatchReport,
             on_message: Message, progress: bool, max_pixels: Optional[int] = None) -> None:
     infos: List[Tuple[Path, Path, VideoInfo]] = []
     for src, dst in pairs:

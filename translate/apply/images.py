@@ -11,7 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Iterable, Iterator, List, Optional, Protocol, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -20,7 +20,6 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from translate.apply.inputs import InputEncoder, input_encoder
 from translate.data import ImageReadError, to_image, write_image
 from translate.data.io import MAX_PIXELS
 from translate.devices import autocast
@@ -61,32 +60,31 @@ def translate_tensor(net: nn.Module, x: torch.Tensor, multiple: int, dtype: Opti
     return y[..., :h, :w].float()
 
 
-def _read(src: Path, encoder: InputEncoder, size: Optional[int]):
+class ImageModel(Protocol):
+    """What the image batch needs of a model (``translate.apply.model.Model`` is one): read a file
+    as its encoder does, stack same-size arrays into a batch, run the batch."""
+
+    def read(self, path: Path, size: Optional[int] = None, max_pixels: Optional[int] = None) -> np.ndarray: ...
+
+    def to_batch(self, arrays: Sequence[np.ndarray]) -> torch.Tensor: ...
+
+    def run(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+def _read(src: Path, model: ImageModel, size: Optional[int], max_pixels: Optional[int]):
     try:
-        image = encoder.read(src, size)  # resizes too: label maps nearest-neighbour only
+        image = model.read(src, size, max_pixels)  # resizes too: label maps nearest-neighbour only
     except ImageReadError as exc:
         return src, None, str(exc)
     return src, image, None
 
 
-def apply_to_images(
-    net: nn.Module,
-    pairs: Sequence[Tuple[Path, Path]],
-    in_channels: int,
-    device: torch.device,
-    dtype: Optional[torch.dtype] = None,
-    batch_size: int = 4,
-    size: Optional[int] = None,
-    progress: bool = True,
-    preprocess: Optional[dict] = None,
-    max_pixels: Optional[int] = MAX_PIXELS,
-) -> ApplyReport:
-    """``preprocess`` is the checkpoint's ``spec.preprocess``: it picks how files are read and
-    encoded (RGB images, or label maps one-hot encoded; see ``translate.apply.inputs``).
-    Images over ``max_pixels`` are refused from their header, before decoding."""
-    encoder = input_encoder(preprocess, in_channels, max_pixels)
-    net = net.to(device).eval()
-    multiple = int(getattr(net, "size_multiple", 1))
+def apply_to_images(model: ImageModel, pairs: Sequence[Tuple[Path, Path]], batch_size: int = 4,
+                    size: Optional[int] = None, progress: bool = True,
+                    max_pixels: Optional[int] = MAX_PIXELS) -> ApplyReport:
+    """Translate each (source, destination) pair; same-size images are batched, files read ahead
+    in a thread. The model decides how files are read (RGB images or label maps); images over
+    ``max_pixels`` are refused from their header, before decoding."""
     destination = dict(pairs)
     report = ApplyReport()
     bar = tqdm(total=len(pairs), desc="apply", unit="img", disable=not progress, dynamic_ncols=True)
@@ -95,8 +93,7 @@ def apply_to_images(
         if not group:
             return
         try:
-            x = encoder.to_batch([image for _, image in group]).to(device)
-            y = translate_tensor(net, x, multiple, dtype).cpu()
+            y = model.run(model.to_batch([image for _, image in group])).cpu()
         except (RuntimeError, ValueError) as exc:
             # A group holds images of one size, so what one cannot do none can (a 1x1 image under
             # instance norm, say): list them and go on with the rest of the folder.
@@ -118,7 +115,7 @@ def apply_to_images(
 
     group: List[Tuple[Path, np.ndarray]] = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        for src, image, error in _prefetch(pool, pairs, encoder, size, depth=2 * batch_size + 2):
+        for src, image, error in _prefetch(pool, pairs, model, size, max_pixels, depth=2 * batch_size + 2):
             if error is not None:
                 report.failed.append((src, error))
                 bar.update(1)
@@ -132,12 +129,12 @@ def apply_to_images(
     return report
 
 
-def _prefetch(pool, pairs, encoder, size, depth) -> Iterator[tuple]:
+def _prefetch(pool, pairs, model, size, max_pixels, depth) -> Iterator[tuple]:
     """Read images ahead in ``pool`` while keeping at most ``depth`` decoded in memory."""
     pending: List[concurrent.futures.Future] = []
     sources: Iterable[Path] = (src for src, _ in pairs)
     for src in sources:
-        pending.append(pool.submit(_read, src, encoder, size))
+        pending.append(pool.submit(_read, src, model, size, max_pixels))
         if len(pending) >= depth:
             yield pending.pop(0).result()
     for future in pending:

@@ -26,12 +26,13 @@ import numpy as np
 import torch
 
 from translate.data.io import MAX_PIXELS, read_image, resize_long_side
+from translate.pixels import to_unit
 from translate.data.labels import (LabelError, check_label_ids, encode_labels, find_instance_map, read_label_map,
                                    stack_ids)
 
 
 class InputEncoder(Protocol):
-    def read(self, path: Path, size: Optional[int]) -> np.ndarray: ...
+    def read(self, path: Path, size: Optional[int], max_pixels: Optional[int] = MAX_PIXELS) -> np.ndarray: ...
 
     def to_batch(self, arrays: Sequence[np.ndarray]) -> torch.Tensor: ...
 
@@ -46,20 +47,18 @@ class RGBInput:
     """Ordinary images (photos, edges, poses, sketches) in [-1, 1]."""
 
     channels: int = 3
-    max_pixels: Optional[int] = MAX_PIXELS  # refused from the header, before decoding
 
-    def read(self, path: Path, size: Optional[int]) -> np.ndarray:
-        image = read_image(path, channels=self.channels, max_pixels=self.max_pixels)
+    def read(self, path: Path, size: Optional[int], max_pixels: Optional[int] = MAX_PIXELS) -> np.ndarray:
+        """Larger than ``max_pixels`` is refused from the header, before decoding."""
+        image = read_image(path, channels=self.channels, max_pixels=max_pixels)
         if size:
-
             image = resize_long_side(image, size)
         return image
 
     def to_batch(self, arrays: Sequence[np.ndarray]) -> torch.Tensor:
         # contiguous(): a permuted NHWC array is channels_last in memory, and convolutions would
         # follow that layout, which measured slower than NCHW on CPU (see tools/BENCHMARKS.md, tools/bench_apply.py).
-        batch = torch.from_numpy(np.stack(arrays).astype(np.float32)).permute(0, 3, 1, 2).contiguous()
-        return batch.div_(127.5).sub_(1.0)
+        return to_unit(torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous())
 
 
 @dataclass
@@ -68,15 +67,14 @@ class LabelInput:
 
     num_classes: int
     instance_maps: bool = False
-    max_pixels: Optional[int] = MAX_PIXELS  # refused from the header, before decoding
 
-    def read(self, path: Path, size: Optional[int]) -> np.ndarray:
-        label = read_label_map(path, self.max_pixels)
+    def read(self, path: Path, size: Optional[int], max_pixels: Optional[int] = MAX_PIXELS) -> np.ndarray:
+        label = read_label_map(path, max_pixels)
         check_label_ids(label, self.num_classes, path)
         instances = None
         if self.instance_maps:
             inst_path = find_instance_map(path)
-            instances = label if inst_path is None else read_label_map(inst_path, self.max_pixels)
+            instances = label if inst_path is None else read_label_map(inst_path, max_pixels)
             if instances.shape != label.shape:
                 raise LabelError(inst_path, f"size {instances.shape[1]}x{instances.shape[0]} differs from the "
                                             f"label map {path} ({label.shape[1]}x{label.shape[0]})")
@@ -93,20 +91,18 @@ class LabelInput:
         return encode_labels(ids[..., 0], self.num_classes, instances)
 
 
-def _rgb(preprocess: Mapping[str, Any], in_channels: int, max_pixels: Optional[int] = MAX_PIXELS) -> InputEncoder:
-    return RGBInput(channels=int(preprocess.get("channels", in_channels)), max_pixels=max_pixels)
+def _rgb(preprocess: Mapping[str, Any], in_channels: int) -> InputEncoder:
+    return RGBInput(channels=int(preprocess.get("channels", in_channels)))
 
 
-def _label(preprocess: Mapping[str, Any], in_channels: int, max_pixels: Optional[int] = MAX_PIXELS) -> InputEncoder:
-    return LabelInput(num_classes=int(preprocess["num_classes"]), instance_maps=bool(preprocess.get("instance_maps")),
-                      max_pixels=max_pixels)
+def _label(preprocess: Mapping[str, Any], in_channels: int) -> InputEncoder:
+    return LabelInput(num_classes=int(preprocess["num_classes"]), instance_maps=bool(preprocess.get("instance_maps")))
 
 
 ENCODERS: Dict[str, Callable[..., InputEncoder]] = {"rgb": _rgb, "label": _label}
 
 
-def input_encoder(preprocess: Optional[Mapping[str, Any]], in_channels: int,
-                  max_pixels: Optional[int] = MAX_PIXELS) -> InputEncoder:
+def input_encoder(preprocess: Optional[Mapping[str, Any]], in_channels: int) -> InputEncoder:
     """The encoder a checkpoint asks for (``preprocess`` is its ``GeneratorSpec.preprocess``)."""
     preprocess = preprocess or {}
     kind = preprocess.get("input", "rgb")
@@ -114,4 +110,4 @@ def input_encoder(preprocess: Optional[Mapping[str, Any]], in_channels: int,
         make = ENCODERS[kind]
     except KeyError:
         raise ValueError(f"checkpoint asks for input kind {kind!r}; known: {', '.join(ENCODERS)}") from None
-    return make(preprocess, in_channels, max_pixels)
+    return make(preprocess, in_channels)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Optional
 
-from translate.apply.batch import BatchOptions, BatchReport, plan_media, run_batch
-from translate.apply.tiling import TileSpec, TilingNet
-from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
-from translate.interop.loading import load_generator
+from translate.apply.batch import BatchOptions, BatchReport, plan_batch
+from translate.apply.model import Model
+from translate.devices import configure_threads
+from translate.interop.reference import reference_test_mode
 from translate.run_history import step_folder
 
 Message = Callable[[str], None]
@@ -39,35 +39,18 @@ class ApplyJob:
     batch: BatchOptions = field(default_factory=BatchOptions)
 
 
-def tiling_for(tile: str, overlap: int = TileSpec().overlap) -> Tuple[str, TileSpec]:
-    """``--tile`` (auto, off, or a size in px) -> TilingNet's mode and tile spec."""
-    mode, size = ("on", int(tile)) if str(tile).isdigit() else (str(tile), TileSpec().size)
-    return mode, TileSpec(size, min(overlap, size // 2))
-
-
 def run_job(job: ApplyJob, on_message: Message = _stderr) -> BatchReport:
     """Translate ``job.input`` into ``job.output``; the report lists written, skipped and failed files.
 
-    Inputs and outputs are planned before the model is loaded into its device, so a bad path or
-    output suffix is refused before any work; files that fail later are reported, not fatal.
+    Inputs and outputs are planned before the model is loaded, so a bad path or output suffix is
+    refused before any work; files that fail later are reported, not fatal.
     """
     configure_threads()
     checkpoint = Path(job.checkpoint)
     if job.step is not None:
         checkpoint = step_folder(checkpoint, job.step)
-    problems: List[Tuple[Path, str]] = []
-    pairs = plan_media(Path(job.input), Path(job.output), problems)  # refused paths cost no model load
-    net, spec = load_generator(checkpoint, job.direction)
-    if job.reference_test_mode:
-        from translate.interop.reference import reference_test_mode
-
-        net = reference_test_mode(net)
-    device = resolve_device(job.device or "auto")
-    dtype = resolve_precision(job.precision or "auto", device)
-    mode, tiles = tiling_for(job.tile, job.tile_overlap)
-    net = TilingNet(net, mode, tiles, (spec.preprocess or {}).get("size"), on_message)
-    on_message(f"{spec.translator or 'model'} {spec.direction} ({spec.architecture}) on {device}, "
-               f"{precision_name(dtype)}: {len(pairs)} file(s) -> {job.output}")
-    report = run_batch(net, pairs, spec.in_channels, device, dtype, job.batch, spec.preprocess, on_message)
-    report.failed[:0] = problems
-    return report
+    plan = plan_batch(Path(job.input), Path(job.output))  # refused paths cost no model load
+    model = Model.from_file(checkpoint, job.direction, job.device, job.precision, job.tile, job.tile_overlap,
+                            on_message, prepare=reference_test_mode if job.reference_test_mode else None)
+    on_message(f"{model.describe()}: {len(plan.pairs)} file(s) -> {job.output}")
+    return model.translate_plan(plan, job.batch, on_message)

@@ -42,10 +42,11 @@ class _LiveBytes:
 
 
 @torch.inference_mode()
-def bytes_per_pixel(net: nn.Module, in_channels: int, device: torch.device, probe: int = 64) -> Optional[float]:
-    """Peak bytes of activations per input pixel of ``net`` in fp32 (measured on a probe input);
-    None when the probe itself cannot run (then only an out-of-memory error switches to tiles)."""
-    multiple = int(getattr(net, "size_multiple", 1))
+def bytes_per_pixel(net: nn.Module, in_channels: int, device: torch.device, multiple: int = 1,
+                    probe: int = 64) -> Optional[float]:
+    """Peak bytes of activations per input pixel of ``net`` in fp32 (measured on a probe input of
+    a side that divides by the net's size ``multiple``); None when the probe itself cannot run
+    (then only an out-of-memory error switches to tiles)."""
     side = max(probe, -(-probe // multiple) * multiple)
     counter = _LiveBytes()
 

@@ -118,13 +118,14 @@ class TilingNet(nn.Module):
     """
 
     def __init__(self, net: nn.Module, mode: str = "auto", spec: TileSpec = TileSpec(),
-                 trained_size: Optional[int] = None, on_message: Callable[[str], None] = lambda m: None):
+                 trained_size: Optional[int] = None, on_message: Callable[[str], None] = lambda m: None,
+                 size_multiple: Optional[int] = None):
         super().__init__()
         if mode not in TILE_MODES:
             raise InvalidSettingError(f"tile mode must be one of {', '.join(TILE_MODES)}, got {mode!r}")
         self.net = net
         self.mode = mode
-        self.size_multiple = int(getattr(net, "size_multiple", 1))
+        self.size_multiple = int(net.size_multiple if size_multiple is None else size_multiple)
         self.spec = spec.aligned(self.size_multiple)
         self.trained_size = trained_size
         self.on_message = on_message
@@ -158,7 +159,7 @@ class TilingNet(nn.Module):
         from translate.apply.memory import fits, bytes_per_pixel
 
         if self._per_pixel is None:
-            self._per_pixel = bytes_per_pixel(self.net, int(x.shape[1]), x.device) or 0.0
+            self._per_pixel = bytes_per_pixel(self.net, int(x.shape[1]), x.device, self.size_multiple) or 0.0
         if not self._per_pixel:
             return False
         ok, needed, free = fits(self._per_pixel, int(h * w * x.shape[0]), x.device)

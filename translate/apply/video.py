@@ -29,7 +29,7 @@ from typing import Callable, Dict, Iterator, List, Optional
 import numpy as np
 from tqdm import tqdm
 
-from translate.apply.frames import FrameTranslator
+from translate.apply.frames import FrameFn
 from translate.apply.limits import MAX_BATCH, MAX_FPS, MAX_SIZE, check_range
 from translate.fileio import atomic_path, refuse_overwriting_input
 from translate.video.encode import VideoWriter
@@ -179,7 +179,7 @@ def _encode_stage(inbox: "queue.Queue", writer: VideoWriter, temporal: Optional[
         stop.set()
 
 
-def translate_video(source: Path, destination: Path, translator: FrameTranslator, options: VideoOptions,
+def translate_video(source: Path, destination: Path, translator: FrameFn, options: VideoOptions,
                     on_message: Message = lambda m: print(m, file=sys.stderr), progress: bool = True,
                     overall: Optional[tqdm] = None, info: Optional[VideoInfo] = None) -> VideoResult:
     """Translate ``source`` into ``destination`` (written atomically). Raises ``VideoError`` when
@@ -222,7 +222,7 @@ def translate_video(source: Path, destination: Path, translator: FrameTranslator
     return result
 
 
-def _run(frames: Iterator[Frame], translator: FrameTranslator, writer: VideoWriter,
+def _run(frames: Iterator[Frame], translator: FrameFn, writer: VideoWriter,
          temporal: Optional[TemporalFilter], options: VideoOptions, result: VideoResult, bars: List[tqdm]) -> None:
     depth = max(1, options.queue_batches) * max(1, options.batch_size)
     decoded: "queue.Queue" = queue.Queue(maxsize=depth)

@@ -22,6 +22,7 @@ import torch
 
 from translate.errors import DataError, InputNotFoundError, TranslateError
 from translate.fileio import atomic_write_bytes
+from translate.pixels import from_unit, to_unit
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 
@@ -248,17 +249,14 @@ def to_tensor(img: np.ndarray) -> torch.Tensor:
         img = img[:, :, None]
     if img.ndim != 3:
         raise ValueError(f"to_tensor expects HxWxC, got shape {img.shape}")
-    t = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float()
-    return t.div_(127.5).sub_(1.0)
+    return to_unit(torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))))
 
 
 def to_image(tensor: torch.Tensor) -> np.ndarray:
     """float CxHxW in [-1, 1] -> uint8 HxWxC (values outside the range are clamped, then rounded)."""
     if tensor.ndim != 3:
         raise ValueError(f"to_image expects CxHxW, got shape {tuple(tensor.shape)}")
-    t = tensor.detach().to("cpu", torch.float32)
-    t = ((t.clamp(-1.0, 1.0) + 1.0) * 127.5).round()
-    return t.to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
+    return from_unit(tensor.detach().cpu()).permute(1, 2, 0).contiguous().numpy()
 
 
 def resize_long_side(image: np.ndarray, size: int) -> np.ndarray:

@@ -24,8 +24,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from translate.apply.images import translate_tensor
-from translate.data import ImageReadError, read_image, resize_long_side, to_image, to_tensor
+from translate.apply.model import Model
+from translate.checkpoint import GeneratorSpec
+from translate.data import ImageReadError, read_image, resize_long_side
+from translate.devices import precision_name
 from translate.eval.features import FeatureNets
 from translate.eval.metrics import METRICS
 from translate.eval.report import EvalReport
@@ -117,16 +119,10 @@ def evaluate_folders(pred_dir: Path, target_dir: Path, features: FeatureNets,
     return run.close()
 
 
-class _Translate:
-    """A generator applied like ``translate apply``: padded to its multiple, cropped back, 8-bit out."""
-
-    def __init__(self, net: nn.Module, device: torch.device, dtype: Optional[torch.dtype]):
-        self.net, self.device, self.dtype = net, device, dtype
-        self.multiple = int(getattr(net, "size_multiple", 1))
-
-    def __call__(self, image: np.ndarray) -> np.ndarray:
-        x = to_tensor(image)[None].to(self.device)
-        return to_image(translate_tensor(self.net, x, self.multiple, self.dtype)[0])
+def _translator(net: nn.Module, spec: GeneratorSpec, device: torch.device,
+                dtype: Optional[torch.dtype]) -> Model:
+    """A generator applied exactly as ``translate apply`` applies it: the one inference object."""
+    return Model(net, spec, device=str(device), precision=precision_name(dtype))
 
 
 Generators = Dict[str, Tuple[nn.Module, object]]  # direction -> (net, GeneratorSpec), as exported()
@@ -143,7 +139,7 @@ def evaluate_generators(generators: Generators, data: Path, split: str, features
     kind = data_kind(Path(data), split)
     names = options.metric_names(kind)
     evaluate = _evaluate_unpaired if kind == "unpaired" else _evaluate_paired
-    translators = {d: (_Translate(net, device, dtype), spec) for d, (net, spec) in generators.items()}
+    translators = {d: (_translator(net, spec, device, dtype), spec) for d, (net, spec) in generators.items()}
     report = evaluate(translators, Path(data), split, names, features, options)
     report.context.update(data=str(data), split=split)
     return report

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from translate.errors import TranslateError
 from translate.eval.features import INCEPTION_FEATURES, FeatureNets
+from translate.pixels import to_unit
 from translate.registry import Registry
 
 METRICS = Registry("metric")
@@ -165,8 +166,7 @@ class _LPIPS(PairMetric):
     @torch.no_grad()
     def score(self, pred: Tensor, target: Tensor) -> Tensor:
         device = next(self.net.parameters()).device
-        x = pred.to(device, torch.float32) / 127.5 - 1.0
-        y = target.to(device, torch.float32) / 127.5 - 1.0
+        x, y = to_unit(pred.to(device)), to_unit(target.to(device))
         return self.net(x, y).reshape(len(x))
 
 

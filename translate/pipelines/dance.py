@@ -24,6 +24,7 @@ from tqdm import tqdm
 from translate.apply.images import translate_tensor
 from translate.checkpoint import GeneratorSpec
 from translate.errors import DataError, TranslateError
+from translate.apply.frames import batch_to_frames, frames_to_batch
 from translate.fileio import atomic_path, refuse_overwriting_input
 from translate.video.encode import VideoWriter
 from translate.video.io import VideoReader, even_size, probe
@@ -142,14 +143,6 @@ def letterbox(image: np.ndarray, canvas: Tuple[int, int]) -> np.ndarray:
     return out
 
 
-def _to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(image).to(device).permute(2, 0, 1)[None].float().div_(127.5).sub_(1.0)
-
-
-def _to_image(tensor: torch.Tensor) -> np.ndarray:
-    return ((tensor[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
-
-
 def _saved_stats(spec: GeneratorSpec) -> Optional[PoseStats]:
     saved = (spec.preprocess or {}).get("pose_stats")
     return PoseStats(**{**saved, "frame_size": tuple(saved["frame_size"])}) if saved else None
@@ -227,7 +220,7 @@ def _generate(net, spec, poses, source, output, canvas, to_canvas, style, option
                 figure = render_pose(to_canvas(pose), canvas, style)
                 t1 = time.perf_counter()
                 with torch.no_grad():
-                    x = _to_tensor(figure, device)
+                    x = frames_to_batch([figure], device)
                     if temporal:
                         start = previous if previous is not None else torch.zeros_like(x[:, :spec.out_channels])
                         x = torch.cat([x, start], 1)
@@ -237,7 +230,7 @@ def _generate(net, spec, poses, source, output, canvas, to_canvas, style, option
                     y = body
                     if face_net is not None:
                         y = face_crop.refine(face_net, x[:, :3], body, face_size)[0].clamp(-1, 1)
-                image = _to_image(y)
+                image = batch_to_frames(y)[0]
                 t2 = time.perf_counter()
                 if options.side_by_side:
                     shown = letterbox(frame.image, canvas)

@@ -1,7 +1,7 @@
 """Swap the followed face in each frame: detect, track, align, translate the crop, paste back.
 
-A ``FaceSwapper`` has the call signature of ``translate.apply.frames.FrameTranslator``
-(a list of uint8 RGB frames in, the same number out), so the streaming video pipeline
+A ``FaceSwapper`` is a ``translate.apply.frames.FrameFn`` (a list of uint8 RGB frames in,
+the same number out), so the streaming video pipeline
 (``translate.apply.video.translate_video``) runs it unchanged: decoding, encoding,
 audio, batching and atomic output come from there. Frames arrive in order, so the
 tracker's smoothing carries from batch to batch; ``reset()`` starts a new clip.
@@ -16,14 +16,12 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Protocol, Sequence
 
 import numpy as np
 import torch
-from torch import nn
 
 from translate.errors import InvalidSettingError
-from translate.apply.frames import FrameTranslator
 from translate.people.faces_align import AlignSpec, align_face, transform_points
 from translate.people.faces_blend import BlendOptions, paste_face
 from translate.people.faces_detect import FaceDetector
@@ -44,6 +42,14 @@ class SwapOptions:
             raise InvalidSettingError(f"temporal smoothing must be in [0, 1), got {self.temporal}")
 
 
+class FrameModel(Protocol):
+    """What the swapper needs of a model (``translate.apply.model.Model`` is one)."""
+
+    device: torch.device
+
+    def frames(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]: ...
+
+
 @dataclass
 class SwapStats:
     frames: int = 0
@@ -55,9 +61,8 @@ class SwapStats:
 class FaceSwapper:
     """``swapper(frames) -> frames`` with the followed face replaced by the generator's translation."""
 
-    def __init__(self, net: nn.Module, device: torch.device, detector: FaceDetector, options: SwapOptions,
-                 dtype: Optional[torch.dtype] = None):
-        self.translator = FrameTranslator(net, device, dtype, 3)
+    def __init__(self, model: FrameModel, detector: FaceDetector, options: SwapOptions):
+        self.model = model  # the face generator: crops go through its ``frames``
         self.detector = detector
         self.options = options
         self.tracker = FaceTracker(options.track)
@@ -93,10 +98,10 @@ class FaceSwapper:
             return outputs
         start = time.perf_counter()
         try:
-            translated = self.translator([crop for _, crop, _, _, _ in jobs])
+            translated = self.model.frames([crop for _, crop, _, _, _ in jobs])
         except torch.OutOfMemoryError:
             raise InvalidSettingError(f"out of memory translating {len(jobs)} face crop(s) of {o.align.size}x"
-                               f"{o.align.size} on {self.translator.device}: lower --batch-size") from None
+                               f"{o.align.size} on {self.model.device}: lower --batch-size") from None
         timers["translate"] += time.perf_counter() - start
         start = time.perf_counter()
         for (i, source, matrix, landmarks, continues), crop in zip(jobs, translated):

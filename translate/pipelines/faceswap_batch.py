@@ -136,11 +136,12 @@ def swap_checkpoint(job: FaceSwapJob, make_detector: Callable[[], Any],
                     on_message: Message = _stderr) -> SwapReport:
     """``translate faceswap`` as one call: load the face model, check it is one, plan the outputs,
     and swap every file (``make_detector()`` returns the face detector, a context manager)."""
-    from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
-    from translate.interop.loading import load_generator
+    from translate.apply.model import Model
+    from translate.devices import configure_threads, precision_name
 
     configure_threads()
-    net, spec = load_generator(Path(job.checkpoint), job.direction)
+    model = Model.from_file(Path(job.checkpoint), job.direction, job.device, job.precision)
+    spec = model.spec
     size = (spec.preprocess or {}).get("size")
     if not size or spec.in_channels != 3 or spec.out_channels != 3:
         raise NotAFaceModelError(f"{job.checkpoint}: not a face model (needs an RGB generator trained on face crops, "
@@ -148,14 +149,12 @@ def swap_checkpoint(job: FaceSwapJob, make_detector: Callable[[], Any],
     if not (spec.preprocess or {}).get("faces"):
         on_message(f"note: {job.checkpoint} was trained by {spec.translator or 'another translator'}, not faceswap; "
                    f"using it on {size}x{size} aligned face crops")
-    device = resolve_device(job.device or "auto")
-    dtype = resolve_precision(job.precision or "auto", device)
     pairs = plan_media(Path(job.input), Path(job.output))
     options = SwapOptions(AlignSpec(int(size), job.margin), job.track, job.blend, job.temporal, job.mask)
-    on_message(f"faceswap {spec.direction} ({spec.architecture}, {size}px crops) on {device}, "
-               f"{precision_name(dtype)}: {len(pairs)} file(s) -> {job.output}")
+    on_message(f"faceswap {spec.direction} ({spec.architecture}, {size}px crops) on {model.device}, "
+               f"{precision_name(model.dtype)}: {len(pairs)} file(s) -> {job.output}")
     with make_detector() as detector:
-        swapper = FaceSwapper(net, device, detector, options, dtype)
+        swapper = FaceSwapper(model, detector, options)
         return swap_batch(swapper, pairs, job.video, job.overwrite, progress=job.progress, on_message=on_message)
 
 
