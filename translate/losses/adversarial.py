@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from translate.losses.precision import at_least_fp32
 from translate.registry import LOSSES
 
 Predictions = Union[Tensor, Sequence[Union[Tensor, Sequence[Tensor]]]]
@@ -26,11 +27,11 @@ Predictions = Union[Tensor, Sequence[Union[Tensor, Sequence[Tensor]]]]
 def as_scale_list(pred: Predictions) -> List[Tensor]:
     """One float32 prediction per scale, from a Tensor or a (nested) list of them."""
     if isinstance(pred, Tensor):
-        return [pred.float()]
+        return [at_least_fp32(pred)]
     scales = []
     for scale in pred:
         # A list per scale is [feature_1, ..., feature_n, prediction].
-        scales.append((scale if isinstance(scale, Tensor) else scale[-1]).float())
+        scales.append(at_least_fp32(scale if isinstance(scale, Tensor) else scale[-1]))
     if not scales:
         raise ValueError("discriminator output is an empty list")
     return scales
@@ -169,8 +170,8 @@ def gradient_penalty(
     Shapes: ``real`` and ``fake`` are ``BxCxHxW`` (any ``Bx...``); returns a scalar.
     """
     with torch.autocast(device_type=real.device.type, enabled=False):
-        real = real.detach().float()
-        fake = fake.detach().float()
+        real = at_least_fp32(real.detach())
+        fake = at_least_fp32(fake.detach())
         alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device)
         mixed = (alpha * real + (1.0 - alpha) * fake).requires_grad_(True)
         score = sum(p.sum() for p in as_scale_list(discriminator(mixed)))

@@ -6,6 +6,7 @@ from typing import List, Sequence, Union
 import torch
 from torch import Tensor, nn
 
+from translate.losses.precision import at_least_fp32
 from translate.registry import LOSSES
 
 Features = Union[Sequence[Tensor], Sequence[Sequence[Tensor]]]
@@ -43,7 +44,7 @@ def feature_matching_loss(real_features: Features, fake_features: Features) -> T
             )
         weight = (1.0 / num_scales) * (FEATURE_WEIGHT_TOTAL / num_features)
         for r, f in zip(real[:-1], fake[:-1]):
-            total = total + weight * (f.float() - r.detach().float()).abs().mean()
+            total = total + weight * (at_least_fp32(f) - at_least_fp32(r.detach())).abs().mean()
     return total
 
 

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from translate.errors import InputNotFoundError, InvalidSettingError
+from translate.losses.precision import at_least_fp32
 from translate.registry import LOSSES
 
 # Convolutions per block of torchvision's VGG configurations "D" (vgg16) and "E" (vgg19),
@@ -81,7 +82,7 @@ def _vgg_features(network: str, depth: int, weights_path: Optional[str], pretrai
                 f"pass a local copy with --set vgg_weights=PATH, or switch the term off with "
                 f"--set lambda_perceptual=0"
             )
-        from translate.checkpoint import CheckpointError, torch_load_safely
+        from translate.model_files.pickles import CheckpointError, torch_load_safely
 
         state = torch_load_safely(Path(path), f"{network} weights file")
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -186,7 +187,7 @@ class PerceptualLoss(nn.Module):
             x = x.repeat(1, 3, 1, 1)
         elif x.shape[1] != 3:
             raise ValueError(f"perceptual loss needs 1 or 3 channels, got {x.shape[1]}")
-        return ((x.float() + 1.0) / 2.0 - self.mean) / self.std
+        return ((at_least_fp32(x) + 1.0) / 2.0 - self.mean) / self.std
 
     def _extract(self, x: Tensor) -> List[Tensor]:
         activations = {}
@@ -201,7 +202,7 @@ class PerceptualLoss(nn.Module):
             target_features = self._extract(self._normalise(target))
         total = pred_features[0].new_zeros((), dtype=torch.float32)
         for weight, p, t in zip(self.layer_weights, pred_features, target_features):
-            total = total + weight * (p.float() - t.float()).abs().mean()
+            total = total + weight * (at_least_fp32(p) - at_least_fp32(t)).abs().mean()
         return total
 
     def extra_repr(self) -> str:

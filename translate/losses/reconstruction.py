@@ -13,17 +13,18 @@ import torch  # noqa: F401  (the docstring examples use it)
 from torch import Tensor, nn
 
 from translate.errors import InvalidSettingError
+from translate.losses.precision import at_least_fp32
 from translate.registry import LOSSES
 
 
 def l1_loss(pred: Tensor, target: Tensor) -> Tensor:
     """``mean(|pred - target|)`` in float32."""
-    return (pred.float() - target.float()).abs().mean()
+    return (at_least_fp32(pred) - at_least_fp32(target)).abs().mean()
 
 
 def mse_loss(pred: Tensor, target: Tensor) -> Tensor:
     """``mean((pred - target)^2)`` in float32."""
-    return (pred.float() - target.float()).pow(2).mean()
+    return (at_least_fp32(pred) - at_least_fp32(target)).pow(2).mean()
 
 
 def masked_l1_loss(
@@ -35,8 +36,8 @@ def masked_l1_loss(
             f"mask must be Bx1xHxW matching the image's HxW; got mask {tuple(mask.shape)} "
             f"for image {tuple(pred.shape)}"
         )
-    weight = background_weight + (1.0 - background_weight) * mask.float()
-    error = (pred.float() - target.float()).abs()
+    weight = background_weight + (1.0 - background_weight) * at_least_fp32(mask)
+    error = (at_least_fp32(pred) - at_least_fp32(target)).abs()
     # sum(w) counts pixels, not pixel-channels; multiplying by C makes an all-ones mask
     # give exactly the plain L1 mean.
     return (weight * error).sum() / (weight.expand_as(error[:, :1]).sum() * pred.shape[1] + eps)

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from translate.errors import InvalidSettingError
+from translate.losses.precision import at_least_fp32
 from translate.registry import LOSSES
 
 
@@ -14,8 +15,8 @@ def ssim_loss(pred: Tensor, target: Tensor, window_size: int = 11) -> Tensor:
     # The Gaussian-window convolutions of SSIM are not autocast-safe: in bf16 the
     # variance terms (E[x^2] - E[x]^2) cancel catastrophically, so run in float32.
     with torch.autocast(device_type=pred.device.type, enabled=False):
-        pred01 = (pred.float() + 1.0) / 2.0
-        target01 = (target.float() + 1.0) / 2.0
+        pred01 = (at_least_fp32(pred) + 1.0) / 2.0
+        target01 = (at_least_fp32(target) + 1.0) / 2.0
         ssim_map = kornia.metrics.ssim(pred01, target01, window_size, max_val=1.0)
         return 1.0 - ssim_map.mean()
 

@@ -199,7 +199,10 @@ class CoGANInverter(nn.Module):
         if draws:
             # A private generator: apply is repeatable and training's global RNG is untouched.
             rng = torch.Generator(device=x.device).manual_seed(self.seed)
-            starts.append(torch.randn(draws * n, latent, generator=rng, device=x.device))
+            # The same codes for every image of the batch, so an image's result does not depend on
+            # the batch it came in (apply --batch-size 1 and 4 agree).
+            codes = torch.randn(draws, 1, latent, generator=rng, device=x.device)
+            starts.append(codes.expand(draws, n, latent).reshape(draws * n, latent))
         return torch.cat(starts)
 
     def _errors(self, z: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
