@@ -18,6 +18,12 @@ without any side-effect import, and a new member is one file plus its decorator.
 A lookup by name first tries the module of that name (``translators/pix2pix.py``
 for ``"pix2pix"``), so training pix2pix does not import the pose code.
 
+A registry may hold its members to a contract: names their classes must declare. ``GENERATORS``
+refuses, at registration, a builder whose return annotation is not a class declaring
+``GENERATOR_CONTRACT`` (translate.nets.contract.Generator declares them with their defaults), and
+``build`` refuses an object that is not of that class: what a generator can do is declared once
+on its class, never probed by its callers.
+
 A registry may also declare its members' names up front (``declared``): the CLI checks a
 name and lists the choices from them without importing a member, so ``translate train
 cyclegn`` fails before torch loads. tests/test_cli_startup.py keeps the declared names
@@ -34,6 +40,10 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tupl
 from translate.errors import TranslateError
 
 
+class ContractError(TranslateError, TypeError):
+    """A member registered without declaring what its registry's contract asks for."""
+
+
 class UnknownNameError(TranslateError, KeyError):
     """Raised for a name that is not registered; the message suggests close names."""
 
@@ -44,13 +54,17 @@ class UnknownNameError(TranslateError, KeyError):
 class Registry:
     """Maps names to builder callables (functions or classes)."""
 
-    def __init__(self, kind: str, discover: Optional[str] = None, declared: Tuple[str, ...] = ()):
+    def __init__(self, kind: str, discover: Optional[str] = None, declared: Tuple[str, ...] = (),
+                 contract: Tuple[str, ...] = ()):
         """``discover``: the package (or module) whose modules register this registry's members;
-        ``declared``: their names, known without importing them (empty: not declared)."""
+        ``declared``: their names, known without importing them (empty: not declared);
+        ``contract``: names a member's class must declare (empty: no contract)."""
         self.kind = kind
         self.discover = discover
         self.declared = tuple(sorted(declared))
+        self.contract = contract
         self._builders: Dict[str, Callable[..., Any]] = {}
+        self._classes: Dict[str, type] = {}  # with a contract: the class each builder declares it returns
         self._discovered = discover is None
 
     def _discover_all(self) -> None:
@@ -74,10 +88,31 @@ class Registry:
         def decorator(builder: Callable[..., Any]) -> Callable[..., Any]:
             if name in self._builders:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
+            if self.contract:
+                self._classes[name] = self._check_contract(name, builder)
             self._builders[name] = builder
             return builder
 
         return decorator
+
+    def _check_contract(self, name: str, builder: Callable[..., Any]) -> type:
+        """The class ``builder`` declares it builds, refused unless it declares every contract name."""
+        cls = builder if inspect.isclass(builder) else self._returned_class(name, builder)
+        missing = [n for n in self.contract if not any(n in vars(k) for k in cls.__mro__)]
+        if missing:
+            raise ContractError(f"{self.kind} {name!r}: {cls.__name__} does not declare {', '.join(missing)} on its "
+                                f"class (subclass the {self.kind} base class, which declares them with defaults)")
+        return cls
+
+    def _returned_class(self, name: str, builder: Callable[..., Any]) -> type:
+        try:
+            returned = inspect.get_annotations(builder, eval_str=True).get("return")
+        except NameError:
+            returned = None
+        if not inspect.isclass(returned):
+            raise ContractError(f"{self.kind} {name!r}: its builder must annotate the class it returns "
+                                f"(-> SomeGenerator), so the registry can check what that class declares")
+        return returned
 
     def get(self, name: str) -> Callable[..., Any]:
         self._discover(name)
@@ -92,6 +127,13 @@ class Registry:
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         return UnknownNameError(f"unknown {self.kind} {name!r}{hint} (known: {', '.join(known)})")
 
+    def name_of(self, builder: Callable[..., Any]) -> str:
+        """The name ``builder`` is registered under: a member says its name once, in its decorator."""
+        for name, registered in self._builders.items():
+            if registered is builder:
+                return name
+        raise ValueError(f"{builder!r} is not a registered {self.kind}")
+
     def check_declared(self, name: str) -> None:
         """Raise the lookup's own ``UnknownNameError`` for a name not declared; imports nothing."""
         if not self.declared:
@@ -100,7 +142,12 @@ class Registry:
             raise self._unknown(name, self.declared)
 
     def build(self, name: str, **kwargs: Any) -> Any:
-        return self.get(name)(**kwargs)
+        built = self.get(name)(**kwargs)
+        expected = self._classes.get(name)
+        if expected is not None and not isinstance(built, expected):
+            raise ContractError(f"{self.kind} {name!r} built a {type(built).__name__}, not the "
+                                f"{expected.__name__} its builder declares")
+        return built
 
     def names(self) -> List[str]:
         self._discover_all()
@@ -137,7 +184,10 @@ def import_submodules(package_name: str) -> List[str]:
     return names
 
 
-GENERATORS = Registry("generator", discover="translate.nets")
+# What every generator declares on its class (translate.nets.contract.Generator gives the defaults).
+GENERATOR_CONTRACT = ("size_multiple", "supports_gradient_checkpointing", "feature_layers", "encode",
+                      "residual_output", "export_unsupported", "supports_sampling")
+GENERATORS = Registry("generator", discover="translate.nets", contract=GENERATOR_CONTRACT)
 DISCRIMINATORS = Registry("discriminator", discover="translate.nets")
 LOSSES = Registry("loss", discover="translate.losses")
 # A new translator is one file plus its name here (the CLI reads these names without importing it).

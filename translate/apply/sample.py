@@ -15,6 +15,7 @@ from torch import nn
 
 from translate.data import to_image
 from translate.devices import autocast
+from translate.nets.contract import Generator
 
 GAP = 2  # pixels between cells; A and B of a pair touch, so the pairing reads at a glance
 BACKGROUND = 255
@@ -38,8 +39,9 @@ def pair_grid(a: torch.Tensor, b: torch.Tensor, columns: int) -> np.ndarray:
     return grid
 
 
-def can_sample(net: nn.Module) -> bool:
-    return hasattr(net, "sample")
+def can_sample(net: Generator) -> bool:
+    """Whether ``net`` declares that it draws images from noise (CoGAN's inverter does)."""
+    return type(net).supports_sampling
 
 
 def sample_grid(net: nn.Module, n: int, seed: int = 0, columns: Optional[int] = None,

@@ -19,7 +19,7 @@ def _generator_info(net, spec) -> Dict[str, Any]:
     params = sum(p.numel() for p in net.parameters())
     return {"direction": spec.direction, "architecture": spec.architecture, "options": spec.kwargs,
             "in_channels": spec.in_channels, "out_channels": spec.out_channels,
-            "size_multiple": int(getattr(net, "size_multiple", 1)), "parameters": params,
+            "size_multiple": int(net.size_multiple), "parameters": params,
             "preprocess": spec.preprocess}
 
 

@@ -33,6 +33,7 @@ from torch import nn
 from translate.checkpoint import GeneratorSpec, load_generator, save_generator
 from translate.fileio import atomic_path
 from translate.interop.errors import ExportError
+from translate.nets.contract import Generator
 from translate.registry import Registry
 
 TOLERANCE = 1e-4  # max abs difference allowed on [-1, 1] outputs in fp32
@@ -53,13 +54,13 @@ class ExportReport:
         return max((d for _, d in self.checks), default=float("nan"))
 
 
-def example_side(net: nn.Module) -> int:
+def example_side(net: Generator) -> int:
     """Smallest multiple of the net's ``size_multiple`` that is at least 64 pixels.
 
     Big enough that every reflect pad inside the network has room (a ResNet's blocks work
     at 1/4 size), small enough to export and verify a full-size generator in seconds.
     """
-    m = int(getattr(net, "size_multiple", 1))
+    m = int(net.size_multiple)
     return m * math.ceil(64 / m)
 
 
@@ -107,7 +108,7 @@ class OnnxFormat:
                               dynamo=True, dynamic_shapes=(dims,), opset_version=ONNX_OPSET,
                               external_data=False, verbose=False)
         model = onnx.load(str(tmp))
-        meta = {"translate_spec": json.dumps(asdict(spec)), "size_multiple": str(getattr(net, "size_multiple", 1)),
+        meta = {"translate_spec": json.dumps(asdict(spec)), "size_multiple": str(net.size_multiple),
                 "input_range": "[-1, 1], NCHW, height and width multiples of size_multiple"}
         for key, value in meta.items():
             entry = model.metadata_props.add()
@@ -182,13 +183,13 @@ def output_path(output: Path, fmt: str, spec: GeneratorSpec) -> Path:
     return output
 
 
-def export_generator(net: nn.Module, spec: GeneratorSpec, output: Path, fmt: str, verify: bool = True) -> ExportReport:
+def export_generator(net: Generator, spec: GeneratorSpec, output: Path, fmt: str, verify: bool = True) -> ExportReport:
     """Export ``net`` (fp32, CPU, eval mode) as ``fmt`` to ``output``; see the module docstring."""
     exporter = EXPORT_FORMATS.get(fmt)
     path = output_path(output, fmt, spec)
     # A generator that is not a fixed feed-forward graph (e.g. one that optimises at run time)
-    # can say why it cannot be exported with a string attribute ``export_unsupported``.
-    reason = getattr(net, "export_unsupported", None)
+    # declares why it cannot be exported (``export_unsupported`` on its class, None by default).
+    reason = net.export_unsupported
     if reason:
         raise ExportError(f"{spec.architecture}: cannot be exported: {reason}")
     net = net.float().cpu().eval()

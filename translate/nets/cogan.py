@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from translate.errors import InvalidSettingError
+from translate.nets.contract import Generator
 from translate.nets.layers import conv_bias, norm_layer
 from translate.registry import GENERATORS
 
@@ -166,7 +167,7 @@ def _resize(x: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
     return F.interpolate(x, size=hw, mode="bilinear", align_corners=False, antialias=True)
 
 
-class CoGANInverter(nn.Module):
+class CoGANInverter(Generator):
     """``forward(x_src) = G_dst(z*)``, ``z* = argmin_z mean (G_src(z) - x_src)^2`` (Adam, restarts).
 
     Images of any size are resized to the model's square for the search and the output is
@@ -176,6 +177,7 @@ class CoGANInverter(nn.Module):
     """
 
     size_multiple = 1
+    supports_sampling = True  # ``sample(z)``: corresponding A and B images from noise
 
     def __init__(self, generator: CoupledGenerator, encoder: Optional[nn.Module] = None, source: str = "A",
                  iterations: int = 100, restarts: int = 4, lr: float = 0.05, seed: int = 0):
@@ -186,6 +188,7 @@ class CoGANInverter(nn.Module):
             raise InvalidSettingError(f"inversion needs iterations >= 0 and restarts >= 1; got {iterations}, {restarts}")
         self.generator, self.encoder = generator, encoder
         self.source, self.target = source, "B" if source == "A" else "A"
+        self.in_channels, self.out_channels = generator.channels[self.source], generator.channels[self.target]
         self.iterations, self.restarts, self.lr, self.seed = iterations, restarts, lr, seed
 
     def _starts(self, x: torch.Tensor) -> torch.Tensor:

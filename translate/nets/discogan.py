@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from translate.errors import InvalidSettingError
+from translate.nets.contract import Generator, Stage, layer_names
 from translate.nets.discriminators import Features, SingleScaleDiscriminator, _conv
 from translate.nets.layers import conv_bias, conv_padding_mode, norm_layer
 from translate.registry import DISCRIMINATORS, GENERATORS
@@ -46,8 +47,9 @@ def _width(ngf: int, level: int) -> int:
     return ngf * min(2**level, 8)
 
 
-class EncoderDecoderGenerator(nn.Module):
-    """DiscoGAN generator: conv encoder to a 4x4 bottleneck, transposed-conv decoder, tanh."""
+class EncoderDecoderGenerator(Generator):
+    """DiscoGAN generator: conv encoder to a 4x4 bottleneck, transposed-conv decoder, tanh.
+    Feature layers: ``input`` and each stride-2 encoder level ``down0`` ... (after its LeakyReLU)."""
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_downs: int = 4,
                  norm: str = "batch", dropout: bool = False, padding: str = "zero", bottleneck: int = 0):
@@ -93,9 +95,13 @@ class EncoderDecoderGenerator(nn.Module):
             up.append(nn.Sequential(*layers))
             prev = width
         self.decoder = nn.Sequential(*up)
+        self.feature_layers = layer_names(self.encoder_stages())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.bottleneck(self.encoder(x)))
+
+    def encoder_stages(self) -> List[Stage]:
+        return [(f"down{i}", level) for i, level in enumerate(self.encoder)]
 
 
 @GENERATORS.register("encoder_decoder")

@@ -13,15 +13,17 @@ pads images up to it).
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import List, Optional
 
 import torch
 from torch import nn
 
 from translate.errors import InvalidSettingError
-from translate.nets.colour_maps import apply_map, least_squares_map, transport_map
+from translate.nets.contract import Generator, Stage, layer_names, register_generator, resnet_stages
 from translate.nets.layers import conv_bias, conv_padding_mode, norm_layer, padding_layer, run_stages
-from translate.registry import GENERATORS
+from translate.nets.residual import ResidualOutput, make_residual_output
+
+__all__ = ["ResidualOutput", "ResnetGenerator", "UnetGenerator", "zero_network_output"]
 
 
 def _check_positive(**values: int) -> None:
@@ -30,82 +32,13 @@ def _check_positive(**values: int) -> None:
             raise InvalidSettingError(f"{name} must be >= 1, got {value}")
 
 
-# --------------------------------------------------------------------------- residual output
-
-
-class ResidualOutput(nn.Module):
-    """``clamp(M(input) + network_output, -1, 1)``: the generator learns the *change* to its input.
-
-    With its network's output conv zeroed (``zero_network_output``; a random one is not near zero:
-    ~15 dB of noise) a residual generator starts exactly at ``M(input)``, as residual image learning
-    does (Kim et al. 2016, VDSR): for translations that keep most of the photo it starts where
-    returning the input already scores, instead of from grey.
-
-    ``input_map``: ``M`` is a learned colour map, a 1x1 convolution ``W x + b`` (the identity at
-    first). A translation that must not keep the photo (photo -> pencil sketch) learns to drop it,
-    and a translator with example pairs starts it at their least-squares colour map
-    (``start_from``), which scores at least as well as returning the input or a flat colour; an
-    unpaired one at the colour transfer between its two domains (``start_from_unpaired``). ``W``
-    and ``b`` are stored as offsets ``theta`` with ``W = W0 + MAP_RATE * theta``: Adam moves a
-    parameter by about the learning rate per step, so at 2e-4 a plain parameter would need ~5000
-    steps to cross from 1 to 0; MAP_RATE makes that ~100 (the learning-rate multiplier of StyleGAN's
-    mapping network). Without it (``input_map=False``: the checkpoints of before the map) ``M`` is
-    the identity.
-    """
-
-    MAP_RATE = 50.0
-
-    def __init__(self, channels: int, input_map: bool):
-        super().__init__()
-        self.input_map = input_map
-        if input_map:
-            self.register_buffer("start_weight", torch.eye(channels))
-            self.register_buffer("start_bias", torch.zeros(channels))
-            self.theta_weight = nn.Parameter(torch.zeros(channels, channels))
-            self.theta_bias = nn.Parameter(torch.zeros(channels))
-
-    def colour_map(self) -> Tuple[torch.Tensor, torch.Tensor]:
-        """The current ``(W, b)`` of ``M``: C x C and C."""
-        return (self.start_weight + self.MAP_RATE * self.theta_weight,
-                self.start_bias + self.MAP_RATE * self.theta_bias)
-
-    @torch.no_grad()
-    def start_from(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
-        """Start ``M`` at the least-squares colour map from example pairs (N x C x H x W each, in
-        [-1, 1]; colour_maps.least_squares_map); the learned offsets go back to zero."""
-        if self.input_map:
-            self._start_at(*least_squares_map(inputs, targets))
-
-    @torch.no_grad()
-    def start_from_unpaired(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
-        """Start ``M`` at the colour transfer from ``inputs``' colours to ``targets``' (any images of
-        each domain, not pairs; colour_maps.transport_map): the unpaired counterpart of ``start_from``."""
-        if self.input_map:
-            self._start_at(*transport_map(inputs, targets))
-
-    def _start_at(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
-        self.start_weight.copy_(weight.to(self.start_weight.dtype))
-        self.start_bias.copy_(bias.to(self.start_bias.dtype))
-        self.theta_weight.zero_()
-        self.theta_bias.zero_()
-
-    def forward(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        if self.input_map:
-            x = apply_map(x, *self.colour_map())
-        value = x + out
-        # Clamped forward, identity backward (straight-through): a plain clamp passes no gradient
-        # where input + change leaves [-1, 1], so a bright photo pixel under a dark sketch line
-        # stayed stuck at white (photo -> sketch: 19.2 dB with the clamp, 20.0 without).
-        return value + (value.clamp(-1.0, 1.0) - value).detach()
-
-
-def zero_network_output(generator: nn.Module) -> nn.Module:
+def zero_network_output(generator: Generator) -> Generator:
     """Zero the last convolution of a residual generator's network, so that it starts exactly at
     ``M(input)``: with the usual N(0, 0.02) weights the random network adds noise of std ~0.35 to
     every pixel (PSNR ~15 dB against its own input), which the first hundreds of GAN steps spend
     removing. The zero-initialised residual branch of Goyal et al. 2017 / Fixup; gradients reach the
     rest of the network from the first update on. Generators without a residual output: unchanged."""
-    if not isinstance(getattr(generator, "residual", None), ResidualOutput):
+    if generator.residual_output() is None:
         return generator
     convs = [m for m in generator.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     with torch.no_grad():
@@ -113,14 +46,6 @@ def zero_network_output(generator: nn.Module) -> nn.Module:
         if convs[-1].bias is not None:
             convs[-1].bias.zero_()
     return generator
-
-
-def _residual_output(residual: bool, input_map: bool, in_channels: int, out_channels: int) -> Optional[ResidualOutput]:
-    if not residual:
-        return None
-    if in_channels != out_channels:
-        raise InvalidSettingError(f"residual needs as many output as input channels, got {in_channels} -> {out_channels}")
-    return ResidualOutput(out_channels, input_map)
 
 
 # --------------------------------------------------------------------------- U-Net
@@ -177,6 +102,10 @@ class UnetLevel(nn.Module):
             up.append(nn.Dropout(0.5))
         self.up = nn.Sequential(*up)
 
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The way down only: what this level hands to the next one."""
+        return self.down(self.act(x))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.act(x)
         y = self.down(x)
@@ -186,12 +115,13 @@ class UnetLevel(nn.Module):
         return y if self.outermost else torch.cat([x, y], dim=1)
 
 
-class UnetGenerator(nn.Module):
+class UnetGenerator(Generator):
     """pix2pix U-Net: ``num_downs`` stride-2 levels with concatenating skips.
 
     Level ``i`` (0 = outermost) has ``ngf * min(2**i, 8)`` inner channels. Dropout, when
     on, goes where the reference puts it: levels whose input and inner width are both
-    ``8 * ngf``, except the innermost.
+    ``8 * ngf``, except the innermost. Feature layers: ``input`` and ``down0`` ... (each level's
+    stride-2 conv and norm, before the next level's LeakyReLU).
     """
 
     def __init__(
@@ -229,49 +159,35 @@ class UnetGenerator(nn.Module):
             )
         self.root = level
         # Registered after the levels so the state dict keeps the reference's parameter order.
-        self.residual = _residual_output(residual, input_map, in_channels, out_channels)
+        self.residual = make_residual_output(residual, input_map, in_channels, out_channels)
+        self.feature_layers = layer_names(self.encoder_stages())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.root(x)
         return out if self.residual is None else self.residual(x, out)
 
+    def encoder_stages(self) -> List[Stage]:
+        stages: List[Stage] = []
+        level: Optional[UnetLevel] = self.root
+        while level is not None:
+            stages.append((f"down{len(stages)}", level.encode))
+            level = level.inner
+        return stages
 
-@GENERATORS.register("unet")
-def unet(
-    in_channels: int = 3,
-    out_channels: int = 3,
-    ngf: int = 64,
-    norm: str = "batch",
-    dropout: bool = False,
-    padding: str = "zero",
-    num_downs: int = 8,
-    residual: bool = False,
-    input_map: bool = False,
-    **kwargs: Any,
-) -> UnetGenerator:
-    """U-Net with skip connections (pix2pix); ``num_downs`` levels, sizes a multiple of 2**num_downs.
-
-    ``padding`` is the down-convs' padding mode; ``"zero"`` is the reference's. Options
-    meant for other generators (``n_blocks`` ...) are accepted and ignored, so one
-    config can build any member of the zoo.
-    """
-    return UnetGenerator(in_channels, out_channels, num_downs, ngf, norm, dropout, padding, residual, input_map)
+    def residual_output(self) -> Optional[ResidualOutput]:
+        return self.residual
 
 
-@GENERATORS.register("unet_128")
-def unet_128(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, norm: str = "batch",
-             dropout: bool = False, padding: str = "zero", residual: bool = False, input_map: bool = False,
-             **kwargs: Any) -> UnetGenerator:
-    """U-Net with 7 downsamplings (pix2pix ``unet_128``): a 128x128 input reaches 1x1."""
-    return UnetGenerator(in_channels, out_channels, 7, ngf, norm, dropout, padding, residual, input_map)
+register_generator("unet", UnetGenerator, """U-Net with skip connections (pix2pix); ``num_downs`` levels, sizes a multiple of 2**num_downs.
 
-
-@GENERATORS.register("unet_256")
-def unet_256(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, norm: str = "batch",
-             dropout: bool = False, padding: str = "zero", residual: bool = False, input_map: bool = False,
-             **kwargs: Any) -> UnetGenerator:
-    """U-Net with 8 downsamplings (pix2pix default ``unet_256``): a 256x256 input reaches 1x1."""
-    return UnetGenerator(in_channels, out_channels, 8, ngf, norm, dropout, padding, residual, input_map)
+    ``padding`` is the down-convs' padding mode; ``"zero"`` is the reference's. Options meant for
+    other generators (``n_blocks`` ...) are accepted and ignored, so one config can build any
+    member of the zoo.""")
+register_generator("unet_128", UnetGenerator,
+                   """U-Net with 7 downsamplings (pix2pix ``unet_128``): a 128x128 input reaches 1x1.""", num_downs=7)
+register_generator("unet_256", UnetGenerator,
+                   """U-Net with 8 downsamplings (pix2pix default ``unet_256``): a 256x256 input reaches 1x1.""",
+                   num_downs=8)
 
 
 # --------------------------------------------------------------------------- ResNet
@@ -315,13 +231,16 @@ def _resize_up(c_in: int, c_out: int, bias: bool) -> nn.Module:
 UPSAMPLERS = {"transpose": _transposed_up, "resize": _resize_up}
 
 
-class ResnetGenerator(nn.Module):
+class ResnetGenerator(Generator):
     """CycleGAN ResNet: 7x7 stem, stride-2 downsamplings, residual blocks, upsamplings
     (transposed convs as in the paper, or resize-convs), 7x7 head with tanh.
 
     The stem and head always reflect-pad (as the reference does); ``padding`` applies
-    inside the residual blocks.
+    inside the residual blocks. Feature layers: ``input``, ``stem``, ``down0`` ...,
+    ``block0`` ... (see ``contract.resnet_stages`` for CUT's choice among them).
     """
+
+    supports_gradient_checkpointing = True
 
     def __init__(
         self,
@@ -370,8 +289,8 @@ class ResnetGenerator(nn.Module):
             for i in range(n_downsampling, 0, -1)
         ))
         self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh())
-        self.residual = _residual_output(residual, input_map, in_channels, out_channels)
-        self.gradient_checkpointing = False  # set by the translator (--set gradient_checkpointing=true)
+        self.residual = make_residual_output(residual, input_map, in_channels, out_channels)
+        self.feature_layers = layer_names(self.encoder_stages())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Per-stage checkpoints: for CycleGAN (six generator passes a step) this peaked at
@@ -380,44 +299,22 @@ class ResnetGenerator(nn.Module):
         out = run_stages(stages, x, self.gradient_checkpointing)
         return out if self.residual is None else self.residual(x, out)
 
+    def encoder_stages(self) -> List[Stage]:
+        return resnet_stages(self.stem, self.down, self.blocks)
 
-@GENERATORS.register("resnet")
-def resnet(
-    in_channels: int = 3,
-    out_channels: int = 3,
-    ngf: int = 64,
-    norm: str = "instance",
-    dropout: bool = False,
-    padding: str = "reflect",
-    n_blocks: int = 9,
-    n_downsampling: int = 2,
-    upsample: str = "transpose",
-    residual: bool = False,
-    input_map: bool = False,
-    **kwargs: Any,
-) -> ResnetGenerator:
-    """ResNet generator (CycleGAN) with ``n_blocks`` residual blocks; sizes a multiple of 2**n_downsampling.
-
-    ``upsample="resize"`` replaces the transposed convs by resize-convs (no checkerboard).
-    Options meant for other generators (``num_downs`` ...) are accepted and ignored.
-    """
-    return ResnetGenerator(in_channels, out_channels, ngf, norm, dropout, padding, n_blocks, n_downsampling,
-                           upsample, residual, input_map)
+    def residual_output(self) -> Optional[ResidualOutput]:
+        return self.residual
 
 
-@GENERATORS.register("resnet_6blocks")
-def resnet_6blocks(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, norm: str = "instance",
-                   dropout: bool = False, padding: str = "reflect", residual: bool = False,
-                   input_map: bool = False, **kwargs: Any) -> ResnetGenerator:
-    """ResNet generator with 6 residual blocks (CycleGAN, for 128x128 images)."""
-    return ResnetGenerator(in_channels, out_channels, ngf, norm, dropout, padding, n_blocks=6,
-                           residual=residual, input_map=input_map)
+register_generator("resnet", ResnetGenerator, """ResNet generator (CycleGAN) with ``n_blocks`` residual blocks; sizes a multiple of 2**n_downsampling.
 
-
-@GENERATORS.register("resnet_9blocks")
-def resnet_9blocks(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, norm: str = "instance",
-                   dropout: bool = False, padding: str = "reflect", residual: bool = False,
-                   input_map: bool = False, **kwargs: Any) -> ResnetGenerator:
-    """ResNet generator with 9 residual blocks (CycleGAN default, 256x256 images)."""
-    return ResnetGenerator(in_channels, out_channels, ngf, norm, dropout, padding, n_blocks=9,
-                           residual=residual, input_map=input_map)
+    ``upsample="resize"`` replaces the transposed convs by resize-convs (no checkerboard). Options
+    meant for other generators (``num_downs`` ...) are accepted and ignored.""")
+# The presets fix the depth and the upsampling: generator=resnet takes them as options.
+_RESNET_PRESET = {"n_downsampling": 2, "upsample": "transpose"}
+register_generator("resnet_6blocks", ResnetGenerator,
+                   """ResNet generator with 6 residual blocks (CycleGAN, for 128x128 images).""",
+                   n_blocks=6, **_RESNET_PRESET)
+register_generator("resnet_9blocks", ResnetGenerator,
+                   """ResNet generator with 9 residual blocks (CycleGAN default, 256x256 images).""",
+                   n_blocks=9, **_RESNET_PRESET)

@@ -17,20 +17,22 @@ i-th of a published checkpoint and importing one is a key rename. Module names a
 whole, so the global trunk inside a local enhancer is ``ngf * 2**n_enhancers`` wide (a local
 generator with ngf 32 wraps a global generator with ngf 64).
 
-Setting ``gradient_checkpointing = True`` on a generator recomputes each stage's activations in
-the backward pass instead of keeping them: less memory for high-resolution training, ~30% more
-compute. It only acts while gradients are being recorded.
+Both declare ``supports_gradient_checkpointing``: setting ``gradient_checkpointing = True`` recomputes
+each stage's activations in the backward pass instead of keeping them: less memory for
+high-resolution training, ~30% more compute. It only acts while gradients are being recorded. The
+global generator declares the feature layers of a ResNet (``input``, ``stem``, ``down0`` ...,
+``block0`` ...); the local enhancer, whose encoder spans several scales, declares none.
 """
 from __future__ import annotations
 
-from typing import Any, List
+from typing import List
 
 import torch
 from torch import nn
 
 from translate.errors import InvalidSettingError
+from translate.nets.contract import Generator, Stage, layer_names, register_generator, resnet_stages
 from translate.nets.layers import norm_layer, padding_layer, run_stages
-from translate.registry import GENERATORS
 
 
 def _conv_norm_relu(conv: nn.Module, width: int, norm: str) -> List[nn.Module]:
@@ -98,8 +100,10 @@ class GlobalTrunk(nn.Module):
         return [self.stem, *self.down, *self.blocks, *self.up]
 
 
-class GlobalGenerator(nn.Module):
+class GlobalGenerator(Generator):
     """pix2pixHD's coarse generator G1: trunk + 7x7 head; sizes a multiple of 2**n_downsampling."""
+
+    supports_gradient_checkpointing = True
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_downsampling: int = 4,
                  n_blocks: int = 9, norm: str = "instance", padding: str = "reflect"):
@@ -108,10 +112,13 @@ class GlobalGenerator(nn.Module):
         self.trunk = GlobalTrunk(in_channels, ngf, n_downsampling, n_blocks, norm, padding)
         self.head = _head(ngf, out_channels)
         self.size_multiple = 2**n_downsampling
-        self.gradient_checkpointing = False
+        self.feature_layers = layer_names(self.encoder_stages())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return run_stages([*self.trunk.stages(), self.head], x, self.gradient_checkpointing)
+
+    def encoder_stages(self) -> List[Stage]:
+        return resnet_stages(self.trunk.stem, self.trunk.down, self.trunk.blocks)
 
 
 class Enhancer(nn.Module):
@@ -130,12 +137,14 @@ class Enhancer(nn.Module):
         return run_stages([*self.blocks, self.up], features + coarser, checkpointed)
 
 
-class LocalEnhancer(nn.Module):
+class LocalEnhancer(Generator):
     """pix2pixHD's G = {G1, G2}: a global trunk on the downsampled input, refined by enhancers.
 
     Sizes must be a multiple of ``2**(n_downsampling + n_enhancers)``: the input is halved
     ``n_enhancers`` times, then the trunk halves it ``n_downsampling`` more.
     """
+
+    supports_gradient_checkpointing = True
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 32, n_downsampling: int = 4,
                  n_blocks: int = 9, n_enhancers: int = 1, n_blocks_local: int = 3, norm: str = "instance",
@@ -155,7 +164,6 @@ class LocalEnhancer(nn.Module):
         # The same pooling as the multi-scale discriminator: borders average real pixels only.
         self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
         self.size_multiple = 2 ** (n_downsampling + n_enhancers)
-        self.gradient_checkpointing = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pyramid = [x]
@@ -184,24 +192,9 @@ class LocalEnhancer(nn.Module):
         self.global_trunk.load_state_dict(source)
 
 
-@GENERATORS.register("pix2pixhd_global")
-def pix2pixhd_global(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, norm: str = "instance",
-                     padding: str = "reflect", n_downsampling: int = 4, n_blocks: int = 9,
-                     **kwargs: Any) -> GlobalGenerator:
-    """pix2pixHD global generator G1 (ngf 64, 4 downsamplings, 9 blocks); sizes a multiple of 2**n_downsampling.
+register_generator("pix2pixhd_global", GlobalGenerator, """pix2pixHD global generator G1 (ngf 64, 4 downsamplings, 9 blocks); sizes a multiple of 2**n_downsampling.
 
-    Options meant for other generators (``dropout``, ``n_enhancers`` ...) are accepted and ignored.
-    """
-    return GlobalGenerator(in_channels, out_channels, ngf, n_downsampling, n_blocks, norm, padding)
+    Options meant for other generators (``dropout``, ``n_enhancers`` ...) are accepted and ignored.""")
+register_generator("pix2pixhd_local", LocalEnhancer, """pix2pixHD local enhancer G = {G1, G2} (ngf 32, 1-2 enhancers of 3 blocks); sizes a multiple of 2**(n_downsampling+n_enhancers).
 
-
-@GENERATORS.register("pix2pixhd_local")
-def pix2pixhd_local(in_channels: int = 3, out_channels: int = 3, ngf: int = 32, norm: str = "instance",
-                    padding: str = "reflect", n_downsampling: int = 4, n_blocks: int = 9, n_enhancers: int = 1,
-                    n_blocks_local: int = 3, **kwargs: Any) -> LocalEnhancer:
-    """pix2pixHD local enhancer G = {G1, G2} (ngf 32, 1-2 enhancers of 3 blocks); sizes a multiple of 2**(n_downsampling+n_enhancers).
-
-    ``ngf`` is the finest enhancer's width; the wrapped global trunk is ``ngf * 2**n_enhancers`` wide.
-    """
-    return LocalEnhancer(in_channels, out_channels, ngf, n_downsampling, n_blocks, n_enhancers, n_blocks_local,
-                         norm, padding)
+    ``ngf`` is the finest enhancer's width; the wrapped global trunk is ``ngf * 2**n_enhancers`` wide.""")

@@ -5,6 +5,8 @@ writes files: ``translate.training.loop`` owns all of that, so pix2pix and Cycle
 differ only in their translator file. The contract is the ``Translator`` class
 below: every hook the loop calls is declared there with its default, so a
 translator overrides only what it changes and the loop never probes with getattr.
+Likewise what a generator can do (gradient checkpointing, a residual head) is declared
+on its class (``translate.nets.contract.Generator``), never probed.
 """
 from __future__ import annotations
 
@@ -22,8 +24,9 @@ from translate.losses.adversarial import ADVERSARIAL_MODES
 from translate.losses.diffaugment import DiffAugment
 from translate.nets import build_discriminator, init_weights
 from translate.nets.layers import init_names, norm_names, padding_names
-from translate.registry import DISCRIMINATORS, GENERATORS
+from translate.registry import DISCRIMINATORS, GENERATORS, TRANSLATORS
 from translate.builder_options import check_user_options
+from translate.nets.contract import Generator
 from translate.nets.generators import ResidualOutput, zero_network_output
 from translate.translators.residual import START_SAMPLES, residual_wanted, sample_items
 
@@ -89,6 +92,7 @@ class Translator:
     """
 
     Options: ClassVar[type]
+    opts: Any  # an instance of Options, set by __init__
     data_kind: ClassVar[str] = "paired"  # "paired" or "unpaired": which dataset it trains on
     # Config values this translator trains with unless the user sets them (below YAML, flags and --set).
     train_defaults: ClassVar[Dict[str, Any]] = {}
@@ -102,6 +106,12 @@ class Translator:
     # for translators that would ignore it (a setting is applied or refused).
     applies_diff_augment: ClassVar[bool] = False
 
+    @classmethod
+    def registered_name(cls) -> str:
+        """The name this class is registered under (its ``@TRANSLATORS.register`` line): what its
+        generator specs and messages say, written once."""
+        return TRANSLATORS.name_of(cls)
+
     def for_discriminator(self, *images: torch.Tensor):
         """What the discriminator sees: ``images`` through DiffAugment, one draw shared by all of
         them (the real and fake of one step), or unchanged when it is off."""
@@ -114,17 +124,20 @@ class Translator:
         on a few training items (``fit_colour_map``): least squares on pairs, so a paired run begins
         at least as good as returning the input; the colour transfer between the two domains when
         the data is unpaired (ResidualOutput.start_from / start_from_unpaired)."""
-        # Translators whose options are not NetworkOptions (CoGAN) build no
-        # residual generators, so they have no fit_colour_map and nothing to start.
-        if not getattr(getattr(self, "opts", None), "fit_colour_map", False):
+        heads = {direction: head for direction, head in self._colour_map_heads().items() if head.input_map}
+        # Only NetworkOptions build residual generators, so a translator with heads has fit_colour_map.
+        if not heads or not self.opts.fit_colour_map:
             return
-        heads = {direction: generator.residual for direction, (generator, _) in self.exported().items()
-                 if isinstance(getattr(generator, "residual", None), ResidualOutput) and generator.residual.input_map}
-        batch = sample_items(dataset, START_SAMPLES) if heads else {}
+        batch = sample_items(dataset, START_SAMPLES)
         for direction, head in heads.items():
             source, target = domains(direction)
             fit = head.start_from if self.data_kind == "paired" else head.start_from_unpaired
             fit(batch[source], batch[target])
+
+    def _colour_map_heads(self) -> Dict[str, ResidualOutput]:
+        """The residual heads of the exported generators, by direction."""
+        heads = {direction: generator.residual_output() for direction, (generator, _) in self.exported().items()}
+        return {direction: head for direction, head in heads.items() if head is not None}
 
     @classmethod
     def prepare(cls, opts: Any, train) -> Any:
@@ -247,12 +260,12 @@ def generator_spec(opts: NetworkOptions, in_channels: int, out_channels: int, tr
     return GeneratorSpec(opts.generator, in_channels, out_channels, kwargs, preprocess, translator, direction)
 
 
-def build_generator_from_spec(spec: GeneratorSpec, opts: NetworkOptions) -> nn.Module:
+def build_generator_from_spec(spec: GeneratorSpec, opts: NetworkOptions) -> Generator:
+    """``spec``'s generator initialised as ``opts`` say; checkpointing where the class declares it."""
     net = init_weights(spec.build(), kind=opts.init, gain=opts.init_gain)
     if opts.zero_init_residual:
         zero_network_output(net)
-    if hasattr(net, "gradient_checkpointing"):  # generators that support it say so
-        net.gradient_checkpointing = opts.gradient_checkpointing
+    net.set_gradient_checkpointing(opts.gradient_checkpointing)
     return net
 
 
