@@ -36,8 +36,9 @@ from torch import nn
 from translate.builder_options import NetworkOptionError, check_file_options
 from translate.errors import TranslateError
 from translate.fileio import atomic_path
-from translate.model_files.bounds import (CheckpointError, SafetensorsHeader, build_on_meta, check_torch_file,
-                                          check_weights_fit, parse_json, read_json_file, read_safetensors_header)
+from translate.model_files.bounds import (CheckpointError, SafetensorsHeader, build_on_meta, check_weights_fit,
+                                          parse_json, read_json_file, read_safetensors_header)
+from translate.model_files.pickles import UnsafeFileError, refusal_reason, torch_load_safely
 from translate.model_files.preprocess import check_preprocess
 from translate.registry import GENERATORS, UnknownNameError
 from translate.version import __version__
@@ -47,6 +48,10 @@ TRAINING_STATE_FILE = "training_state.pt"
 CONFIG_FILE = "config.yaml"
 FORMAT = "translate-checkpoint"
 FORMAT_VERSION = 1
+# Safe pickle loading lives in model_files.pickles; its names stay importable from here.
+__all__ = ["CheckpointError", "CheckpointWriteError", "GeneratorSpec", "UnsafeFileError", "load_generator",
+           "load_training_state", "read_metadata", "refusal_reason", "save_generator", "save_run",
+           "torch_load_safely"]
 
 class CheckpointWriteError(CheckpointError, OSError):
     """A checkpoint that could not be written (disk full ...); the previous one is intact. An
@@ -82,6 +87,13 @@ class GeneratorSpec:
     preprocess: Dict[str, Any] = field(default_factory=dict)
     translator: str = ""
     direction: str = "AtoB"
+
+    @property
+    def input_kind(self) -> str:
+        """What the generator reads, as training recorded it: ``rgb`` images, ``label`` maps, pose
+        figures ... (model_files.preprocess.INPUT_KINDS); a property of the trained model, not of
+        its class, so it is declared here rather than on the generator."""
+        return str(self.preprocess.get("input", "rgb"))
 
     def build(self) -> nn.Module:
         return GENERATORS.build(
@@ -299,50 +311,8 @@ def _spec_from_header(header: SafetensorsHeader, path: Path) -> GeneratorSpec:
     return GeneratorSpec.from_dict(parse_json(meta["spec"], path, "architecture metadata"), path)
 
 
-class UnsafeFileError(CheckpointError):
-    """A pickle that would run code when loaded; refused, never loaded."""
-
-
-def refusal_reason(exc: BaseException) -> str:
-    """Why ``torch.load(weights_only=True)`` refused a pickle, in our words: torch's own message
-    ends by advising ``weights_only=False``, which would run the file's code."""
-    import re
-
-    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
-    if found:
-        return f"loading it would import and call {found.group(1)}"
-    return "it holds Python objects other than tensors and plain containers"
-
-
-def _first_sentence(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    end = text.find(". ")
-    return text[:end] if 0 < end < 200 else text[:200]
-
-
-def torch_load_safely(path: Path, what: str = "file") -> Any:
-    """``torch.load`` with ``weights_only=True`` and one-line errors: a hostile pickle is refused
-    with a whole sentence, a corrupt or empty file names itself."""
-    import pickle
-
-    path = Path(path)
-    try:
-        if path.stat().st_size == 0:
-            raise CheckpointError(f"{path}: the {what} is empty (0 bytes)")
-        check_torch_file(path)  # sizes its pickle claims, before torch.load allocates them
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise UnsafeFileError(f"{path}: refused: {refusal_reason(exc)}, and translate never runs code from a "
-                              f"file; only tensors and plain containers are read.") from None
-    except CheckpointError:
-        raise
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such file") from None
-    except Exception as exc:  # truncated, not a torch file, a folder ...
-        raise CheckpointError(f"{path}: cannot read this {what} ({_first_sentence(exc)})") from None
-
-
-_TRAINING_STATE_KEYS = ("step", "generators", "discriminators", "opt_G", "opt_D", "scaler", "translator")
+# The keys every training state holds: Trainer.state_dict writes them, load_training_state requires them.
+TRAINING_STATE_KEYS = ("step", "generators", "discriminators", "opt_G", "opt_D", "scaler", "translator")
 
 
 def load_training_state(folder: Path) -> Dict[str, Any]:
@@ -350,7 +320,7 @@ def load_training_state(folder: Path) -> Dict[str, Any]:
     if not path.exists():
         raise CheckpointError(f"{path}: no training state to resume from")
     state = torch_load_safely(path, "training state")
-    missing = [k for k in _TRAINING_STATE_KEYS if not isinstance(state, dict) or k not in state]
+    missing = [k for k in TRAINING_STATE_KEYS if not isinstance(state, dict) or k not in state]
     if missing:
         raise CheckpointError(f"{path}: not a translate training state (it lacks {', '.join(missing)})")
     return state

@@ -29,6 +29,7 @@ from translate.fileio import atomic_write_text
 from translate.interop.errors import UnsafeCheckpointError
 from translate.interop.layouts import Layout, recognise
 from translate.model_files.bounds import check_torch_file
+from translate.nets.contract import Generator
 
 SOURCE_FILE = "source.json"  # provenance of a converted run folder, next to translate.json
 # Some scripts wrap the state dict one level down; these are the keys seen in the wild.
@@ -51,7 +52,7 @@ def direction_from_name(path: Path) -> str:
 def _refusal(path: Path, exc: Exception) -> str:
     """Why weights_only refused the pickle, as a whole sentence, without torch's advice to lift
     the restriction (which would run the file's code)."""
-    from translate.checkpoint import refusal_reason
+    from translate.model_files.pickles import refusal_reason
 
     return (f"{path}: refused: {refusal_reason(exc)}; only plain state dicts of tensors are read, "
             f"and no code from a file is ever run.")
@@ -224,7 +225,7 @@ def save_imported(folder: Path, imported: Mapping[str, ImportedGenerator], file_
 # --------------------------------------------------------------------------- test-script mode
 
 
-class ReferenceTestMode(nn.Module):
+class ReferenceTestMode(Generator):
     """A generator that always runs as the reference ``test.py`` runs it by default.
 
     That script never calls ``eval()`` unless given ``--eval``: batch norm normalises each
@@ -235,12 +236,12 @@ class ReferenceTestMode(nn.Module):
     Instance norm without running statistics is the same in both modes.
     """
 
-    def __init__(self, net: nn.Module):
+    def __init__(self, net: Generator):
         super().__init__()
         self.net = net
-        self.size_multiple = int(getattr(net, "size_multiple", 1))
-        self.in_channels = getattr(net, "in_channels", None)
-        self.out_channels = getattr(net, "out_channels", None)
+        # A wrapper declares what its generator declares (it has no encoder of its own to expose).
+        self.size_multiple = net.size_multiple
+        self.in_channels, self.out_channels = net.in_channels, net.out_channels
         self.train(False)
 
     def train(self, mode: bool = True) -> "ReferenceTestMode":
@@ -252,6 +253,6 @@ class ReferenceTestMode(nn.Module):
         return torch.cat([self.net(x[i:i + 1]) for i in range(x.shape[0])], dim=0)
 
 
-def reference_test_mode(net: nn.Module) -> nn.Module:
+def reference_test_mode(net: Generator) -> Generator:
     """Wrap ``net`` so it behaves as under the reference test script (see ``ReferenceTestMode``)."""
     return net if isinstance(net, ReferenceTestMode) else ReferenceTestMode(net)

@@ -164,24 +164,21 @@ class Trainer:
         exported = self.translator.exported()
         return exported if self.ema is None else self.ema.swap_in(exported)
 
+    def _parts(self) -> Dict[str, Any]:
+        """The parts with a state dict of their own, under their keys of checkpoint.TRAINING_STATE_KEYS."""
+        return {"generators": self.generators, "discriminators": self.discriminators, "opt_G": self.opt_g,
+                "opt_D": self.opt_d, "scaler": self.scaler}
+
     def state_dict(self) -> Dict[str, Any]:
-        return {
-            "step": self.step_count,
-            "generators": self.generators.state_dict(),
-            "discriminators": self.discriminators.state_dict(),
-            "opt_G": self.opt_g.state_dict(),
-            "opt_D": self.opt_d.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "translator": self.translator.extra_state(),
-            **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
-        }
+        state = {"step": self.step_count, **{key: part.state_dict() for key, part in self._parts().items()},
+                 "translator": self.translator.extra_state()}
+        if self.ema is not None:
+            state["ema"] = self.ema.state_dict()
+        return state
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
-        self.generators.load_state_dict(state["generators"])
-        self.discriminators.load_state_dict(state["discriminators"])
-        self.opt_g.load_state_dict(state["opt_G"])
-        self.opt_d.load_state_dict(state["opt_D"])
-        self.scaler.load_state_dict(state["scaler"])
+        for key, part in self._parts().items():
+            part.load_state_dict(state[key])
         self.translator.load_extra_state(state["translator"], self.device)
         if self.ema is not None:
             # A run saved without an EMA (ema turned on at resume) starts its average from the live weights.
