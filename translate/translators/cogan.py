@@ -115,9 +115,9 @@ class CoGAN(Translator):
                   "iterations": opts.invert_iterations, "restarts": opts.invert_restarts, "lr": opts.invert_lr}
         self.specs = {
             "AtoB": GeneratorSpec("cogan_inverter", channels["A"], channels["B"], {**kwargs, "source": "A"}, pre,
-                                  "cogan", "AtoB"),
+                                  self.registered_name(), "AtoB"),
             "BtoA": GeneratorSpec("cogan_inverter", channels["B"], channels["A"], {**kwargs, "source": "B"}, pre,
-                                  "cogan", "BtoA"),
+                                  self.registered_name(), "BtoA"),
         }
 
     def _noise(self, like: torch.Tensor) -> torch.Tensor:
@@ -164,10 +164,3 @@ class CoGAN(Translator):
                                      o.invert_iterations, o.invert_restarts, o.invert_lr)
             out[direction] = (inverter, self.specs[direction])
         return out
-
-    # CoGAN keeps no state beyond its networks; its noise comes from the RNG the loop saves.
-    def extra_state(self) -> dict:
-        return {}
-
-    def load_extra_state(self, state: dict, device: torch.device) -> None:
-        pass

@@ -61,8 +61,8 @@ class CycleGAN(Translator):
         ca, cb = train.channels_a, train.channels_b
         pre = preprocess_record(train)
         self.specs = {
-            "AtoB": generator_spec(opts, ca, cb, "cyclegan", "AtoB", pre),
-            "BtoA": generator_spec(opts, cb, ca, "cyclegan", "BtoA", pre),
+            "AtoB": generator_spec(opts, ca, cb, self.registered_name(), "AtoB", pre),
+            "BtoA": generator_spec(opts, cb, ca, self.registered_name(), "BtoA", pre),
         }
         self.generators = nn.ModuleDict({
             "G_A": build_generator_from_spec(self.specs["AtoB"], opts),

@@ -96,8 +96,8 @@ class DiscoGAN(Translator):
         # Weight decay as the reference, for the Trainer's two Adams.
         ca, cb = train.channels_a, train.channels_b
         pre = preprocess_record(train)
-        self.specs = {"AtoB": generator_spec(opts, ca, cb, "discogan", "AtoB", pre),
-                      "BtoA": generator_spec(opts, cb, ca, "discogan", "BtoA", pre)}
+        self.specs = {"AtoB": generator_spec(opts, ca, cb, self.registered_name(), "AtoB", pre),
+                      "BtoA": generator_spec(opts, cb, ca, self.registered_name(), "BtoA", pre)}
         if opts.generator == "encoder_decoder":
             for spec in self.specs.values():  # its depth follows the training size (64 -> 4 downsamplings)
                 spec.kwargs.setdefault("image_size", train.size)
@@ -168,11 +168,3 @@ class DiscoGAN(Translator):
     def exported(self):
         return {"AtoB": (self.generators["G_AB"], self.specs["AtoB"]),
                 "BtoA": (self.generators["G_BA"], self.specs["BtoA"])}
-
-    # DiscoGAN keeps no state beyond its networks; the schedule is a function of the step.
-    def extra_state(self) -> dict:
-        return {}
-
-    def load_extra_state(self, state: dict, device: torch.device) -> None:
-        pass
-

@@ -121,8 +121,7 @@ class FaceSwap(CycleGAN):
 
     def __init__(self, opts: FaceSwapOptions, train):
         super().__init__(opts, train)
-        for spec in self.specs.values():
-            spec.translator = "faceswap"
+        for spec in self.specs.values():  # CycleGAN's specs, named after this class's registration
             spec.preprocess = dict(spec.preprocess, faces=True)  # tells `translate faceswap` it fits
         self.masked = build_loss("masked_l1", background_weight=opts.mask_background)
         if opts.second_discriminator:

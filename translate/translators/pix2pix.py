@@ -49,7 +49,7 @@ class Pix2Pix(Translator):
         self.opts = opts
         self.direction = train.direction
         c_in, c_out = self._channels(train)
-        self.spec = generator_spec(opts, c_in, c_out, "pix2pix", self.direction, preprocess_record(train))
+        self.spec = generator_spec(opts, c_in, c_out, self.registered_name(), self.direction, preprocess_record(train))
         self.generators = nn.ModuleDict({"G": build_generator_from_spec(self.spec, opts)})
         self.discriminators = nn.ModuleDict({"D": make_discriminator(opts, c_in + c_out)})
         self.adversarial = AdversarialLoss(opts.gan_mode)
@@ -64,7 +64,7 @@ class Pix2Pix(Translator):
         c_in, c_out = cls._channels(train)
 
         def pairs():
-            batch = sample_items(open_dataset("paired", train, "pix2pix"), START_SAMPLES)
+            batch = sample_items(open_dataset(cls.data_kind, train, cls.registered_name()), START_SAMPLES)
             return cls._ordered(batch, train.direction)
 
         return replace(opts, residual=decide_auto(opts.residual, opts.generator, c_in, c_out, pairs))
@@ -124,10 +124,3 @@ class Pix2Pix(Translator):
 
     def exported(self):
         return {self.direction: (self.generators["G"], self.spec)}
-
-    # Pix2pix keeps no state beyond its networks.
-    def extra_state(self) -> dict:
-        return {}
-
-    def load_extra_state(self, state: dict, device: torch.device) -> None:
-        pass

@@ -131,34 +131,46 @@ class Pix2PixHD(Translator):
     data_kind = "paired"
 
     def __init__(self, opts: Pix2PixHDOptions, train):
+        self.opts = self._checked(opts, train)
+        self.spec = self._generator_spec(self.opts, train)
+        generator = build_generator_from_spec(self.spec, self.opts)
+        self.generators = nn.ModuleDict({"G": generator})
+        self.discriminators = nn.ModuleDict({"D": make_discriminator(self.opts, self._discriminator_channels())})
+        self.adversarial = AdversarialLoss(self.opts.gan_mode)
+        self.feature_matching = FeatureMatchingLoss() if self.opts.lambda_feature_matching else None
+        # pix2pixHD's VGG term is pix2pix's optional perceptual term at weight 10.
+        self.extra = WeightedTerms(image_terms(self.opts))
+        self.global_frozen = False
+        if self.opts.global_weights or self.opts.fix_global_steps:
+            self._prepare_global(generator)
+
+    @classmethod
+    def _checked(cls, opts: Pix2PixHDOptions, train) -> Pix2PixHDOptions:
+        """``opts`` refused where they do not fit this translator, completed where the loop's
+        ``prepare`` did not run (tests, tools)."""
         if train.direction != "AtoB":
             raise ConfigError("pix2pixhd translates condition (A) -> photo (B); swap the folders instead of "
                               "setting direction")
         if opts.input not in INPUT_KINDS or (opts.input == "label" and opts.num_classes is None):
-            opts = resolve_inputs(opts, train)  # built without the loop's prepare() (tests, tools)
-        self.opts = opts
+            opts = resolve_inputs(opts, train)
+        return opts
+
+    @classmethod
+    def _generator_spec(cls, opts: Pix2PixHDOptions, train) -> GeneratorSpec:
         c_in = input_channels(opts.num_classes, opts.instance_maps) if opts.input == "label" else train.channels_a
-        c_out = train.channels_b
-        self.spec = self._spec(opts, c_in, c_out, preprocess_record(train))
-        generator = build_generator_from_spec(self.spec, opts)
-        generator.gradient_checkpointing = opts.gradient_checkpointing
-        self.generators = nn.ModuleDict({"G": generator})
-        self.discriminators = nn.ModuleDict({"D": make_discriminator(opts, c_in + c_out)})
-        self.adversarial = AdversarialLoss(opts.gan_mode)
-        self.feature_matching = FeatureMatchingLoss() if opts.lambda_feature_matching else None
-        # pix2pixHD's VGG term is pix2pix's optional perceptual term at weight 10.
-        self.extra = WeightedTerms(image_terms(opts))
-        self.global_frozen = False
-        if opts.global_weights or opts.fix_global_steps:
-            self._prepare_global(generator)
+        return cls._spec(opts, c_in, train.channels_b, {**preprocess_record(train), **_input_record(opts, c_in)})
+
+    def _discriminator_channels(self) -> int:
+        """D judges (condition, photo) pairs."""
+        return self.spec.in_channels + self.spec.out_channels
 
     @classmethod
     def prepare(cls, opts: Pix2PixHDOptions, train) -> Pix2PixHDOptions:
         return resolve_inputs(opts, train)
 
-    @staticmethod
-    def _spec(opts: Pix2PixHDOptions, c_in: int, c_out: int, preprocess: Dict[str, Any]) -> GeneratorSpec:
-        spec = generator_spec(opts, c_in, c_out, "pix2pixhd", "AtoB", {**preprocess, **_input_record(opts, c_in)})
+    @classmethod
+    def _spec(cls, opts: Pix2PixHDOptions, c_in: int, c_out: int, preprocess: Dict[str, Any]) -> GeneratorSpec:
+        spec = generator_spec(opts, c_in, c_out, cls.registered_name(), "AtoB", preprocess)
         hd_kwargs = _HD_GENERATOR_KWARGS.get(opts.generator)
         if hd_kwargs is not None:
             spec.kwargs = {"norm": opts.norm, **({"padding": opts.padding} if opts.padding else {}),

@@ -34,15 +34,14 @@ from torch import nn
 from translate.checkpoint import GeneratorSpec
 from translate.config import WIDTH, ConfigError, Rule, TrainConfig, between
 from translate.data.hd_pairs import find_hd_sources
-from translate.losses import AdversarialLoss, FeatureMatchingLoss
 from translate.nets import build_discriminator, init_weights, set_requires_grad
 from translate.people.poses import face_crop
 from translate.data.frame_pairs import FramePairsDataset
 from translate.registry import TRANSLATORS
-from translate.translators.base import (StepResult, WarmStart, build_generator_from_spec, make_discriminator,
-                                        preprocess_config, preprocess_record)
+from translate.translators.base import (StepResult, WarmStart, build_generator_from_spec, preprocess_config,
+                                        preprocess_record)
 from translate.translators.pix2pixhd import Pix2PixHD, Pix2PixHDOptions
-from translate.translators.terms import WeightedTerms, image_terms, predictions
+from translate.translators.terms import predictions
 
 INPUT_KIND = "pose_sequence"
 
@@ -92,37 +91,36 @@ class Pose2Frame(Pix2PixHD):
     Options = Pose2FrameOptions
 
     def __init__(self, opts: Pose2FrameOptions, train):
+        super().__init__(opts, train)
+        self.face_spec = None
+        if opts.face_gan:
+            self._add_face_stage(train.channels_a, train.channels_b)
+        if opts.freeze_body:
+            if not opts.face_gan:
+                raise ConfigError("config key 'freeze_body' trains only the face stage: it needs face_gan=true")
+            set_requires_grad(self.generators["G"], False)
+            set_requires_grad(self.discriminators["D"], False)
+
+    @classmethod
+    def _checked(cls, opts: Pose2FrameOptions, train) -> Pose2FrameOptions:
         if opts.input != "rgb":
             raise ConfigError("pose2frame reads RGB stick figures: config key 'input' must be rgb")
         if train.direction != "AtoB":
             raise ConfigError("pose2frame translates figure (A) -> frame (B); direction must be AtoB")
-        self.opts = opts
+        return opts
+
+    @classmethod
+    def _generator_spec(cls, opts: Pose2FrameOptions, train) -> GeneratorSpec:
+        # A figure sequence, not pix2pixHD's rgb input: with ``temporal`` G also sees its last frame.
         c_fig, c_out = train.channels_a, train.channels_b
-        c_in = c_fig + c_out if opts.temporal else c_fig
         preprocess = {**preprocess_record(train), **_dataset_record(train.data), "input": INPUT_KIND,
                       "figure_channels": c_fig, "temporal": opts.temporal}
-        self.spec = self._spec(opts, c_in, c_out, preprocess)
-        self.spec.translator = "pose2frame"
-        self.spec.preprocess = preprocess  # _spec records pix2pixHD's rgb input; ours is a figure sequence
-        generator = build_generator_from_spec(self.spec, opts)
-        generator.gradient_checkpointing = opts.gradient_checkpointing
-        self.generators = nn.ModuleDict({"G": generator})
-        d_in = 2 * (c_fig + c_out) if opts.temporal else c_fig + c_out
-        self.discriminators = nn.ModuleDict({"D": make_discriminator(opts, d_in)})
-        self.adversarial = AdversarialLoss(opts.gan_mode)
-        self.feature_matching = FeatureMatchingLoss() if opts.lambda_feature_matching else None
-        self.extra = WeightedTerms(image_terms(opts))
-        self.global_frozen = False
-        if opts.global_weights or opts.fix_global_steps:
-            self._prepare_global(generator)
-        self.face_spec = None
-        if opts.face_gan:
-            self._add_face_stage(c_fig, c_out)
-        if opts.freeze_body:
-            if not opts.face_gan:
-                raise ConfigError("config key 'freeze_body' trains only the face stage: it needs face_gan=true")
-            set_requires_grad(generator, False)
-            set_requires_grad(self.discriminators["D"], False)
+        return cls._spec(opts, c_fig + c_out if opts.temporal else c_fig, c_out, preprocess)
+
+    def _discriminator_channels(self) -> int:
+        """D judges the pair of frames with both figures when temporal, one (figure, frame) otherwise."""
+        one = self.spec.preprocess["figure_channels"] + self.spec.out_channels
+        return 2 * one if self.opts.temporal else one
 
     def warm_starts(self) -> List[WarmStart]:
         starts = super().warm_starts()
