@@ -11,6 +11,7 @@ from typing import Any, Dict
 from translate import checkpoint as ckpt
 from translate.config import ConfigError, RunConfig, TrainConfig, architecture_keys, load_yaml
 from translate.training.trainer import Trainer, TrainingError
+from translate.translators.base import NetworkOptions
 
 
 def check_batch_fits(t: TrainConfig, images: int, world_size: int) -> None:
@@ -24,6 +25,14 @@ def check_batch_fits(t: TrainConfig, images: int, world_size: int) -> None:
     advice = f"use --batch-size {fits} or less" if fits else "use fewer processes"
     raise ConfigError(f"config key 'batch_size' is {t.batch_size}{processes} but the training set has {images} "
                       f"images: {advice}")
+
+
+def refuse_unapplied_settings(translator_cls, run: RunConfig) -> None:
+    """A setting is applied or refused: ``diff_augment`` on a translator whose discriminator steps
+    do not go through DiffAugment (``applies_diff_augment``) would be silently ignored."""
+    if isinstance(run.model, NetworkOptions) and run.model.diff_augment and not translator_cls.applies_diff_augment:
+        raise ConfigError(f"config key 'diff_augment' is not applied by {run.translator} (pix2pix and cyclegan "
+                          f"apply it): remove it")
 
 
 # TrainConfig keys that shape the networks (the translator's own are its Options.ARCHITECTURE).

@@ -18,13 +18,14 @@ from torch.utils.data import DataLoader
 
 from translate import checkpoint as ckpt
 from translate import run_history
-from translate.config import ConfigError, RunConfig
+from translate.config import RunConfig
 from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
 from translate.interop.loading import load_generator
 from translate.registry import TRANSLATORS
 from translate.fileio import remove_stale_temporaries
 from translate.training import distributed
-from translate.training.checks import check_batch_fits, load_state, refuse_architecture_changes
+from translate.training.checks import (check_batch_fits, load_state, refuse_architecture_changes,
+                                       refuse_unapplied_settings)
 from translate.training.interrupt import StopRequests, TrainingInterrupted
 from translate.training.sampler import EpochIndexed, EpochSampler
 from translate.training.trainer import Trainer, TrainingError  # noqa: F401  (TrainingError is part of this API)
@@ -47,9 +48,7 @@ def build_translator(run: RunConfig, resume: bool = False) -> Tuple[RunConfig, T
     translator only says which and how, the loop opens the files.
     """
     translator_cls = TRANSLATORS.get(run.translator)
-    if getattr(run.model, "diff_augment", "") and not translator_cls.applies_diff_augment:
-        raise ConfigError(f"config key 'diff_augment' is not applied by {run.translator} (pix2pix and cyclegan "
-                          f"apply it): remove it")
+    refuse_unapplied_settings(translator_cls, run)
     run = dataclasses.replace(run, model=translator_cls.prepare(run.model, run.train))
     translator = translator_cls(run.model, run.train)
     if not resume:
@@ -63,7 +62,7 @@ def _check_crop_fits(translator, t) -> None:
     """Sizes that do not fit are solved, not only refused: the error names what would fit."""
     if "crop" in t.preprocess:
         for direction, (net, spec) in translator.exported().items():
-            multiple = getattr(net, "size_multiple", 1)
+            multiple = net.size_multiple
             if t.size % multiple:
                 raise TrainingError(f"--size {t.size} does not fit {spec.architecture}: crops must be a multiple of "
                                     f"{multiple} (try --size {max(multiple, t.size // multiple * multiple)}"
@@ -170,7 +169,40 @@ def train(run: RunConfig, resume: bool = False, max_steps_this_call: Optional[in
         distributed.shutdown(dist_info)
 
 
+@dataclasses.dataclass
+class _Session:
+    """What one call of the loop works with, set up before its first step."""
+
+    run: RunConfig
+    folder: Path
+    device: torch.device
+    amp_dtype: Optional[torch.dtype]
+    dist_info: Any
+    translator: Translator
+    dataset: Any
+    sampler: EpochSampler
+    trainer: Trainer
+    total: int
+
+    @property
+    def per_epoch(self) -> int:
+        return self.sampler.batches_per_epoch
+
+
 def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optional[int]) -> Path:
+    session = _set_up(run, resume, dist_info)
+    t = session.run.train
+    evaluate = _quality_evaluator(t, session.folder, session.device, session.amp_dtype, dist_info)
+    watcher = _open_run_folder(session) if dist_info.is_main else NullWatcher()
+    try:
+        _Steps(session, watcher, evaluate, max_steps_this_call).run()
+    finally:
+        watcher.close()
+    return session.folder
+
+
+def _set_up(run: RunConfig, resume: bool, dist_info) -> _Session:
+    """The translator, its data and its trainer, every refusal made before a file is written."""
     t = run.train
     folder = Path(t.checkpoints_dir) / t.name
     if not resume and (folder / ckpt.TRAINING_STATE_FILE).exists():
@@ -183,9 +215,8 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     run, translator = build_translator(run, resume)
     if resume:
         refuse_architecture_changes(folder, run)
-    translator_cls = TRANSLATORS.get(run.translator)
     _check_crop_fits(translator, t)
-    dataset = build_dataset(translator_cls, run)
+    dataset = build_dataset(TRANSLATORS.get(run.translator), run)
     # Read one sample here: a dataset whose every file is unreadable then stops with its own
     # one-line error, not with the multi-line traceback a DataLoader worker would wrap it in.
     dataset[0]
@@ -193,100 +224,130 @@ def _train(run: RunConfig, resume: bool, dist_info, max_steps_this_call: Optiona
     if not resume:
         translator.start_from_data(dataset)
     sampler = EpochSampler(len(dataset), t.batch_size, t.seed, dist_info.rank, dist_info.world_size)
-    per_epoch = sampler.batches_per_epoch
-    total = t.steps or (t.epochs or DEFAULT_EPOCHS) * per_epoch
-
+    total = t.steps or (t.epochs or DEFAULT_EPOCHS) * sampler.batches_per_epoch
     trainer = Trainer(translator, t, device, amp_dtype, total, dist_info)
     if resume:
-        state = ckpt.load_training_state(folder)
-        load_state(trainer, state, folder)
-        if state.get("world_size", 1) == dist_info.world_size:
-            _set_rng_state(state["rng"][dist_info.rank], device)
+        _resume(trainer, folder, total, dist_info, device)
+    return _Session(run, folder, device, amp_dtype, dist_info, translator, dataset, sampler, trainer, total)
+
+
+def _resume(trainer: Trainer, folder: Path, total: int, dist_info, device: torch.device) -> None:
+    state = ckpt.load_training_state(folder)
+    load_state(trainer, state, folder)
+    if state.get("world_size", 1) == dist_info.world_size:
+        _set_rng_state(state["rng"][dist_info.rank], device)
     step = trainer.step_count
-    if resume and step >= total:
+    if step >= total:
         # Nothing to do is not success: the user asked for steps this run has already taken.
         raise TrainingError(f"--resume: {folder} is already at step {step} and {total} steps were asked in all; "
                             f"ask for more steps (--steps N / steps=N with N > {step})")
 
-    evaluate = _quality_evaluator(t, folder, device, amp_dtype, dist_info)
-    if dist_info.is_main:
-        folder.mkdir(parents=True, exist_ok=True)
-        # Temporaries of a run killed while saving (kill -9 cannot clean up after itself).
-        remove_stale_temporaries(folder, recursive=True)
-        run.save(folder / ckpt.CONFIG_FILE)
-        watcher = Watcher(folder, step, total, t.log_every, t.tensorboard)
-        watcher.message(
-            f"{run.translator}: {len(dataset)} training samples, {per_epoch} steps/epoch, steps {step}->{total}, "
-            f"device {device}, precision {precision_name(amp_dtype)}, world size {dist_info.world_size}"
-        )
-    else:
-        watcher = NullWatcher()
 
-    stop_at = total if max_steps_this_call is None else min(total, step + max_steps_this_call)
-    first_step = step + 1
-    epoch, in_epoch = divmod(step, per_epoch)
-    sampler.set_position(epoch, in_epoch)
-    saves = _SaveClock(t, step)
-    best = run_history.read_best(folder) if dist_info.is_main else None
-    loader, interrupted = None, False
-    try:
+def _open_run_folder(s: _Session) -> Watcher:
+    """The run folder made (rank 0), its config saved, and the watcher that logs into it."""
+    t = s.run.train
+    s.folder.mkdir(parents=True, exist_ok=True)
+    # Temporaries of a run killed while saving (kill -9 cannot clean up after itself).
+    remove_stale_temporaries(s.folder, recursive=True)
+    s.run.save(s.folder / ckpt.CONFIG_FILE)
+    step = s.trainer.step_count
+    watcher = Watcher(s.folder, step, s.total, t.log_every, t.tensorboard)
+    watcher.message(
+        f"{s.run.translator}: {len(s.dataset)} training samples, {s.per_epoch} steps/epoch, steps {step}->{s.total}, "
+        f"device {s.device}, precision {precision_name(s.amp_dtype)}, world size {s.dist_info.world_size}"
+    )
+    return watcher
+
+
+class _Stopped(Exception):
+    """A stop was asked for (a signal, or Ctrl-C that killed the loader's workers)."""
+
+
+class _Steps:
+    """The steps of one call: data order, logging, samples, evaluation and saves at their steps."""
+
+    def __init__(self, session: _Session, watcher, evaluate, max_steps_this_call: Optional[int]):
+        self.s, self.watcher, self.evaluate = session, watcher, evaluate
+        self.step = session.trainer.step_count
+        total = session.total
+        self.stop_at = total if max_steps_this_call is None else min(total, self.step + max_steps_this_call)
+        self.first_step = self.step + 1
+        self.epoch, in_epoch = divmod(self.step, session.per_epoch)
+        session.sampler.set_position(self.epoch, in_epoch)
+        self.saves = _SaveClock(session.run.train, self.step)
+        self.best = run_history.read_best(session.folder) if session.dist_info.is_main else None
+        self.loader = None
+
+    def run(self) -> None:
         with StopRequests() as stop:
-            while step < stop_at:
-                if loader is None:
-                    loader = iter(_loader(dataset, sampler, t, device, epoch))
-                try:
-                    batch = next(loader)
-                except StopIteration:
-                    epoch += 1
-                    sampler.set_position(epoch, 0)
-                    loader = None
-                    continue
-                except Exception:
-                    # Ctrl-C in a terminal also reaches the loader's worker processes, which die:
-                    # the step already finished is what gets saved.
-                    if stop.requested and not dist_info.enabled:
-                        interrupted = True
-                        break
-                    raise
-                g_out, d_out = trainer.step(trainer.to_device(batch))
-                step = trainer.step_count
+            try:
+                while self.step < self.stop_at:
+                    batch = self._next_batch(stop)
+                    if batch is not None and self._step(batch, stop):
+                        raise _Stopped
+            except _Stopped:
+                self._stopped(stop)
 
-                # The first step of every call is logged too: the progress bar shows the loss terms from
-                # step 1, not only after log_every steps (reading them synchronises the device).
-                if step % t.log_every == 0 or step == stop_at or step == first_step:
-                    logs = {k: float(v) for k, v in {**g_out.logs, **d_out.logs}.items()}
-                    if not all(np.isfinite(list(logs.values()))):
-                        raise TrainingError(f"losses became non-finite at step {step}: {logs}")
-                else:
-                    logs = {}
-                watcher.step(step, logs, t.batch_size * dist_info.world_size)
-                sample_due = (step % t.sample_every == 0) if t.sample_every else (step % per_epoch == 0)
-                if sample_due or step == stop_at:
-                    watcher.samples(step, step // per_epoch, translator.visuals(batch, g_out.fakes))
-                if evaluate is not None and step % t.eval_every == 0:
-                    best = _evaluate(evaluate, step, trainer, watcher, folder, run, best)
-                stopping, due = _agree(stop.requested, saves.due(step, stop_at), dist_info, device)
-                if due or stopping:
-                    _save(folder, run, trainer, dist_info)
-                    saves.saved(step)
-                if stopping and step < stop_at:
-                    interrupted = True
-                    break
-            if interrupted:
-                if saves.last_step != step:
-                    _save(folder, run, trainer, dist_info)
-                    saves.saved(step)
-                how = stop.signal_name or "a signal"
-                if saves.last_step == 0:
-                    message = f"stopped by {how} before the first step: nothing to save"
-                else:
-                    message = (f"stopped by {how}: step {step} saved to {folder} "
-                               f"(continue with --resume)")
-                watcher.message(message)
-                raise TrainingInterrupted(message, step, folder)
-    finally:
-        watcher.close()
-    return folder
+    def _next_batch(self, stop: StopRequests):
+        """The next batch, or None at the end of an epoch."""
+        s = self.s
+        if self.loader is None:
+            self.loader = iter(_loader(s.dataset, s.sampler, s.run.train, s.device, self.epoch))
+        try:
+            return next(self.loader)
+        except StopIteration:
+            self.epoch += 1
+            s.sampler.set_position(self.epoch, 0)
+            self.loader = None
+            return None
+        except Exception:
+            # Ctrl-C in a terminal also reaches the loader's worker processes, which die:
+            # the step already finished is what gets saved.
+            if stop.requested and not s.dist_info.enabled:
+                raise _Stopped from None
+            raise
+
+    def _step(self, batch, stop: StopRequests) -> bool:
+        """One optimisation step and what is due after it; whether to stop before the last step."""
+        s, t = self.s, self.s.run.train
+        g_out, d_out = s.trainer.step(s.trainer.to_device(batch))
+        self.step = step = s.trainer.step_count
+        self.watcher.step(step, self._logs(g_out, d_out), t.batch_size * s.dist_info.world_size)
+        sample_due = (step % t.sample_every == 0) if t.sample_every else (step % s.per_epoch == 0)
+        if sample_due or step == self.stop_at:
+            self.watcher.samples(step, step // s.per_epoch, s.translator.visuals(batch, g_out.fakes))
+        if self.evaluate is not None and step % t.eval_every == 0:
+            self.best = _evaluate(self.evaluate, step, s.trainer, self.watcher, s.folder, s.run, self.best)
+        stopping, due = _agree(stop.requested, self.saves.due(step, self.stop_at), s.dist_info, s.device)
+        if due or stopping:
+            _save(s.folder, s.run, s.trainer, s.dist_info)
+            self.saves.saved(step)
+        return stopping and step < self.stop_at
+
+    def _logs(self, g_out, d_out) -> Dict[str, float]:
+        # The first step of every call is logged too: the progress bar shows the loss terms from
+        # step 1, not only after log_every steps (reading them synchronises the device).
+        step = self.step
+        if not (step % self.s.run.train.log_every == 0 or step == self.stop_at or step == self.first_step):
+            return {}
+        logs = {k: float(v) for k, v in {**g_out.logs, **d_out.logs}.items()}
+        if not all(np.isfinite(list(logs.values()))):
+            raise TrainingError(f"losses became non-finite at step {step}: {logs}")
+        return logs
+
+    def _stopped(self, stop: StopRequests) -> None:
+        """Save the last finished step (once) and raise TrainingInterrupted saying how to continue."""
+        s = self.s
+        if self.saves.last_step != self.step:
+            _save(s.folder, s.run, s.trainer, s.dist_info)
+            self.saves.saved(self.step)
+        how = stop.signal_name or "a signal"
+        if self.saves.last_step == 0:
+            message = f"stopped by {how} before the first step: nothing to save"
+        else:
+            message = f"stopped by {how}: step {self.step} saved to {s.folder} (continue with --resume)"
+        self.watcher.message(message)
+        raise TrainingInterrupted(message, self.step, s.folder)
 
 
 def _loader(dataset, sampler, t, device, epoch: int) -> DataLoader:
