@@ -26,8 +26,9 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 import torch  # noqa: E402
 
+from translate.apply.model import Model  # noqa: E402
 from translate.checkpoint import GeneratorSpec  # noqa: E402
-from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision  # noqa: E402
+from translate.devices import configure_threads, precision_name  # noqa: E402
 from translate.pipelines.dance import DanceOptions, dance  # noqa: E402
 
 
@@ -43,15 +44,13 @@ def main(argv=None) -> int:
     configure_threads()
     from test_poses_extract import astronaut_frames, write_clip
 
-    device = resolve_device(args.device)
-    dtype = resolve_precision(args.precision, device)
     spec = GeneratorSpec("pix2pixhd_global", 6, 3, {"ngf": args.ngf, "n_downsampling": 4, "n_blocks": 9},
                          {"input": "pose_sequence", "temporal": True}, "pose2frame")
-    net = spec.build()
+    model = Model(spec.build(), spec, device=args.device, precision=args.precision)
+    device, dtype = model.device, model.dtype
     with tempfile.TemporaryDirectory() as tmp:
         src = write_clip(Path(tmp) / "source.mp4", astronaut_frames(args.frames, size=args.size), fps=24)
-        result = dance((net, spec), src, Path(tmp) / "out.mp4", DanceOptions(normalise=False, progress=False),
-                       device, dtype)
+        result = dance(model, src, Path(tmp) / "out.mp4", DanceOptions(normalise=False, progress=False))
     per_frame = {k: 1000 * v / max(1, result.frames) for k, v in result.seconds.items()}
     row = {"size": args.size, "frames": result.frames, "ngf": args.ngf, "device": str(device),
            "precision": precision_name(dtype), "threads": torch.get_num_threads(), "fps": round(result.fps(), 3),

@@ -21,10 +21,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from translate.apply.images import translate_tensor
-from translate.checkpoint import GeneratorSpec
-from translate.errors import DataError, TranslateError
 from translate.apply.frames import batch_to_frames, frames_to_batch
+from translate.apply.model import Model
+from translate.checkpoint import GeneratorSpec
+from translate.devices import precision_name
+from translate.errors import DataError, TranslateError
 from translate.fileio import atomic_path, refuse_overwriting_input
 from translate.video.encode import VideoWriter
 from translate.video.io import VideoReader, even_size, probe
@@ -38,6 +39,7 @@ from translate.people.poses.skeletons import Pose, convert
 from translate.people.poses.smoothing import SmoothingOptions, smooth_poses
 
 Message = Callable[[str], None]
+FACE_STAGE = "face"  # a pose2frame run's face-stage generator: part of the dance, not a direction to pick
 
 
 class NotAPoseModelError(TranslateError, ValueError):
@@ -170,11 +172,11 @@ def _source_stats(poses, size, path: Optional[Path], source) -> PoseStats:
     return stats
 
 
-def dance(checkpoint: Tuple[torch.nn.Module, GeneratorSpec], source: Path, output: Path, options: DanceOptions,
-          device: torch.device, dtype: Optional[torch.dtype], on_message: Message = lambda m: None,
-          face: Optional[Tuple[torch.nn.Module, GeneratorSpec]] = None) -> DanceResult:
-    """``face``: the checkpoint's face-stage generator, if it has one (refines each frame's face)."""
-    net, spec = checkpoint
+def dance(model: Model, source: Path, output: Path, options: DanceOptions, on_message: Message = lambda m: None,
+          face: Optional[Model] = None) -> DanceResult:
+    """``model``: a pose2frame generator (``translate.load``); ``face``: its run's face stage, if it
+    has one (refines each frame's face). Both run where and how their ``Model`` says."""
+    spec = model.spec
     style, smooth = figure_style_of(spec)
     result = DanceResult()
     target = _target_stats(spec, options) if options.normalise else None  # before the slow pass: fail early
@@ -191,21 +193,18 @@ def dance(checkpoint: Tuple[torch.nn.Module, GeneratorSpec], source: Path, outpu
     # Without normalisation the figure is still drawn at the target's frame size when it is known.
     canvas = _canvas(target or _saved_stats(spec), source_size, options.size)
     to_canvas = _scaler(source_size, canvas, target, normaliser)
-    _generate(net, spec, poses, Path(source), Path(output), canvas, to_canvas, style, options, device, dtype,
-              result, on_message, face)
+    _generate(model, poses, Path(source), Path(output), canvas, to_canvas, style, options, result, on_message,
+              face)
     return result
 
 
-def _generate(net, spec, poses, source, output, canvas, to_canvas, style, options, device, dtype, result,
-              on_message, face) -> None:
+def _generate(model: Model, poses, source, output, canvas, to_canvas, style, options, result, on_message,
+              face: Optional[Model]) -> None:
     refuse_overwriting_input(output, [source])
     info = probe(source)
-    face_net, face_size = None, 0
-    if face is not None:
-        face_net, face_size = face[0].to(device).eval(), int(face[1].preprocess["face_size"])
+    spec = model.spec
+    face_size = int(face.spec.preprocess["face_size"]) if face is not None else 0
     temporal = bool((spec.preprocess or {}).get("temporal", True))
-    net = net.to(device).eval()
-    multiple = int(getattr(net, "size_multiple", 1))
     timers = {"normalise+render": 0.0, "generate": 0.0, "encode": 0.0}
     previous: Optional[torch.Tensor] = None
     reader = VideoReader(source, info=info)
@@ -220,16 +219,16 @@ def _generate(net, spec, poses, source, output, canvas, to_canvas, style, option
                 figure = render_pose(to_canvas(pose), canvas, style)
                 t1 = time.perf_counter()
                 with torch.no_grad():
-                    x = frames_to_batch([figure], device)
+                    x = frames_to_batch([figure], model.device)
                     if temporal:
                         start = previous if previous is not None else torch.zeros_like(x[:, :spec.out_channels])
                         x = torch.cat([x, start], 1)
-                    body = translate_tensor(net, x, multiple, dtype)
+                    body = model.run(x)
                     # The body output is what training fed back (the face stage refines it afterwards).
                     previous = body if temporal else None
                     y = body
-                    if face_net is not None:
-                        y = face_crop.refine(face_net, x[:, :3], body, face_size)[0].clamp(-1, 1)
+                    if face is not None:
+                        y = face_crop.refine(face.generator, x[:, :3], body, face_size)[0].clamp(-1, 1)
                 image = batch_to_frames(y)[0]
                 t2 = time.perf_counter()
                 if options.side_by_side:
@@ -256,25 +255,30 @@ def dance_checkpoint(checkpoint: Path, source: Path, output: Path, options: Danc
                      device: Optional[str] = None, precision: Optional[str] = None,
                      on_message: Message = lambda m: None) -> DanceResult:
     """``translate dance`` as one call: load a pose2frame checkpoint (its face stage too, when it
-    has one), pick the device and precision, and run ``dance`` on ``source``."""
-    from translate.checkpoint import read_metadata
-    from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
-    from translate.interop.loading import load_generator
+    has one) on ``device`` in ``precision``, and run ``dance`` on ``source``."""
+    from translate.devices import configure_threads
 
     source, output, checkpoint = Path(source), Path(output), Path(checkpoint)
     if output.resolve() == source.resolve():
         raise DataError(f"--output {output} is the source video; choose another file")
     configure_threads()
-    net, spec = load_generator(checkpoint)
-    check_pose_model(spec, checkpoint)
-    face = None
-    if checkpoint.is_dir() and "face" in read_metadata(checkpoint)["generators"]:
-        face = load_generator(checkpoint, "face")  # the face stage refines every frame's face
-    torch_device = resolve_device(device or "auto")
-    dtype = resolve_precision(precision or "auto", torch_device)
-    stages = spec.architecture + (" + face stage" if face else "")
-    on_message(f"pose2frame ({stages}) on {torch_device}, {precision_name(dtype)}: {source} -> {output}")
-    return dance((net, spec), source, output, options, torch_device, dtype, on_message, face)
+    model = Model.from_file(checkpoint, device=device, precision=precision)
+    check_pose_model(model.spec, checkpoint)
+    face = face_stage(model)
+    stages = model.spec.architecture + (" + face stage" if face else "")
+    on_message(f"pose2frame ({stages}) on {model.device}, {precision_name(model.dtype)}: {source} -> {output}")
+    return dance(model, source, output, options, on_message, face)
+
+
+def face_stage(model: Model) -> Optional[Model]:
+    """The face-stage generator of ``model``'s run folder, on the same device and precision; None
+    when the run has none (or the model came from a single file)."""
+    from translate.checkpoint import read_metadata
+
+    source = model.source
+    if source is None or not source.is_dir() or FACE_STAGE not in (read_metadata(source).get("generators") or {}):
+        return None
+    return Model.from_file(source, FACE_STAGE, str(model.device), precision_name(model.dtype))
 
 
 # --- the declaration `translate serve` builds its Dance tab from (translate.pipelines.registry) ---------
@@ -282,23 +286,14 @@ def dance_checkpoint(checkpoint: Path, source: Path, output: Path, options: Danc
 from translate.pipelines.registry import (  # noqa: E402  (the declaration needs the code above)
     POSE_SEQUENCE, VIDEO, Input, Pipeline, PipelineJob, register_pipeline)
 
-FACE_STAGE = "face"  # a pose2frame run's face-stage generator: part of the dance, not a direction to pick
-
-
 def serve_dance(job: PipelineJob) -> str:
     """One upload through the whole dance with the model serve loaded (and its face stage, when the
     run has one). The page has no --target-stats: without the dataset's pose statistics in the
     checkpoint the source keeps its own framing (as --no-normalise), and the line returned says so."""
-    from translate.checkpoint import read_metadata
-    from translate.interop.loading import load_generator
-
-    model, checkpoint = job.model, Path(job.checkpoint)
-    face = None
-    if checkpoint.is_dir() and FACE_STAGE in (read_metadata(checkpoint).get("generators") or {}):
-        face = load_generator(checkpoint, FACE_STAGE)
+    model = job.model
     normalise = bool((model.spec.preprocess or {}).get("pose_stats"))
-    result = dance((model.generator, model.spec), Path(job.source), Path(job.destination),
-                   DanceOptions(normalise=normalise, progress=False), model.device, model.dtype, face=face)
+    result = dance(model, Path(job.source), Path(job.destination), DanceOptions(normalise=normalise, progress=False),
+                   face=face_stage(model))
     if result.problem:
         raise TranslateError(f"dance: {result.problem}")
     framing = "" if normalise else " (not normalised: the checkpoint has no pose statistics)"
