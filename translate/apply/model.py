@@ -77,6 +77,7 @@ class Model:
         self.multiple = int(net.size_multiple if size_multiple is None else size_multiple)
         self.net = TilingNet(net, mode, tiles, self.preprocess.get("size"), on_message, self.multiple).eval()
         self._encoder: Optional[InputEncoder] = None  # built on first file read: pose models read none
+        self._per_pixel: Optional[float] = None  # activation bytes per pixel, measured on first ask
         self.to(device, precision)
 
     @classmethod
@@ -145,12 +146,23 @@ class Model:
         self.device = resolve_device(device or "auto")
         self.dtype = resolve_precision(precision or "auto", self.device)
         self.net = self.net.to(self.device)
+        self._per_pixel = None  # measured again on the new device
         return self
+
+    def bytes_per_pixel(self) -> float:
+        """Activation bytes per input pixel of a whole pass (measured once on a small probe, as
+        tiling does); 0.0 when it cannot be measured."""
+        if self._per_pixel is None:
+            self._per_pixel = bytes_per_pixel(self.generator, self.spec.in_channels, self.device,
+                                              self.multiple) or 0.0
+        return self._per_pixel
 
     def memory_for(self, height: int, width: int, frames: int = 1) -> Tuple[bool, int, Optional[int]]:
         """(fits, needed bytes, available bytes) for a whole pass of ``frames`` images of this size,
         by the activation estimate tiling uses (fits is True when nothing can be told)."""
-        per_pixel = bytes_per_pixel(self.generator, self.spec.in_channels, self.device, self.multiple) or 0.0
+        per_pixel = self.bytes_per_pixel()
+        if not per_pixel:
+            return True, 0, None
         return fits(per_pixel, int(height) * int(width) * int(frames), self.device)
 
     # -- tensors and frames: the two primitives everything else is built from ------------------

@@ -200,7 +200,6 @@ class ModelCache:
         self.device = resolve_device(device)
         self.lock = threading.Lock()
         self._nets: Dict[Tuple[str, str], Any] = {}
-        self._per_pixel: Dict[Tuple[str, str, str], float] = {}
 
     def get(self, name: str) -> ServedModel:
         try:
@@ -263,17 +262,14 @@ class ModelCache:
         estimate (``translate.apply.memory``: activation bytes per pixel, measured once per model).
         Tiling would fit them, but a request that asks for more than the machine holds is a mistake
         or an attack, and tiles of it would hold the only model slot for minutes."""
-        from translate.apply.memory import MEMORY_FRACTION, bytes_per_pixel, fits
+        from translate.apply.memory import MEMORY_FRACTION
 
         model = self.get(name)
         with self.lock:
             loaded = self._load(model, direction)
-            key = ("bytes_per_pixel", model.name, loaded.spec.direction)
-            if key not in self._per_pixel:
-                self._per_pixel[key] = bytes_per_pixel(loaded.generator, loaded.spec.in_channels, self.device) or 0.0
-        per_pixel = self._per_pixel[key]
+            per_pixel = loaded.bytes_per_pixel()  # the inference object's own estimate, measured once
         h, w = shape
-        ok, needed, free = fits(per_pixel, h * w * batch, self.device) if per_pixel else (True, 0, None)
+        ok, needed, free = loaded.memory_for(h, w, batch)
         if not ok:
             longest = largest_side(h, w, free * MEMORY_FRACTION / per_pixel / batch)
             raise RequestError(f"{w}x{h} needs about {needed / 2**30:.1f} GiB with {name}, more than the "
