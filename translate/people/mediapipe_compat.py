@@ -24,8 +24,9 @@ def _patch_protobuf() -> None:
     def get_prototype(self, descriptor):
         return message_factory.GetMessageClass(descriptor)
 
+    # protobuf 6 removed GetPrototype, which MediaPipe 0.10.14 still calls: add it back where gone.
     for cls in (symbol_database.SymbolDatabase, message_factory.MessageFactory):
-        if not hasattr(cls, "GetPrototype"):
+        if "GetPrototype" not in dir(cls):
             cls.GetPrototype = get_prototype
 
 
