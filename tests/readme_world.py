@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import List, Tuple
 
 import numpy as np
 
@@ -134,7 +133,8 @@ def label_maps(root: Path) -> Path:
     colours = np.array([[0, 0, 0], [200, 30, 30], [30, 200, 30], [30, 30, 200]], np.uint8)
     for split, n, (h, w) in (("train", 3, (32, 40)), ("test", 2, (29, 37))):
         for i in range(n):
-            label = np.kron(rng.integers(0, 4, (4, 5)).astype(np.uint8), np.ones((h // 4 + 1, w // 5 + 1), np.uint8))[:h, :w]
+            blocks = rng.integers(0, 4, (4, 5)).astype(np.uint8)
+            label = np.kron(blocks, np.ones((h // 4 + 1, w // 5 + 1), np.uint8))[:h, :w]
             _write(root / f"{split}_label" / f"c_{i:03d}.png", label)
             if split == "train":
                 _write(root / f"{split}_img" / f"c_{i:03d}.png", colours[label])

@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
@@ -45,8 +45,10 @@ VENV_BIN = Path(sys.executable).parent
 
 # One training step of a tiny network on 32 px crops: checks the command, not the model.
 FAST = "--steps 1 --size 32 --num-workers 0 --set tensorboard=false"
-TINY_CYCLEGAN = "--set ngf=4 --set ndf=4 --set generator=resnet --set 'generator_options={n_blocks: 1}' --set n_layers_d=2"
-TINY_PIX2PIX = "--set ngf=4 --set ndf=4 --set generator=unet --set 'generator_options={num_downs: 5}' --set n_layers_d=2"
+TINY_CYCLEGAN = ("--set ngf=4 --set ndf=4 --set generator=resnet --set 'generator_options={n_blocks: 1}' "
+                 "--set n_layers_d=2")
+TINY_PIX2PIX = ("--set ngf=4 --set ndf=4 --set generator=unet --set 'generator_options={num_downs: 5}' "
+                "--set n_layers_d=2")
 TINY_HD = ("--set ngf=8 --set ndf=4 --set n_downsample_global=2 --set n_blocks_global=1 --set n_blocks_local=1 "
            "--set n_layers_d=2 --set lambda_perceptual=0")
 TINY_FACESWAP = TINY_PIX2PIX + " --set n_layers_d2=1"
@@ -80,9 +82,11 @@ class Entry:
 
 
 DOWNLOAD = "translate download horse2zebra"
-TRAIN_H2Z = "torchrun --nproc_per_node 4 -m translate train cyclegan --data datasets/horse2zebra --name h2z --batch-size 2"
+TRAIN_H2Z = ("torchrun --nproc_per_node 4 -m translate train cyclegan --data datasets/horse2zebra --name h2z "
+             "--batch-size 2")
 TRAIN_FACADES = "translate train pix2pix --data datasets/facades --name facades --direction BtoA"
-TRAIN_CONFIG = "translate train cyclegan --data datasets/horse2zebra --name small --config cyclegan_small.yaml --set lr=1e-4"
+TRAIN_CONFIG = ("translate train cyclegan --data datasets/horse2zebra --name small --config cyclegan_small.yaml "
+                "--set lr=1e-4")
 TRAIN_COGAN = "translate train cogan --data datasets/faces --name co"
 FACES_A = "translate faces extract person_a.mp4 datasets/swap/trainA --every 5 --crop-size 128"
 FACES_B = "translate faces extract person_b_photos/ datasets/swap/trainB --crop-size 128"
