@@ -183,5 +183,5 @@ def test_a_label_map_over_max_pixels_is_refused_from_its_header(tmp_path):
         read_label_map(path, max_pixels=100)
     assert str(refused.value) == f"{path}: too large: 30x20 = 600 pixels, over the limit of 100 (--max-pixels)"
     with pytest.raises(LabelError, match="too large"):
-        LabelInput(num_classes=3, max_pixels=100).read(path, None)
+        LabelInput(num_classes=3).read(path, None, max_pixels=100)
     assert read_label_map(path, max_pixels=600).shape == (20, 30)

@@ -31,6 +31,7 @@ from translate.apply.memory import bytes_per_pixel, fits
 from translate.apply.tiling import TileSpec, TilingNet
 from translate.apply.video import VideoOptions, VideoResult, translate_video
 from translate.checkpoint import GeneratorSpec
+from translate.choices import DEFAULT_DIRECTION
 from translate.data import convert_channels
 from translate.data.io import MAX_PIXELS
 from translate.devices import precision_name, resolve_device, resolve_precision
@@ -105,7 +106,7 @@ class Model:
                    preprocess: Optional[Mapping[str, Any]] = None) -> "Model":
         """A Model around a bare network that reads RGB images (research code, tests): no file, no
         declared capabilities, so the size multiple is given."""
-        spec = GeneratorSpec("custom", in_channels, out_channels, {}, dict(preprocess or {}), "", "AtoB")
+        spec = GeneratorSpec("custom", in_channels, out_channels, {}, dict(preprocess or {}), "", DEFAULT_DIRECTION)
         return cls(net, spec, None, None, device, precision, tile, size_multiple=size_multiple)
 
     # -- what it is ---------------------------------------------------------------------------
@@ -116,7 +117,7 @@ class Model:
     @property
     def input_kind(self) -> str:
         """What the generator reads: ``rgb`` images, ``label`` maps, ... (its checkpoint says)."""
-        return str(self.preprocess.get("input", "rgb"))
+        return self.spec.input_kind
 
     @property
     def metadata(self) -> Dict[str, Any]:

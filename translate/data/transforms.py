@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 from albumentations.core.transforms_interface import DualTransform
 
+from translate.choices import REFERENCE_CROP, REFERENCE_LOAD
 from translate.errors import InvalidSettingError
 
 # pix2pix resizes so both sides are multiples of 4 (`__make_power_2(base=4)`): enough for the
@@ -41,8 +42,8 @@ class PreprocessConfig:
     """
 
     mode: str = "resize_and_crop"
-    load_size: int = 286
-    crop_size: int = 256
+    load_size: int = REFERENCE_LOAD
+    crop_size: int = REFERENCE_CROP
     flip: bool = True
 
     def __post_init__(self) -> None:

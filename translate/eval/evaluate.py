@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from translate.apply.model import Model
 from translate.checkpoint import GeneratorSpec
+from translate.choices import DIRECTIONS
 from translate.data import ImageReadError, read_image, resize_long_side
 from translate.devices import precision_name
 from translate.eval.features import FeatureNets
@@ -40,7 +41,7 @@ DEFAULT_METRICS = {
     "unpaired": ("fid", "kid", "cycle_psnr"),
     "folders": ("psnr", "ssim", "lpips", "fid", "kid"),
 }
-REVERSE = {"AtoB": "BtoA", "BtoA": "AtoB"}
+REVERSE = dict(zip(DIRECTIONS, reversed(DIRECTIONS)))  # AtoB <-> BtoA
 
 
 @dataclass

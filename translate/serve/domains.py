@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
+from translate.choices import DIRECTIONS
+
 Domains = Tuple[str, str]
 FALLBACK: Domains = ("A", "B")
 _ARROW = re.compile(r"([A-Za-z][\w-]*) (?:<->|->|→|↔) ([A-Za-z][\w-]*)")
@@ -77,7 +79,8 @@ def read_domains(path: Path) -> Domains:
     return FALLBACK
 
 
-_DIRECTION_ENDS: Dict[str, Tuple[int, int]] = {"AtoB": (0, 1), "BtoA": (1, 0)}
+# AtoB reads from domain 0 to domain 1, BtoA the other way.
+_DIRECTION_ENDS: Dict[str, Tuple[int, int]] = {DIRECTIONS[0]: (0, 1), DIRECTIONS[1]: (1, 0)}
 
 
 def direction_label(direction: str, domains: Domains) -> str:

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from translate.choices import DIRECTIONS
 from translate.errors import TranslateError
 from translate.pipelines.registry import IMAGE, VIDEO, Pipeline
 from translate.serve.models import VIDEO_BATCH, ModelCache, Progress
@@ -54,7 +55,7 @@ class Plot:
         return bool(counts) and min(counts.values()) > 1
 
 
-_DIRECTION_SUFFIX = re.compile(r"_(AtoB|BtoA)$")
+_DIRECTION_SUFFIX = re.compile(rf"_({'|'.join(DIRECTIONS)})$")
 
 
 def _metric_family(series: str) -> str:
