@@ -114,7 +114,9 @@ def train(args: argparse.Namespace, variant: Variant, checkpoints: Path, seed: i
     print(f"[{variant.name} seed {seed}] {shlex.join(command[2:])}", file=sys.stderr, flush=True)
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    # The caller's folder: relative --data/--work paths mean what they meant where the user typed them.
+    done = subprocess.run(command, cwd=os.getcwd(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          env={**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))})
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or ["(no message)"]

@@ -207,6 +207,24 @@ def test_download_uses_a_file_placed_by_hand_without_network(tmp_path, horse2zeb
     assert read_metadata(ck / "horse2zebra")["generators"]["AtoB"]["architecture"] == "resnet_9blocks"
 
 
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_a_users_own_run_with_the_published_name_is_never_taken_or_overwritten(server, tmp_path, capsys, force,
+                                                                              horse2zebra_bytes):
+    from translate.checkpoint import GeneratorSpec, save_run
+
+    server.files["/horse2zebra.pth"] = horse2zebra_bytes
+    ck = tmp_path / "checkpoints"
+    spec = GeneratorSpec("resnet", 3, 3, {"ngf": 4, "n_blocks": 1}, {"size": 32}, "cyclegan", "AtoB")
+    save_run(ck / "horse2zebra", {"AtoB": (spec.build(), spec)}, step=7, translator="cyclegan")
+    before = {p.name: p.read_bytes() for p in (ck / "horse2zebra").iterdir() if p.is_file()}
+    argv = ["download", "horse2zebra", "--url", f"{server.base}/horse2zebra.pth", "--checkpoints-dir", str(ck)]
+    assert main(argv + force) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not the published horse2zebra" in err[0]
+    assert {p.name: p.read_bytes() for p in (ck / "horse2zebra").iterdir() if p.is_file()} == before
+    assert server.requests == []  # refused before fetching anything
+
+
 def test_download_without_network_is_one_line_and_exit_1(tmp_path, capsys):
     assert main(["download", "zebra2horse", "--url", _closed_port_url(), "--checkpoints-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip()

@@ -24,6 +24,7 @@ from typing import BinaryIO, Callable, Optional
 
 from tqdm import tqdm
 
+from translate.errors import TranslateError
 from translate.version import __version__
 from translate.checkpoint import METADATA_FILE
 from translate.interop.errors import DownloadError
@@ -148,9 +149,15 @@ def install(model: PublishedModel, checkpoints_dir: Path, url: Optional[str] = N
     from translate.interop.reference import import_file, save_imported
 
     folder = Path(checkpoints_dir) / model.name
-    if (folder / METADATA_FILE).exists() and not force:
-        log(f"{model.name}: already in {folder} (use --force to fetch and convert again)")
-        return folder
+    if (folder / METADATA_FILE).exists():
+        if not _holds_download(folder, model):
+            # A user's own run that happens to carry the published name: never taken for the
+            # download, never overwritten (not even with --force).
+            raise DownloadError(f"{folder}: already holds a run that is not the published {model.name}; "
+                                f"move it, or download into another --checkpoints-dir")
+        if not force:
+            log(f"{model.name}: already in {folder} (use --force to fetch and convert again)")
+            return folder
     raw = folder / model.filename
     expected_sha = sha256 or model.sha256
     if raw.exists() and not force:
@@ -171,6 +178,18 @@ def install(model: PublishedModel, checkpoints_dir: Path, url: Optional[str] = N
     imported.spec.preprocess = {**imported.spec.preprocess, **model.preprocess}
     return save_imported(folder, {"AtoB": imported}, {"AtoB": raw.name}, model.translator,
                          {"name": model.name, "url": url or model.url, "sha256": digest, "published": asdict(model)})
+
+
+def _holds_download(folder: Path, model: PublishedModel) -> bool:
+    """True when ``folder`` was made by downloading ``model`` (its source.json names it)."""
+    from translate.interop.reference import SOURCE_FILE
+    from translate.model_files.bounds import read_json_file
+
+    try:
+        source = read_json_file(folder / SOURCE_FILE)
+    except (OSError, TranslateError):  # none, or not readable: not ours to call a download
+        return False
+    return isinstance(source, dict) and source.get("name") == model.name
 
 
 def _check_expected(model: PublishedModel, imported, raw: Path) -> None:
