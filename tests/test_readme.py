@@ -97,8 +97,7 @@ TRAIN_LABEL2CITY = "translate train pix2pixhd --data datasets/cityscapes_like --
 MAKE_DEMO_DATASET = ".venv/bin/python datasets/make_demo_dataset.py"
 DEMO = ".venv/bin/python tools/demo.py --pictures docs/images"
 BENCH_QUALITY = "python tools/bench_quality.py"
-BENCH_WHY = ("{stage}/: absolute paths, because the tool runs its training children in the checkout "
-             "(tools/bench_quality.py runs them with cwd=ROOT), where a relative path means another folder")
+BENCH_WHY = "{stage}/: absolute paths, so the files land in the stage whatever folder the tool runs from"
 LOCAL_CKPT = "--checkpoints-dir runs"
 LOCAL_WHY = ("--checkpoints-dir runs: another README command makes a run of the same name (README shows "
              "alternatives); this one writes beside its stage so both can be checked")
@@ -353,6 +352,12 @@ TABLE: Dict[str, Entry] = {
         why="one seed and one variant of one step on tiny tasks; --work in the stage (it defaults into the "
             "checkout); " + BENCH_WHY,
         outputs=("bench.json", "bench_tasks/cartoon", "bench_tasks/unpaired")),
+
+    # --- What translate never does ---------------------------------------------------------------
+    "python tools/trust_campaign.py": Entry(
+        "in-process", "python tools/trust_campaign.py --only api_uint8_tensor --json campaign.json",
+        why="one case of the campaign (each case is a process of its own, ~80 of them take minutes); the "
+            "tool's judging is tested in tests/tools/test_trust_campaign.py", outputs=("campaign.json",)),
 
     # --- Models ---------------------------------------------------------------------------------
     "translate models": Entry(
