@@ -266,17 +266,19 @@ def _choose_direction(available: Dict[str, Any], direction: Optional[str], where
     return direction
 
 
-def load_generator(path: Path, direction: Optional[str] = None, map_location: str = "cpu") -> Tuple[nn.Module, GeneratorSpec]:
+def load_generator(path: Path, direction: Optional[str] = None, map_location: str = "cpu",
+                   metadata: Optional[Dict[str, Any]] = None) -> Tuple[nn.Module, GeneratorSpec]:
     """Rebuild a generator from a run folder or a bare ``.safetensors`` file of this format.
 
     Nothing is allocated before it is known to fit: the spec is checked, the architecture is
     built on the meta device and bounded, and the weights' header must match it key by key.
     Published ``.pth`` files are read by ``translate.interop.loading.load_generator``, which
-    defers to this function for everything else.
+    defers to this function for everything else. ``metadata``: the run folder's, when the caller
+    has read it already (``read_metadata``), so it is read once.
     """
     path = Path(path).expanduser()
     if path.is_dir():
-        meta = read_metadata(path)
+        meta = metadata if metadata is not None else read_metadata(path)
         chosen = _choose_direction(meta["generators"], direction, path)
         entry = meta["generators"][chosen]
         weights, where = path / entry["file"], path / METADATA_FILE

@@ -69,3 +69,24 @@ def test_raw_pickle_payload_is_refused_by_the_cli(tmp_path, capsys):
     assert not marker.exists()
     pickle.loads(path.read_bytes())  # control: the payload is real
     assert marker.exists()
+
+
+def test_a_torchscript_export_is_one_line_wherever_a_model_is_loaded(tmp_path, capsys):
+    """apply, inspect and translate.load name the file and say what to give instead."""
+    import torch
+
+    import translate
+    from translate.cli import main
+    from translate.errors import TranslateError
+
+    path = tmp_path / "model.pt"
+    torch.jit.save(torch.jit.trace(torch.nn.Conv2d(3, 3, 1), torch.zeros(1, 3, 8, 8)), str(path))
+    with pytest.raises(TranslateError, match="TorchScript export cannot be loaded"):
+        translate.load(path)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.png").write_bytes(b"")
+    for argv in (["inspect", "--checkpoint", str(path)],
+                 ["apply", "--checkpoint", str(path), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "o")]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "model.pt" in err[0] and ".safetensors" in err[0], err

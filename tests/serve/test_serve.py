@@ -261,7 +261,7 @@ def test_a_torchscript_export_is_skipped_with_one_clear_line(tmp_path):
     torch.jit.save(traced, str(tmp_path / "model.pt"))
     models, problems = discover([], [tmp_path / "model.pt"])
     assert models == [] and len(problems) == 1 and "\n" not in problems[0]
-    assert "TorchScript export cannot be served" in problems[0] and ".safetensors" in problems[0]
+    assert "TorchScript export cannot be loaded or served" in problems[0] and ".safetensors" in problems[0]
     assert "weights_only" not in problems[0]  # not torch's own message
 
 

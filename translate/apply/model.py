@@ -91,10 +91,10 @@ class Model:
         from translate.interop.loading import load_generator
 
         path = Path(path).expanduser()
-        net, spec = load_generator(path, direction)
+        meta = ckpt.read_metadata(path) if path.is_dir() else None  # read once, for both
+        net, spec = load_generator(path, direction, metadata=meta)
         metadata: Dict[str, Any] = {}
-        if path.is_dir():
-            meta = ckpt.read_metadata(path)
+        if meta is not None:
             metadata = {"step": meta.get("step"), "directions": list(meta.get("generators", {}))}
         if prepare is not None:
             net = prepare(net)

@@ -9,7 +9,7 @@ format never needs to know that other formats exist.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from torch import nn
 
@@ -19,9 +19,10 @@ from translate.checkpoint import GeneratorSpec
 REFERENCE_SUFFIXES = (".pth", ".pt")
 
 
-def load_generator(path: Path, direction: Optional[str] = None,
-                   map_location: str = "cpu") -> Tuple[nn.Module, GeneratorSpec]:
-    """Rebuild a generator from a run folder, a ``.safetensors`` file or a published ``.pth``."""
+def load_generator(path: Path, direction: Optional[str] = None, map_location: str = "cpu",
+                   metadata: Optional[Dict[str, Any]] = None) -> Tuple[nn.Module, GeneratorSpec]:
+    """Rebuild a generator from a run folder, a ``.safetensors`` file or a published ``.pth``
+    (``metadata``: a run folder's, already read by the caller)."""
     path = Path(path).expanduser()
     if path.suffix in REFERENCE_SUFFIXES and not path.is_dir():
         # A bare published/reference state dict: its layout is recognised and it is read with
@@ -30,4 +31,5 @@ def load_generator(path: Path, direction: Optional[str] = None,
 
         net, spec = load_reference_generator(path, direction)
         return net.to(map_location), spec
-    return checkpoint.load_generator(path, direction, map_location)
+    return checkpoint.load_generator(path, direction, map_location, metadata)
+

@@ -58,11 +58,27 @@ def _refusal(path: Path, exc: Exception) -> str:
             f"and no code from a file is ever run.")
 
 
+def _is_torchscript(path: Path) -> bool:
+    """A ``torch.jit.save`` archive: a zip whose entries include ``constants.pkl`` and ``code/``.
+    It holds a traced graph, not weights and a spec, so nothing here can rebuild it."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names)
+
+
 def read_state_dict(path: Path) -> Dict[str, torch.Tensor]:
     """Tensors of a ``.pth``/``.pt`` file, read without executing anything from it."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
+    if _is_torchscript(path):
+        raise CheckpointError(f"{path}: a TorchScript export cannot be loaded or served (it has no architecture "
+                              f"to rebuild); give its run folder or its .safetensors instead")
     check_torch_file(path)  # sizes its pickle claims, before torch.load allocates them
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)

@@ -96,19 +96,6 @@ def latest_eval(path: Path) -> Dict[str, float]:
     return {}
 
 
-def _is_torchscript(path: Path) -> bool:
-    """A ``torch.jit.save`` archive: a zip whose entries include ``constants.pkl`` and ``code/``.
-    It holds a traced graph, not weights and a spec, so nothing here can rebuild it."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except (OSError, zipfile.BadZipFile):
-        return False
-    return any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names)
-
-
 def read_model(path: Path, name: Optional[str] = None, stages: Iterable[str] = ()) -> ServedModel:
     """Describe a checkpoint without loading its weights (a folder) or by loading it (a file).
 
@@ -118,9 +105,6 @@ def read_model(path: Path, name: Optional[str] = None, stages: Iterable[str] = (
     from translate.interop.loading import load_generator
 
     path = Path(path).expanduser()
-    if path.is_file() and _is_torchscript(path):
-        raise ModelNotFound(f"{path}: a TorchScript export cannot be served (it has no architecture to rebuild); "
-                            f"give its run folder or its .safetensors instead")
     if path.is_dir():
         meta = read_metadata(path)
         generators, hidden = meta.get("generators") or {}, set(stages)
