@@ -138,6 +138,7 @@ def test_models_imports_the_zoo_and_not_the_rooms_above_it(tmp_path):
     ran = _run(["models"], tmp_path)
     assert ran.code == 0 and "translators:" in ran.out
     assert "torch" in ran.heavy  # the members are torch modules; this also shows the probe sees imports
-    above = [m for m in ran.modules if m.split(".")[1:2] in (["api"], ["apply"], ["video"], ["interop"],
-                                                             ["training"], ["pipelines"], ["eval"])]
-    assert above == []
+    # The pipelines are listed too, so their room is discovered (and what it runs on: apply, video,
+    # the train-hd schedule's loop); the API facade and eval never are.
+    above = [m for m in ran.modules if m.split(".")[1:2] in (["api"], ["eval"])]
+    assert above == [] and "pipelines:" in ran.out

@@ -56,18 +56,17 @@ def _yaml_value(value: Any) -> str:
 
 def list_models() -> Dict[str, List[Tuple[str, str]]]:
     """What ``translate models`` prints: (name, one-line summary) per translator, generator,
-    discriminator and loss.
+    discriminator, loss and pipeline.
 
     >>> zoo = list_models()
     >>> sorted(zoo)
-    ['discriminators', 'generators', 'losses', 'translators']
-    >>> "cyclegan" in dict(zoo["translators"])
+    ['discriminators', 'generators', 'losses', 'pipelines', 'translators']
+    >>> "cyclegan" in dict(zoo["translators"]) and "dance" in dict(zoo["pipelines"])
     True
     """
-    from translate.registry import DISCRIMINATORS, GENERATORS, LOSSES, TRANSLATORS
+    from translate.pipelines.registry import catalogue
 
-    return {"translators": TRANSLATORS.summaries(), "generators": GENERATORS.summaries(),
-            "discriminators": DISCRIMINATORS.summaries(), "losses": LOSSES.summaries()}
+    return catalogue()
 
 
 __all__ = ["Model", "load", "train", "list_models"]

@@ -11,12 +11,11 @@ def _models_args(p: argparse.ArgumentParser) -> None:
 
 
 def _models_run(args: argparse.Namespace) -> int:
-    # The registries themselves, not translate.api.list_models: the API module imports the
+    # The registries' catalogue, not translate.api.list_models: the API module imports the
     # apply room, video and the loaders, none of which a listing needs.
-    from translate.registry import ZOO
+    from translate.pipelines.registry import catalogue
 
-    for title, registry in ZOO.items():
-        members = registry.summaries()
+    for title, members in catalogue().items():
         print(f"{title}:")
         for name, summary in members:
             print(f"  {name:18s} {summary}")
@@ -24,4 +23,5 @@ def _models_run(args: argparse.Namespace) -> int:
     return 0
 
 
-register(Command("models", "list translators, generators, discriminators and losses", _models_args, _models_run))
+register(Command("models", "list translators, generators, discriminators, losses and pipelines", _models_args,
+                 _models_run))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from translate.registry import Registry
 
@@ -145,6 +145,16 @@ def get_pipeline(name: str) -> Pipeline:
 def list_pipelines() -> List[Pipeline]:
     """Every registered pipeline, by name."""
     return [PIPELINES.get(name) for name in PIPELINES.names()]
+
+
+def catalogue() -> Dict[str, List[Tuple[str, str]]]:
+    """Everything registered, as ``translate models`` prints it and ``translate.list_models``
+    returns it: (name, one-line summary) per translator, generator, discriminator, loss and pipeline."""
+    from translate.registry import ZOO
+
+    listing = {title: registry.summaries() for title, registry in ZOO.items()}
+    listing["pipelines"] = [(p.name, p.summary) for p in list_pipelines()]
+    return listing
 
 
 def pipelines_for(kind: str, pipelines: Optional[List[Pipeline]] = None) -> List[Pipeline]:
