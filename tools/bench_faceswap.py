@@ -124,22 +124,24 @@ def main(argv=None) -> int:
 
     import torch
 
-    from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
+    from translate.apply.model import Model
+    from translate.devices import configure_threads, precision_name
     from translate.people.faces_align import AlignSpec
     from translate.people.faces_detect import MediaPipeFaceDetector
     from translate.pipelines.faceswap import FaceSwapper, SwapOptions
     from translate.apply.video import VideoOptions, translate_video
 
     configure_threads()
-    device = resolve_device(args.device)
-    dtype = resolve_precision(args.precision, device)
     net = build_net(args.tiny)
+    # Crops go through the inference object the faceswap command uses (whole crops: they fit).
+    model = Model.of_network(net, size_multiple=net.size_multiple, device=args.device, precision=args.precision)
+    device, dtype = model.device, model.dtype
     with tempfile.TemporaryDirectory() as tmp, MediaPipeFaceDetector() as detector:
         tmp = Path(tmp)
         clip = make_clip(tmp / "clip.mp4", args.frames, args.width, args.height)
 
         def factory():
-            return FaceSwapper(net, device, detector, SwapOptions(AlignSpec(args.crop_size)), dtype)
+            return FaceSwapper(model, detector, SwapOptions(AlignSpec(args.crop_size)))
 
         # Warm-up: first calls at a new shape pay for kernel selection (oneDNN, cuDNN), not for work.
         for frames in (args.batch_size, 1):

@@ -332,14 +332,32 @@ def _hash_tree(world: Path, names: Sequence[str]) -> Dict[str, str]:
     return hashes
 
 
-_PYTHON_WRAPPER = """
-import sys
-from translate.errors import TranslateError
-try:
-    exec(compile(sys.argv[1], "<case>", "exec"))
-except TranslateError as exc:
-    print(f"error: {exc}", file=sys.stderr)
-    sys.exit(1)
+# Every case runs under this wrapper, which records the process's own peak RSS (VmHWM) at exit:
+# rusage's maxrss would also count the parent it was forked from (Linux keeps it across exec).
+_WRAPPER = """
+import atexit, os, runpy, sys
+
+def _peak():
+    try:
+        with open("/proc/self/status") as status:
+            kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+        with open(os.environ["TRUST_CAMPAIGN_PEAK"], "w") as out:
+            out.write(str(kb))
+    except (OSError, StopIteration, KeyError):
+        pass
+
+atexit.register(_peak)
+mode, payload = sys.argv[1], sys.argv[2:]
+if mode == "cli":
+    sys.argv = ["translate", *payload]
+    runpy.run_module("translate", run_name="__main__", alter_sys=True)
+else:
+    from translate.errors import TranslateError
+    try:
+        exec(compile(payload[0], "<case>", "exec"))
+    except TranslateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
 """
 
 
@@ -352,19 +370,21 @@ def run_case(case: Case, world: Path, timeout: float, max_rss_gb: float) -> Resu
         if case.setup:
             case.setup(scratch)
         before = _hash_tree(scratch, case.protect)
-        cmd = ([sys.executable, "-m", "translate", *case.argv] if case.argv is not None
-               else [sys.executable, "-c", _PYTHON_WRAPPER, case.python or ""])
+        cmd = ([sys.executable, "-c", _WRAPPER, "cli", *case.argv] if case.argv is not None
+               else [sys.executable, "-c", _WRAPPER, "python", case.python or ""])
+        peak_file = scratch.parent / f"{scratch.name}.peak"
         started = time.perf_counter()
         with tempfile.TemporaryFile("w+") as err_file:
-            proc = subprocess.Popen(cmd, cwd=scratch, env=_env(), stdout=subprocess.DEVNULL, stderr=err_file,
-                                    text=True)
-            finished = _wait(proc, timeout)
+            proc = subprocess.Popen(cmd, cwd=scratch, env={**_env(), "TRUST_CAMPAIGN_PEAK": str(peak_file)},
+                                    stdout=subprocess.DEVNULL, stderr=err_file, text=True)
+            code = _wait(proc, timeout)
             err_file.seek(0)
             err = err_file.read()
         seconds = time.perf_counter() - started
-        if finished is None:
+        if code is None:
             return Result(case.name, case.kind, "hang", timeout, 0.0, f"no exit in {timeout:.0f} s")
-        code, peak_mb = finished
+        peak_mb = int(peak_file.read_text()) / 1024.0 if peak_file.exists() else 0.0
+        peak_file.unlink(missing_ok=True)
         after = _hash_tree(scratch, case.protect)
         outcome, detail = judge(case, code, err, before, after, peak_mb, max_rss_gb)
         if case.name == "model_yaml_python_tag" and (scratch / "pwned.txt").exists():
@@ -374,21 +394,14 @@ def run_case(case: Case, world: Path, timeout: float, max_rss_gb: float) -> Resu
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _wait(proc: subprocess.Popen, timeout: float) -> Optional[tuple]:
-    """(exit code, peak RSS in MB) of ``proc``, from its own rusage (wait4); None after a kill at
-    ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
-            return proc.returncode, usage.ru_maxrss / 1024.0
-        if time.monotonic() > deadline:
-            proc.kill()
-            os.wait4(proc.pid, 0)
-            proc.returncode = -9
-            return None
-        time.sleep(0.05)
+def _wait(proc: subprocess.Popen, timeout: float) -> Optional[int]:
+    """The exit code of ``proc``; None after killing it at ``timeout`` seconds."""
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
 
 
 def judge(case: Case, code: int, err: str, before: Dict[str, str], after: Dict[str, str], peak_mb: float,
