@@ -126,12 +126,9 @@ class _SeededImageDataset(Dataset):
         )
 
 
-class PairedDataset(_SeededImageDataset):
-    """Aligned pairs (pix2pix): side-by-side AB images in root/split/, or root/split/A and B/.
-
-    A and B get the same random crop and flip. Item: {"A", "B", "A_path", "B_path"}; for
-    side-by-side images both paths name the AB file.
-    """
+class _TwoDomainDataset(_SeededImageDataset):
+    """A and B images of one split under `root`: the arguments every layout takes, read once here.
+    Subclasses find their files in `_find_images` (called last in __init__), raising for a bad layout."""
 
     def __init__(
         self,
@@ -147,7 +144,21 @@ class PairedDataset(_SeededImageDataset):
         self.root = Path(root)
         self.split = split
         self.channels_a, self.channels_b = channels_a, channels_b
-        folder = self.root / split
+        self._find_images()
+
+    def _find_images(self) -> None:
+        raise NotImplementedError
+
+
+class PairedDataset(_TwoDomainDataset):
+    """Aligned pairs (pix2pix): side-by-side AB images in root/split/, or root/split/A and B/.
+
+    A and B get the same random crop and flip. Item: {"A", "B", "A_path", "B_path"}; for
+    side-by-side images both paths name the AB file.
+    """
+
+    def _find_images(self) -> None:
+        folder = self.root / self.split
         if (folder / "A").is_dir() or (folder / "B").is_dir():
             self.layout = "paired_folders"
             self.pairs = _match_by_stem(folder / "A", folder / "B")
@@ -187,29 +198,16 @@ class PairedDataset(_SeededImageDataset):
         }
 
 
-class UnpairedDataset(_SeededImageDataset):
+class UnpairedDataset(_TwoDomainDataset):
     """Two unaligned domains (CycleGAN): root/{split}A and root/{split}B.
 
     Length is max(len A, len B). A is taken in order (index % len A); B follows an order that is a
     fresh shuffle for every (seed, epoch), so pairings change between epochs yet replay exactly.
     """
 
-    def __init__(
-        self,
-        root: str | os.PathLike,
-        split: str = "train",
-        preprocess: PreprocessConfig | None = None,
-        train: bool = True,
-        channels_a: int = 3,
-        channels_b: int = 3,
-        seed: int = 0,
-    ):
-        super().__init__(preprocess, train, seed)
-        self.root = Path(root)
-        self.split = split
-        self.channels_a, self.channels_b = channels_a, channels_b
-        self.paths_a = _images_in(self.root / f"{split}A")
-        self.paths_b = _images_in(self.root / f"{split}B")
+    def _find_images(self) -> None:
+        self.paths_a = _images_in(self.root / f"{self.split}A")
+        self.paths_b = _images_in(self.root / f"{self.split}B")
         self._b_order_cache: tuple[int, np.ndarray] | None = None
 
     def __len__(self) -> int:
@@ -238,7 +236,7 @@ class UnpairedDataset(_SeededImageDataset):
 
 
 # Which dataset class reads each layout; the CLI builds datasets through this, not an if/elif.
-LAYOUT_DATASETS: dict[str, type[_SeededImageDataset]] = {
+LAYOUT_DATASETS: dict[str, type[_TwoDomainDataset]] = {
     "unpaired": UnpairedDataset,
     "paired_ab": PairedDataset,
     "paired_folders": PairedDataset,
