@@ -64,6 +64,13 @@ def example_side(net: Generator) -> int:
     return m * math.ceil(64 / m)
 
 
+def example_input(net: nn.Module, in_channels: int) -> torch.Tensor:
+    """The one image every format exports (traces) at: zeros, batch 1, ``example_side`` square.
+    Verification then runs on other shapes (``verification_inputs``)."""
+    side = example_side(net)
+    return torch.zeros(1, in_channels, side, side)
+
+
 def verification_inputs(net: nn.Module, in_channels: int) -> List[torch.Tensor]:
     side = example_side(net)
     g = torch.Generator().manual_seed(0)
@@ -99,8 +106,7 @@ class OnnxFormat:
     def export(net: nn.Module, spec: GeneratorSpec, tmp: Path) -> None:
         import onnx
 
-        side = example_side(net)
-        example = torch.zeros(1, spec.in_channels, side, side)
+        example = example_input(net, spec.in_channels)
         dims = {0: "batch", 2: "height", 3: "width"}
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")  # the exporter's progress chatter, not problems
@@ -138,14 +144,13 @@ class TorchScriptFormat:
 
     @staticmethod
     def export(net: nn.Module, spec: GeneratorSpec, tmp: Path) -> None:
-        side = example_side(net)
         with warnings.catch_warnings():
             # torch marks torch.jit as deprecated in favour of torch.export; it still works and
             # is what C++ (libtorch) users load today.
             warnings.simplefilter("ignore", FutureWarning)
             # Tracer warnings say a trace might not generalise to other sizes; verify() checks that.
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
-            traced = torch.jit.trace(net, torch.zeros(1, spec.in_channels, side, side), check_trace=False)
+            traced = torch.jit.trace(net, example_input(net, spec.in_channels), check_trace=False)
             torch.jit.save(traced, str(tmp))
 
     @staticmethod
