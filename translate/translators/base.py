@@ -260,6 +260,32 @@ def generator_spec(opts: NetworkOptions, in_channels: int, out_channels: int, tr
     return GeneratorSpec(opts.generator, in_channels, out_channels, kwargs, preprocess, translator, direction)
 
 
+def two_way_specs(opts: NetworkOptions, train, translator: str) -> Dict[str, GeneratorSpec]:
+    """The AtoB and BtoA generator specs of a two-way translator (CycleGAN, DiscoGAN)."""
+    ca, cb = train.channels_a, train.channels_b
+    pre = preprocess_record(train)
+    return {"AtoB": generator_spec(opts, ca, cb, translator, "AtoB", pre),
+            "BtoA": generator_spec(opts, cb, ca, translator, "BtoA", pre)}
+
+
+def cycle(g_ab: nn.Module, g_ba: nn.Module, real_a: torch.Tensor,
+          real_b: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Both cycles of a two-way translator, in this order (dropout draws follow it):
+    fake_B = G_AB(a), rec_A = G_BA(fake_B), fake_A = G_BA(b), rec_B = G_AB(fake_A).
+    Returns (fake_b, rec_a, fake_a, rec_b)."""
+    fake_b = g_ab(real_a)
+    rec_a = g_ba(fake_b)
+    fake_a = g_ba(real_b)
+    rec_b = g_ab(fake_a)
+    return fake_b, rec_a, fake_a, rec_b
+
+
+def cycle_visuals(batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """The sample grid of a two-way translator: each domain's image, its translation and its reconstruction."""
+    return {"real_A": batch["A"], "fake_B": fakes["fake_B"], "rec_A": fakes["rec_A"],
+            "real_B": batch["B"], "fake_A": fakes["fake_A"], "rec_B": fakes["rec_B"]}
+
+
 def build_generator_from_spec(spec: GeneratorSpec, opts: NetworkOptions) -> Generator:
     """``spec``'s generator initialised as ``opts`` say; checkpointing where the class declares it."""
     net = init_weights(spec.build(), kind=opts.init, gain=opts.init_gain)

@@ -19,8 +19,8 @@ from translate.config import WEIGHT, Rule, between, one_of
 from translate.losses import AdversarialLoss, build_loss
 from translate.losses.diffaugment import DiffAugment
 from translate.registry import TRANSLATORS
-from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec,
-                                        generator_spec, make_discriminator, preprocess_record)
+from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec, cycle,
+                                        cycle_visuals, make_discriminator, two_way_specs)
 from translate.translators.image_pool import ImagePool
 from translate.translators.residual import decide_auto
 from translate.translators.terms import RECONSTRUCTION_LOSSES, WeightedTerms, image_terms
@@ -59,11 +59,7 @@ class CycleGAN(Translator):
     def __init__(self, opts: CycleGANOptions, train):
         self.opts = opts
         ca, cb = train.channels_a, train.channels_b
-        pre = preprocess_record(train)
-        self.specs = {
-            "AtoB": generator_spec(opts, ca, cb, self.registered_name(), "AtoB", pre),
-            "BtoA": generator_spec(opts, cb, ca, self.registered_name(), "BtoA", pre),
-        }
+        self.specs = two_way_specs(opts, train, self.registered_name())
         self.generators = nn.ModuleDict({
             "G_A": build_generator_from_spec(self.specs["AtoB"], opts),
             "G_B": build_generator_from_spec(self.specs["BtoA"], opts),
@@ -84,10 +80,7 @@ class CycleGAN(Translator):
     def generator_loss(self, batch: Dict[str, torch.Tensor]) -> StepResult:
         o, g = self.opts, self.generators
         real_a, real_b = batch["A"], batch["B"]
-        fake_b = g["G_A"](real_a)
-        rec_a = g["G_B"](fake_b)
-        fake_a = g["G_B"](real_b)
-        rec_b = g["G_A"](fake_a)
+        fake_b, rec_a, fake_a, rec_b = cycle(g["G_A"], g["G_B"], real_a, real_b)
         logs: Dict[str, torch.Tensor] = {}
         gan_a = self._adversarial("D_A", fake_b) * o.lambda_gan
         gan_b = self._adversarial("D_B", fake_a) * o.lambda_gan
@@ -129,8 +122,7 @@ class CycleGAN(Translator):
         return StepResult(total, logs)
 
     def visuals(self, batch, fakes):
-        return {"real_A": batch["A"], "fake_B": fakes["fake_B"], "rec_A": fakes["rec_A"],
-                "real_B": batch["B"], "fake_A": fakes["fake_A"], "rec_B": fakes["rec_B"]}
+        return cycle_visuals(batch, fakes)
 
     def exported(self):
         return {"AtoB": (self.generators["G_A"], self.specs["AtoB"]),

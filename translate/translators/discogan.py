@@ -32,8 +32,8 @@ from translate.errors import InvalidSettingError
 from translate.losses import AdversarialLoss, build_loss
 from translate.nets.discogan import downsamplings_for
 from translate.registry import TRANSLATORS
-from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec,
-                                        generator_spec, make_discriminator, preprocess_record)
+from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec, cycle,
+                                        cycle_visuals, make_discriminator, two_way_specs)
 from translate.translators.terms import RECONSTRUCTION_LOSSES, WeightedTerms, image_terms, predictions
 
 
@@ -95,9 +95,7 @@ class DiscoGAN(Translator):
         self.opts = opts
         # Weight decay as the reference, for the Trainer's two Adams.
         ca, cb = train.channels_a, train.channels_b
-        pre = preprocess_record(train)
-        self.specs = {"AtoB": generator_spec(opts, ca, cb, self.registered_name(), "AtoB", pre),
-                      "BtoA": generator_spec(opts, cb, ca, self.registered_name(), "BtoA", pre)}
+        self.specs = two_way_specs(opts, train, self.registered_name())
         if opts.generator == "encoder_decoder":
             for spec in self.specs.values():  # its depth follows the training size (64 -> 4 downsamplings)
                 spec.kwargs.setdefault("image_size", train.size)
@@ -137,10 +135,7 @@ class DiscoGAN(Translator):
     def generator_loss(self, batch: Dict[str, torch.Tensor]) -> StepResult:
         g = self.generators
         real_a, real_b = batch["A"], batch["B"]
-        fake_b = g["G_AB"](real_a)
-        rec_a = g["G_BA"](fake_b)
-        fake_a = g["G_BA"](real_b)
-        rec_b = g["G_AB"](fake_a)
+        fake_b, rec_a, fake_a, rec_b = cycle(g["G_AB"], g["G_BA"], real_a, real_b)
         logs: Dict[str, torch.Tensor] = {}
         adv = self._adversarial("D_B", real_b, fake_b, logs, "AB") + self._adversarial("D_A", real_a, fake_a, logs, "BA")
         rec_a_loss, rec_b_loss = self.recon(rec_a, real_a), self.recon(rec_b, real_b)
@@ -162,8 +157,7 @@ class DiscoGAN(Translator):
         return StepResult(total, logs)
 
     def visuals(self, batch, fakes) -> Dict[str, torch.Tensor]:
-        return {"real_A": batch["A"], "fake_B": fakes["fake_B"], "rec_A": fakes["rec_A"],
-                "real_B": batch["B"], "fake_A": fakes["fake_A"], "rec_B": fakes["rec_B"]}
+        return cycle_visuals(batch, fakes)
 
     def exported(self):
         return {"AtoB": (self.generators["G_AB"], self.specs["AtoB"]),
