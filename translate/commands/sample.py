@@ -8,7 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.commands import Command, UsageError, add_device_args, register, require_path, require_writable
+from translate.commands import (Command, UsageError, add_device_args, register, require_path, require_positive,
+                                require_writable)
 
 
 def _sample_args(p: argparse.ArgumentParser) -> None:
@@ -21,10 +22,7 @@ def _sample_args(p: argparse.ArgumentParser) -> None:
 
 
 def _sample_check(args: argparse.Namespace) -> None:
-    if args.n < 1:
-        raise UsageError(f"--n must be at least 1, got {args.n}")
-    if args.columns is not None and args.columns < 1:
-        raise UsageError(f"--columns must be at least 1, got {args.columns}")
+    require_positive(args, "n", "columns")
     require_path(args.checkpoint, "--checkpoint")
     require_writable(args.output)
 
