@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Dict, Optional
 
@@ -57,6 +58,17 @@ def add_device_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default=None, choices=PRECISIONS,
                    help="autocast precision. auto (default) = bf16 on CUDA and on CPUs with native bf16 "
                         "(measured faster than fp32 there, see tools/BENCHMARKS.md), else fp32; fp16 is CUDA only")
+
+
+def frame_rate(value: str) -> Fraction:
+    """argparse type of every --fps: "30", "29.97" and "30000/1001" all work."""
+    try:
+        fps = Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"expected a frame rate such as 30 or 30000/1001, got {value!r}") from None
+    if fps <= 0:
+        raise argparse.ArgumentTypeError(f"frame rate must be positive, got {value}")
+    return fps.limit_denominator(1001 * 1000)
 
 
 class OutputNotWritableError(TranslateError, PermissionError):
@@ -124,12 +136,22 @@ def report_failures(failed, written_line: str) -> int:
     ``failed``: (path, one-line reason) pairs. Batch commands keep going past a bad file and
     say so at the end, with exit code 1 when any failed.
     """
+    return _report(written_line, [reason for _, reason in failed], "file(s) failed")
+
+
+def report_problems(problems, written_line: str) -> int:
+    """Like ``report_failures`` for one-line ``problems`` that are not all about one file each
+    (a stopped decode, an unreadable keypoint file): counted as "N problem(s):"."""
+    return _report(written_line, list(problems), "problem(s)")
+
+
+def _report(written_line: str, reasons, heading: str) -> int:
     import sys
 
     print(written_line, file=sys.stderr)
-    if not failed:
+    if not reasons:
         return 0
-    print(f"{len(failed)} file(s) failed:", file=sys.stderr)
-    for _, reason in failed:
+    print(f"{len(reasons)} {heading}:", file=sys.stderr)
+    for reason in reasons:
         print(f"  {reason}", file=sys.stderr)
     return EXIT_FAILED

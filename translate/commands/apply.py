@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
-from fractions import Fraction
 from pathlib import Path
 
 from translate.choices import DEFAULT_DIRECTION, DIRECTIONS
-from translate.commands import (Command, UsageError, add_device_args, register, report_failures, require_path,
-                                require_writable)
+from translate.commands import (Command, UsageError, add_device_args, frame_rate, register, report_failures,
+                                require_path, require_writable)
 
 MAX_PIXELS = 100_000_000  # translate.data.io.MAX_PIXELS, repeated so --help needs no torch import
 
@@ -16,16 +15,6 @@ def _tile(value: str) -> str:
     if value in ("auto", "off") or (value.isdigit() and int(value) > 0):
         return value
     raise argparse.ArgumentTypeError(f"expected auto, off or a tile size in pixels, got {value!r}")
-
-
-def _fps(value: str) -> Fraction:
-    try:
-        fps = Fraction(value)  # "30", "29.97" and "30000/1001" all work
-    except (ValueError, ZeroDivisionError):
-        raise argparse.ArgumentTypeError(f"expected a frame rate such as 30 or 30000/1001, got {value!r}") from None
-    if fps <= 0:
-        raise argparse.ArgumentTypeError(f"frame rate must be positive, got {value}")
-    return fps.limit_denominator(1001 * 1000)
 
 
 def _apply_args(p: argparse.ArgumentParser) -> None:
@@ -56,7 +45,7 @@ def _apply_args(p: argparse.ArgumentParser) -> None:
                    help="behave like pytorch-CycleGAN-and-pix2pix's test.py: batch norm uses each image's own "
                         "statistics and dropout stays on (random). Default: evaluation mode (deterministic)")
     v = p.add_argument_group("video")
-    v.add_argument("--fps", type=_fps, help="constant output frame rate (frames dropped or repeated); default keeps "
+    v.add_argument("--fps", type=frame_rate, help="constant output frame rate (frames dropped or repeated); default keeps "
                                             "every input frame and its timestamp (variable frame rate too)")
     v.add_argument("--temporal", type=float, default=0.0, metavar="STRENGTH",
                    help="reduce flicker: blend each output with the previous one warped by optical flow, "

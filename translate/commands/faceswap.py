@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 from translate.choices import DEFAULT_DIRECTION, DIRECTIONS
-from translate.commands import (Command, UsageError, add_device_args, register, report_failures, require_path,
-                                require_writable)
-from translate.commands.apply import _fps
+from translate.commands import (Command, UsageError, add_device_args, frame_rate, register, report_failures,
+                                require_path, require_writable)
 from translate.commands.faces import add_face_args, check_face_args, make_detector
 
 
@@ -36,7 +35,7 @@ def _args(p: argparse.ArgumentParser) -> None:
     s.add_argument("--erode", type=float, default=0.04, help="shrink the mask by this fraction of the crop (0.04)")
     s.add_argument("--feather", type=float, default=0.06, help="soften the mask edge, fraction of the crop (0.06)")
     v = p.add_argument_group("video")
-    v.add_argument("--fps", type=_fps, help="constant output frame rate; default keeps every frame and timestamp")
+    v.add_argument("--fps", type=frame_rate, help="constant output frame rate; default keeps every frame and timestamp")
     v.add_argument("--codec", help="video encoder (default: libx264, or VP9 for .webm)")
     v.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (18)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

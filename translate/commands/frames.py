@@ -5,9 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from translate.choices import EXIT_FAILED
-from translate.commands import Command, UsageError, register, require_file, require_folder, require_writable
-from translate.commands.apply import _fps
+from translate.commands import (Command, UsageError, frame_rate, register, report_problems, require_file,
+                                require_folder, require_writable)
 
 
 def _frames_args(p: argparse.ArgumentParser) -> None:
@@ -24,21 +23,16 @@ def _frames_args(p: argparse.ArgumentParser) -> None:
                        description="Encode a folder of images (natural name order: 2 before 10) into a video.")
     a.add_argument("folder", help="folder of frames (all the size of the first; others are skipped and reported)")
     a.add_argument("output", help="output video (.mp4 .mov .mkv .avi .webm)")
-    a.add_argument("--fps", type=_fps, default=_fps("30"), help="frame rate (30; 29.97 or 30000/1001 also work)")
+    a.add_argument("--fps", type=frame_rate, default=frame_rate("30"),
+                   help="frame rate (30; 29.97 or 30000/1001 also work)")
     a.add_argument("--audio-from", help="copy the audio track of this file (cut at the video's end)")
     a.add_argument("--codec", help="video encoder (default: libx264, or VP9 for .webm)")
     a.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (18)")
 
 
 def _report(report, what: str) -> int:
-    print(f"wrote {report.written} {what}", file=sys.stderr)
     problems = [reason for _, reason in report.failed] + ([report.problem] if report.problem else [])
-    if problems:
-        print(f"{len(problems)} problem(s):", file=sys.stderr)
-        for reason in problems:
-            print(f"  {reason}", file=sys.stderr)
-        return EXIT_FAILED
-    return 0
+    return report_problems(problems, f"wrote {report.written} {what}")
 
 
 def _extract_check(args: argparse.Namespace) -> None:

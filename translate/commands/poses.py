@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Tuple
 
 from translate.choices import EXIT_FAILED
-from translate.commands import Command, UsageError, register, require_file, require_folder, require_writable
+from translate.commands import (Command, UsageError, register, report_problems, require_file, require_folder,
+                                require_writable)
 
 
 def _size(value: str) -> Tuple[int, int]:
@@ -72,13 +73,7 @@ def _render(args: argparse.Namespace) -> int:
 
     report = render_keypoints(Path(args.keypoints), Path(args.figures), figure_style(args),
                               SmoothingOptions(args.smooth, args.min_confidence), args.size)
-    print(f"wrote {report.written} figure(s) to {report.output}", file=sys.stderr)
-    if report.failed:
-        print(f"{len(report.failed)} problem(s):", file=sys.stderr)
-        for reason in report.failed:
-            print(f"  {reason}", file=sys.stderr)
-        return EXIT_FAILED
-    return 0
+    return report_problems(report.failed, f"wrote {report.written} figure(s) to {report.output}")
 
 
 def _extract(args: argparse.Namespace) -> int:
