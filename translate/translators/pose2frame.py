@@ -23,10 +23,8 @@ pose statistics, so ``translate dance`` needs nothing but the checkpoint and a s
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, ClassVar, Dict, FrozenSet, List, Optional
+from typing import ClassVar, Dict, FrozenSet, List, Optional
 
 import torch
 from torch import nn
@@ -37,6 +35,7 @@ from translate.data.hd_pairs import find_hd_sources
 from translate.nets import build_discriminator, init_weights, set_requires_grad
 from translate.people.poses import face_crop
 from translate.data.frame_pairs import FramePairsDataset
+from translate.data.pose_record import dataset_record
 from translate.registry import TRANSLATORS
 from translate.translators.base import (StepResult, WarmStart, build_generator_from_spec, preprocess_config,
                                         preprocess_record)
@@ -71,19 +70,6 @@ class Pose2FrameOptions(Pix2PixHDOptions):
             raise ConfigError(f"config key 'face_size' must be a multiple of 4; got {self.face_size}")
 
 
-def _dataset_record(data) -> Dict[str, Any]:
-    """The dataset's figure style and pose statistics (written by translate poses extract), if any."""
-    record: Dict[str, Any] = {}
-    for key, name in (("figure", "figure.json"), ("pose_stats", "pose_stats.json")):
-        path = Path(data) / name if data else None
-        if path is not None and path.is_file():
-            try:
-                record[key] = json.loads(path.read_text())
-            except ValueError as exc:
-                raise ConfigError(f"{path}: not valid JSON ({exc})") from None
-    return record
-
-
 @TRANSLATORS.register("pose2frame")
 class Pose2Frame(Pix2PixHD):
     """Pose stick figures -> frames of one person, pix2pixHD with previous-frame conditioning (Everybody Dance Now)."""
@@ -113,7 +99,7 @@ class Pose2Frame(Pix2PixHD):
     def _generator_spec(cls, opts: Pose2FrameOptions, train) -> GeneratorSpec:
         # A figure sequence, not pix2pixHD's rgb input: with ``temporal`` G also sees its last frame.
         c_fig, c_out = train.channels_a, train.channels_b
-        preprocess = {**preprocess_record(train), **_dataset_record(train.data), "input": INPUT_KIND,
+        preprocess = {**preprocess_record(train), **dataset_record(train.data).preprocess(), "input": INPUT_KIND,
                       "figure_channels": c_fig, "temporal": opts.temporal}
         return cls._spec(opts, c_fig + c_out if opts.temporal else c_fig, c_out, preprocess)
 
