@@ -101,3 +101,29 @@ def test_fresh_run_starts_exactly_at_its_colour_map_unless_told_otherwise(paired
         out = translate.load(folder)(photo)
         errors[name] = np.abs(out.astype(int) - photo[..., ::-1].astype(int)).mean()
     assert errors["exact"] < 0.05 and errors["noisy"] > 0.15  # a tiny network: small noise, but some
+
+
+def test_a_resnet_run_reads_its_start_samples_once(tmp_path, monkeypatch):
+    """residual: auto on a ResNet decides from training pairs, and the colour map then starts from
+    the same pairs: one read (the loop's SampleSet), not one per hook."""
+    import numpy as np
+
+    import yaml
+
+    from translate.data import samples as samples_module
+    from conftest import _smooth_image, _write_png
+
+    rng = np.random.default_rng(2)
+    data = tmp_path / "toned"
+    for i in range(6):  # B keeps A's structure, toned: returning the input beats the mean target
+        a = _smooth_image(rng, 40)
+        _write_png(data / "train" / f"{i}.png", np.concatenate([a, (a * 0.9).astype(np.uint8)], axis=1))
+    reads = []
+    spread = samples_module.spread_items
+    monkeypatch.setattr(samples_module, "spread_items", lambda *a: reads.append(1) or spread(*a))
+    tiny = TINY_PIX2PIX + ["--set", "generator=resnet", "--set", "generator_options={n_blocks: 1}"]
+    folder = train(_run("pix2pix", data, tmp_path, "once", ["--set", "steps=1", "--set", "lr=0"], tiny))
+    assert yaml.safe_load((folder / "config.yaml").read_text())["model"]["residual"] is True
+    assert len(reads) == 1
+    start = load_file(folder / "generator_AtoB.safetensors")["residual.start_weight"]
+    assert torch.allclose(start, 0.9 * torch.eye(3), atol=0.05)  # fitted on those pairs

@@ -26,7 +26,7 @@ from translate.choices import HD_TRANSLATORS, StageSchedule
 from translate.config import ConfigError, RunConfig
 from translate.data.hd_pairs import find_hd_sources
 from translate.registry import TRANSLATORS
-from translate.training.loop import SizeTooSmallError, train
+from translate.training.loop import SizeTooSmallError, train, training_samples
 from translate.training.sampler import EpochSampler
 
 
@@ -58,7 +58,8 @@ def train_stages(base: RunConfig, schedule: StageSchedule = StageSchedule(), res
     if t.size < 2 or t.load_size < 2:
         raise ConfigError("size and load_size must be at least 2 so the global stage can use half")
     # Once, so every stage builds the same input channels without scanning the labels again.
-    opts = TRANSLATORS.get(base.translator).prepare(base.model, t)
+    translator_cls = TRANSLATORS.get(base.translator)
+    opts = translator_cls.prepare(base.model, t, training_samples(translator_cls, base))
     samples = len(find_hd_sources(t.data, "train", opts.input).items)
     # The loop's own count of steps in an epoch (its sampler's), so the stages end where its epochs do.
     per_epoch = EpochSampler(samples, t.batch_size, t.seed, world_size=int(os.environ.get("WORLD_SIZE", "1"))

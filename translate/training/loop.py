@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from translate import checkpoint as ckpt
 from translate import run_history
 from translate.config import RunConfig
+from translate.data.samples import SampleSet
 from translate.devices import configure_threads, precision_name, resolve_device, resolve_precision
 from translate.interop.loading import load_generator
 from translate.registry import TRANSLATORS
@@ -32,6 +33,7 @@ from translate.training.sampler import EpochIndexed, EpochSampler
 from translate.training.trainer import Trainer, TrainingError  # noqa: F401  (TrainingError is part of this API)
 from translate.training.watch import NullWatcher, Watcher
 from translate.translators.base import Translator
+from translate.translators.residual import START_SAMPLES
 
 DEFAULT_EPOCHS = 200  # the papers' 100 constant + 100 decaying epochs
 
@@ -41,16 +43,26 @@ def build_dataset(translator_cls, run: RunConfig, split: str = "train"):
     return translator_cls.build_dataset(run, split)
 
 
-def build_translator(run: RunConfig, resume: bool = False) -> Tuple[RunConfig, Translator]:
+def training_samples(translator_cls, run: RunConfig) -> SampleSet:
+    """The few training items a translator starts from (its ``prepare`` and ``start_from_data``):
+    opened and read only when a hook asks, then kept."""
+    return SampleSet(lambda: build_dataset(translator_cls, run), START_SAMPLES)
+
+
+def build_translator(run: RunConfig, resume: bool = False,
+                     samples: Optional[SampleSet] = None) -> Tuple[RunConfig, Translator]:
     """The run with its options completed from the data, and its translator ready for step 1.
 
     Options completed by the translator's ``prepare`` (e.g. pix2pixHD's label count) are what
-    config.yaml records. A fresh run loads the weights it starts from (``warm_starts``); the
-    translator only says which and how, the loop opens the files.
+    config.yaml records. ``samples`` (default: ``training_samples`` of ``run``) is what ``prepare``
+    may read; the loop hands the same object to ``start_from_data``, so the items are read once.
+    A fresh run loads the weights it starts from (``warm_starts``); the translator only says
+    which and how, the loop opens the files.
     """
     translator_cls = TRANSLATORS.get(run.translator)
     refuse_unapplied_settings(translator_cls, run)
-    run = dataclasses.replace(run, model=translator_cls.prepare(run.model, run.train))
+    samples = training_samples(translator_cls, run) if samples is None else samples
+    run = dataclasses.replace(run, model=translator_cls.prepare(run.model, run.train, samples))
     translator = translator_cls(run.model, run.train)
     if not resume:
         for start in translator.warm_starts():
@@ -135,17 +147,21 @@ def _set_up(run: RunConfig, resume: bool, dist_info) -> _Session:
     amp_dtype = resolve_precision(t.precision, device)
     seed_everything(t.seed)
 
-    run, translator = build_translator(run, resume)
+    translator_cls = TRANSLATORS.get(run.translator)
+    samples = training_samples(translator_cls, run)  # read at most once, by prepare or start_from_data
+    run, translator = build_translator(run, resume, samples)
     if resume:
         refuse_architecture_changes(folder, run)
     check_crop_fits(translator, t)
-    dataset = build_dataset(TRANSLATORS.get(run.translator), run)
+    dataset = build_dataset(translator_cls, run)
     # Read one sample here: a dataset whose every file is unreadable then stops with its own
     # one-line error, not with the multi-line traceback a DataLoader worker would wrap it in.
     dataset[0]
     check_batch_fits(t, len(dataset), dist_info.world_size)
     if not resume:
-        translator.start_from_data(dataset)
+        # prepare's items when it read some (the same dataset: prepare ran on these options'
+        # data); else a few items of the dataset these completed options open.
+        translator.start_from_data(samples.or_from(dataset))
     sampler = EpochSampler(len(dataset), t.batch_size, t.seed, dist_info.rank, dist_info.world_size)
     total = t.steps or (t.epochs or DEFAULT_EPOCHS) * sampler.batches_per_epoch
     trainer = Trainer(translator, t, device, amp_dtype, total, dist_info)

@@ -19,6 +19,7 @@ from torch import nn
 from translate.checkpoint import GeneratorSpec
 from translate.config import WEIGHT, WIDTH, CheckedOptions, Rule, between, one_of
 from translate.data import PairedDataset, PreprocessConfig, UnpairedDataset, detect_layout
+from translate.data.samples import SampleSet
 from translate.errors import TranslateError
 from translate.losses.adversarial import ADVERSARIAL_MODES
 from translate.losses.diffaugment import DiffAugment
@@ -28,7 +29,7 @@ from translate.registry import DISCRIMINATORS, GENERATORS, TRANSLATORS
 from translate.builder_options import check_user_options
 from translate.nets.contract import Generator
 from translate.nets.generators import ResidualOutput, zero_network_output
-from translate.translators.residual import START_SAMPLES, residual_wanted, sample_items
+from translate.translators.residual import residual_wanted
 
 
 @dataclass
@@ -117,8 +118,9 @@ class Translator:
         them (the real and fake of one step), or unchanged when it is off."""
         return self.augment(*images)
 
-    def start_from_data(self, dataset) -> None:
-        """Data-derived starting values for a fresh run, from the training ``dataset``. Called once
+    def start_from_data(self, samples: SampleSet) -> None:
+        """Data-derived starting values for a fresh run, from a few training items (``samples``,
+        the same ones ``prepare`` was handed: read once, by whichever asks first). Called once
         before step 1 and before the EMA copy is taken; not on ``--resume``, whose training state
         already holds them. Default: every exported residual generator's colour map starts fitted
         on a few training items (``fit_colour_map``): least squares on pairs, so a paired run begins
@@ -128,7 +130,7 @@ class Translator:
         # Only NetworkOptions build residual generators, so a translator with heads has fit_colour_map.
         if not heads or not self.opts.fit_colour_map:
             return
-        batch = sample_items(dataset, START_SAMPLES)
+        batch = samples.items()
         for direction, head in heads.items():
             source, target = domains(direction)
             fit = head.start_from if self.data_kind == "paired" else head.start_from_unpaired
@@ -140,8 +142,10 @@ class Translator:
         return {direction: head for direction, head in heads.items() if head is not None}
 
     @classmethod
-    def prepare(cls, opts: Any, train) -> Any:
-        """Options completed from the data before the networks are built (a new object, never in place)."""
+    def prepare(cls, opts: Any, train, samples: SampleSet) -> Any:
+        """Options completed from the data before the networks are built (a new object, never in place).
+        ``samples``: a few training items, read only if asked for (``samples.items()``), from the
+        dataset as these options open it; ``start_from_data`` gets the same items."""
         return opts
 
     @classmethod

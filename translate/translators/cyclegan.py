@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from translate.config import WEIGHT, Rule, between, one_of
+from translate.data.samples import SampleSet
 from translate.losses import AdversarialLoss, build_loss
 from translate.losses.diffaugment import DiffAugment
 from translate.registry import TRANSLATORS
@@ -52,7 +53,7 @@ class CycleGAN(Translator):
     data_kind = "unpaired"
 
     @classmethod
-    def prepare(cls, opts: CycleGANOptions, train) -> CycleGANOptions:
+    def prepare(cls, opts: CycleGANOptions, train, samples: SampleSet) -> CycleGANOptions:
         # residual: auto becomes true or false here (translators/residual.py), so config.yaml says which.
         return replace(opts, residual=decide_auto(opts.residual, opts.generator, train.channels_a, train.channels_b))
 

@@ -16,11 +16,11 @@ from torch import nn
 from translate.losses import AdversarialLoss, FeatureMatchingLoss, build_loss
 from translate.losses.diffaugment import DiffAugment
 from translate.config import WEIGHT, Rule
+from translate.data.samples import SampleSet
 from translate.registry import TRANSLATORS
 from translate.translators.base import (Translator, NetworkOptions, StepResult, build_generator_from_spec,
-                                        domains, generator_spec, make_discriminator, open_dataset,
-                                        preprocess_record)
-from translate.translators.residual import START_SAMPLES, decide_auto, sample_items
+                                        domains, generator_spec, make_discriminator, preprocess_record)
+from translate.translators.residual import decide_auto
 from translate.translators.terms import WeightedTerms, image_terms, predictions
 
 
@@ -59,13 +59,12 @@ class Pix2Pix(Translator):
         self.augment = DiffAugment(opts.diff_augment)
 
     @classmethod
-    def prepare(cls, opts: Pix2PixOptions, train) -> Pix2PixOptions:
+    def prepare(cls, opts: Pix2PixOptions, train, samples: SampleSet) -> Pix2PixOptions:
         # residual: auto becomes true or false here (translators/residual.py), so config.yaml says which.
         c_in, c_out = cls._channels(train)
 
-        def pairs():
-            batch = sample_items(open_dataset(cls.data_kind, train, cls.registered_name()), START_SAMPLES)
-            return cls._ordered(batch, train.direction)
+        def pairs():  # only when the rule needs the data (a ResNet on paired data)
+            return cls._ordered(samples.items(), train.direction)
 
         return replace(opts, residual=decide_auto(opts.residual, opts.generator, c_in, c_out, pairs))
 

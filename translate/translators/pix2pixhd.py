@@ -24,6 +24,7 @@ from torch import nn
 from translate.checkpoint import GeneratorSpec
 from translate.config import COUNT, WIDTH, ConfigError, Rule, between, one_of
 from translate.data.hd_pairs import INPUT_KINDS, HDPairedDataset, find_hd_sources
+from translate.data.samples import SampleSet
 from translate.data.labels import colorize, encode_labels, input_channels, scan_labels
 from translate.losses import AdversarialLoss, FeatureMatchingLoss
 from translate.nets import set_requires_grad
@@ -165,7 +166,7 @@ class Pix2PixHD(Translator):
         return self.spec.in_channels + self.spec.out_channels
 
     @classmethod
-    def prepare(cls, opts: Pix2PixHDOptions, train) -> Pix2PixHDOptions:
+    def prepare(cls, opts: Pix2PixHDOptions, train, samples: SampleSet) -> Pix2PixHDOptions:
         return resolve_inputs(opts, train)
 
     @classmethod

@@ -47,13 +47,6 @@ def residual_wanted(opts: Any, in_channels: int, out_channels: int) -> bool:
 START_SAMPLES = 32
 
 
-def sample_items(dataset, count: int) -> Dict[str, torch.Tensor]:
-    """``count`` items spread evenly over ``dataset`` (all of them when it is smaller), stacked per key."""
-    count = min(len(dataset), count)
-    items = [dataset[i * len(dataset) // count] for i in range(count)]
-    return {k: torch.stack([item[k] for item in items]) for k in items[0] if torch.is_tensor(items[0][k])}
-
-
 def keeps_the_input(inputs: torch.Tensor, targets: torch.Tensor) -> bool:
     """Whether returning the input scores better (lower squared error) than the per-pixel mean
     target on these pairs: the benchmark's two trivial baselines, on the training data."""
