@@ -117,9 +117,10 @@ def test_list_models_is_what_the_cli_prints(capsys):
     from translate.cli import main
 
     zoo = translate.list_models()
-    assert {"translators", "generators", "discriminators", "losses"} == set(zoo)
+    assert {"translators", "generators", "discriminators", "losses", "pipelines"} == set(zoo)
     assert "pix2pix" in dict(zoo["translators"]) and "unet_256" in dict(zoo["generators"])
+    assert "dance" in dict(zoo["pipelines"]) and "faceswap" in dict(zoo["pipelines"])
     assert main(["models"]) == 0
     printed = capsys.readouterr().out
-    for name, _ in zoo["translators"] + zoo["losses"]:
+    for name, _ in zoo["translators"] + zoo["losses"] + zoo["pipelines"]:
         assert name in printed
