@@ -210,3 +210,23 @@ def test_a_hostile_config_file_is_one_line(tmp_path, unpaired_data, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 1 and len(err) == 1 and fragment in err[0] and path.name in err[0], err
     assert not (tmp_path / "ck").exists()
+
+
+@pytest.mark.parametrize("pairs", [["ngf=4096"], ["generator_options={n_blocks: 100}", "ngf=1024"]])
+def test_settings_that_build_huge_networks_are_refused_before_allocating(unpaired_data, tmp_path, capsys, pairs):
+    """Each value passes its own range; together they would build tens of G parameters (case 6's
+    class for training): counted on the meta device, refused in one line, nothing written."""
+    import resource
+
+    from translate.cli import main
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    argv = ["train", "cyclegan", "--data", str(unpaired_data), "--checkpoints-dir", str(tmp_path / "ck"),
+            "--size", "32", "--steps", "1", "--num-workers", "0", "--set", "generator=resnet"]
+    for pair in pairs:
+        argv += ["--set", pair]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "over the limit of 1,000,000,000" in err[0] and "lower ngf" in err[0], err
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 2 * 2**20  # under 2 GiB more (KiB)
+    assert not (tmp_path / "ck").exists()

@@ -27,6 +27,27 @@ def check_batch_fits(t: TrainConfig, images: int, world_size: int) -> None:
                       f"images: {advice}")
 
 
+def check_network_sizes(translator_cls, run: RunConfig) -> None:
+    """Build the run's networks on the meta device (shapes only, nothing allocated) and refuse
+    them over the parameter bound every model file is held to: `--set ngf=4096` is a valid width
+    alone but a 46 G-parameter ResNet, and building it for real would exhaust any machine."""
+    import torch
+
+    from translate.model_files.bounds import PARAMETER_LIMIT, gib
+
+    try:
+        with torch.device("meta"):
+            probe = translator_cls(run.model, run.train)
+    except Exception:  # noqa: BLE001  a translator that cannot be built is refused by the real build, in one line
+        return
+    nets = [*probe.generators.values(), *probe.discriminators.values()]
+    count = sum(p.numel() for net in nets for p in net.parameters())
+    if count > PARAMETER_LIMIT:
+        raise ConfigError(f"{run.translator}: these settings build networks of {count:,} parameters ({gib(count * 4)} "
+                          f"in fp32, several times that while training), over the limit of {PARAMETER_LIMIT:,}; "
+                          f"lower ngf, ndf or the block counts")
+
+
 def refuse_unapplied_settings(translator_cls, run: RunConfig) -> None:
     """A setting is applied or refused: ``diff_augment`` on a translator whose discriminator steps
     do not go through DiffAugment (``applies_diff_augment``) would be silently ignored."""

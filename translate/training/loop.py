@@ -25,7 +25,7 @@ from translate.interop.loading import load_generator
 from translate.registry import TRANSLATORS
 from translate.fileio import remove_stale_temporaries
 from translate.training import distributed
-from translate.training.checks import (check_batch_fits, load_state, refuse_architecture_changes,
+from translate.training.checks import (check_batch_fits, check_network_sizes, load_state, refuse_architecture_changes,
                                        refuse_unapplied_settings)
 from translate.training.fit import SizeTooSmallError, check_crop_fits  # noqa: F401  (part of this API)
 from translate.training.interrupt import StopRequests, TrainingInterrupted
@@ -63,6 +63,7 @@ def build_translator(run: RunConfig, resume: bool = False,
     refuse_unapplied_settings(translator_cls, run)
     samples = training_samples(translator_cls, run) if samples is None else samples
     run = dataclasses.replace(run, model=translator_cls.prepare(run.model, run.train, samples))
+    check_network_sizes(translator_cls, run)  # on the meta device, before anything is allocated
     translator = translator_cls(run.model, run.train)
     if not resume:
         for start in translator.warm_starts():
