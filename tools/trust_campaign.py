@@ -309,7 +309,7 @@ def _cases() -> List[Case]:
                 "padding=mirror", "init=magic", "seed=-1", "seed=2**70", "seed=18446744073709551616",
                 "channels_a=2", "pool_size=-1", "num_workers=-1", "n_layers_d=40", "sample_every=-1",
                 "ema_decay=.nan", "lambda_cycle=-1", "lambda_identity=.nan", "size=7", "ndf=0", "ngf=-3",
-                "log_every=0", "epochs=0", "keep_last=-1", "load_size=16", "lr_d=0", "save_minutes=-1", "ngf=4096"]
+                "log_every=0", "epochs=0", "keep_last=-1", "load_size=16", "lr_d=-1", "save_minutes=-1", "ngf=4096"]
     cases += [Case(f"train_set_{pair.split('=')[0]}_{i}", "settings", _set(pair), fragment=pair.split("=")[0])
               for i, pair in enumerate(settings)]
     return cases
