@@ -22,6 +22,7 @@ from typing import List, Optional
 from tqdm import tqdm
 
 from translate.data import resize_long_side, write_image
+from translate.data.pose_record import FIGURE_FILE, POSE_STATS_FILE
 from translate.errors import TranslateError
 from translate.fileio import atomic_write_text
 from translate.video.io import VideoError, VideoReader, probe
@@ -33,7 +34,8 @@ from translate.people.poses.render import FigureStyle, render_pose
 from translate.people.poses.skeletons import Pose, convert
 from translate.people.poses.smoothing import SmoothingOptions, smooth_poses
 
-STATS_FILE, STYLE_FILE = "pose_stats.json", "figure.json"
+# The names the data room reads them back by (translate.data.pose_record): written once.
+STATS_FILE, STYLE_FILE = POSE_STATS_FILE, FIGURE_FILE
 
 
 class NoPersonError(TranslateError, ValueError):
