@@ -201,6 +201,12 @@ def test_a_single_result_is_shown_whole_in_the_gallery(page, tmp_path):
     page.wait_for_function("document.querySelector('#outputs img') && document.querySelector('#outputs img').complete")
     fit = page.evaluate("getComputedStyle(document.querySelector('#outputs img')).objectFit")
     assert fit == "contain"  # "cover" crops a wide result to a strip of its middle
+    # ... and the thumbnail itself lies inside the gallery's visible box (a lone result once got the
+    # whole row as a square, which the gallery's height cut to a strip).
+    image, box = page.evaluate("[document.querySelector('#outputs img'), document.querySelector('#outputs "
+                               ".grid-wrap')].map(e => { const r = e.getBoundingClientRect(); "
+                               "return [r.top, r.bottom]; })")
+    assert box[0] - 1 <= image[0] and image[1] <= box[1] + 1, (image, box)
 
 
 def test_examples_can_be_clicked_and_translated(page):

@@ -26,7 +26,10 @@ SAMPLES = Path(__file__).resolve().parents[2] / "datasets" / "samples"
 CSS = """
 #video-result video, .pipeline-result video { width: auto !important; height: auto !important;
   max-width: 100%; max-height: 70vh; object-fit: contain; margin: 0 auto; display: block; }
+#outputs .grid-container { grid-template-columns: repeat(6, minmax(100px, 1fr)) !important; }
 """
+# The outputs gallery keeps six columns whatever the count: Gradio gives a single result the whole
+# row as a square thumbnail, which its fixed height then cuts to a strip.
 
 
 def offline_environment() -> None:
