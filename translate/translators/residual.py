@@ -12,7 +12,7 @@ auto. pix2pix and CycleGAN default to auto, decided by measurement (tools/BENCHM
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import torch
 
