@@ -7,9 +7,9 @@ out of range is one line naming the setting, never a hang or an allocation nothi
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
+from typing import Optional, Type, Union
 
-from translate.errors import InvalidSettingError
+from translate.errors import InvalidSettingError, TranslateError
 
 # A batch holds decoded images of one size: 256 of them is more than any GPU fits at photo sizes.
 MAX_BATCH = 256
@@ -21,12 +21,14 @@ MAX_FPS = 240
 Number = Union[int, float]
 
 
-def check_range(name: str, value: Optional[Number], low: Number, high: Number, allow_none: bool = True) -> None:
-    """Refuse ``value`` outside [low, high] (NaN too) with one line naming the setting ``name``."""
+def check_range(name: str, value: Optional[Number], low: Number, high: Number, allow_none: bool = True,
+                error: Type[TranslateError] = InvalidSettingError) -> None:
+    """Refuse ``value`` outside [low, high] (NaN too) with one line naming the setting ``name``;
+    ``error``: the CLI's argument check raises its UsageError (exit 2) with the same words."""
     if value is None:
         if allow_none:
             return
-        raise InvalidSettingError(f"{name} needs a value between {low} and {high}")
+        raise error(f"{name} needs a value between {low} and {high}")
     number = float(value)
     if math.isnan(number) or not low <= number <= high:
-        raise InvalidSettingError(f"{name} must be between {low} and {high}, got {value}")
+        raise error(f"{name} must be between {low} and {high}, got {value}")

@@ -58,12 +58,15 @@ def _apply_args(p: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
-    if args.size is not None and args.size < 2:
-        raise UsageError(f"--size must be >= 2, got {args.size}")
-    if not 0.0 <= args.temporal <= 1.0:
-        raise UsageError(f"--temporal must be between 0 and 1, got {args.temporal}")
+    # The request bounds every caller of apply shares (torch-free), checked before anything loads.
+    from translate.apply.limits import MAX_BATCH, MAX_FPS, MAX_SIZE, check_range
+
+    check_range("--batch-size", args.batch_size, 1, MAX_BATCH, allow_none=False, error=UsageError)
+    check_range("--size", args.size, 2, MAX_SIZE, error=UsageError)
+    check_range("--temporal", args.temporal, 0.0, 1.0, allow_none=False, error=UsageError)
+    check_range("--fps", None if args.fps is None else float(args.fps), 0.01, MAX_FPS, error=UsageError)
+    if args.max_pixels is not None and args.max_pixels < 0:
+        raise UsageError(f"--max-pixels must be at least 1 (0 for no limit), got {args.max_pixels}")
     if args.tile_overlap < 0:
         raise UsageError(f"--tile-overlap must be >= 0, got {args.tile_overlap}")
     require_path(args.checkpoint, "--checkpoint")
