@@ -27,7 +27,7 @@ from translate.apply.batch import BatchOptions, BatchReport, Plan, plan_batch, r
 from translate.apply.frames import batch_to_frames, frames_to_batch
 from translate.apply.images import translate_tensor
 from translate.apply.inputs import ENCODERS, InputEncoder, input_encoder
-from translate.apply.memory import bytes_per_pixel, fits
+from translate.apply.memory import fits
 from translate.apply.tiling import TileSpec, TilingNet
 from translate.apply.video import VideoOptions, VideoResult, translate_video
 from translate.checkpoint import GeneratorSpec
@@ -78,7 +78,6 @@ class Model:
         self.multiple = int(net.size_multiple if size_multiple is None else size_multiple)
         self.net = TilingNet(net, mode, tiles, self.preprocess.get("size"), on_message, self.multiple).eval()
         self._encoder: Optional[InputEncoder] = None  # built on first file read: pose models read none
-        self._per_pixel: Optional[float] = None  # activation bytes per pixel, measured on first ask
         self.to(device, precision)
 
     @classmethod
@@ -147,16 +146,12 @@ class Model:
         self.device = resolve_device(device or "auto")
         self.dtype = resolve_precision(precision or "auto", self.device)
         self.net = self.net.to(self.device)
-        self._per_pixel = None  # measured again on the new device
         return self
 
     def bytes_per_pixel(self) -> float:
         """Activation bytes per input pixel of a whole pass (measured once on a small probe, as
         tiling does); 0.0 when it cannot be measured."""
-        if self._per_pixel is None:
-            self._per_pixel = bytes_per_pixel(self.generator, self.spec.in_channels, self.device,
-                                              self.multiple) or 0.0
-        return self._per_pixel
+        return self.net.bytes_per_pixel(self.spec.in_channels, self.device)  # the one tiling decides by
 
     def memory_for(self, height: int, width: int, frames: int = 1) -> Tuple[bool, int, Optional[int]]:
         """(fits, needed bytes, available bytes) for a whole pass of ``frames`` images of this size,

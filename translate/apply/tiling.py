@@ -151,16 +151,27 @@ class TilingNet(nn.Module):
                         f"{self.spec.size} px tiles with {self.spec.overlap} px overlap")
         return translate_tiled(self.net, x, self.spec)
 
+    def bytes_per_pixel(self, in_channels: int, device: torch.device) -> float:
+        """Activation bytes per input pixel of a whole pass, measured once on a small probe
+        (``translate.apply.memory``); 0.0 when it cannot be measured. Moving the net forgets it."""
+        from translate.apply.memory import bytes_per_pixel
+
+        if self._per_pixel is None:
+            self._per_pixel = bytes_per_pixel(self.net, in_channels, device, self.size_multiple) or 0.0
+        return self._per_pixel
+
+    def _apply(self, fn, *args, **kwargs):  # .to(device) and friends: the estimate was for the old device
+        self._per_pixel = None
+        return super()._apply(fn, *args, **kwargs)
+
     def _too_big(self, x: torch.Tensor) -> bool:
         """auto: tile before running when the whole frame would not fit in the memory left."""
         h, w = x.shape[-2:]
         if self.mode != "auto" or max(h, w) <= self.spec.size:
             return False
-        from translate.apply.memory import fits, bytes_per_pixel
+        from translate.apply.memory import fits
 
-        if self._per_pixel is None:
-            self._per_pixel = bytes_per_pixel(self.net, int(x.shape[1]), x.device, self.size_multiple) or 0.0
-        if not self._per_pixel:
+        if not self.bytes_per_pixel(int(x.shape[1]), x.device):
             return False
         ok, needed, free = fits(self._per_pixel, int(h * w * x.shape[0]), x.device)
         if ok:
