@@ -128,7 +128,7 @@ def test_presets_take_the_class_options_but_the_fixed_ones():
     import inspect
 
     params = inspect.signature(GENERATORS.get("resnet_9blocks")).parameters
-    assert "n_blocks" not in params and "upsample" not in params and "residual" in params
+    assert "n_blocks" not in params and "upsample" in params and "downsample" in params and "residual" in params
     net = build_generator("resnet_9blocks", ngf=4, n_blocks=2)  # a fixed option from a file: ignored, as before
     assert len(net.blocks) == 9
     assert GENERATORS.get("unet_128").__doc__.startswith("U-Net with 7 downsamplings")

@@ -13,12 +13,13 @@ pads images up to it).
 """
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import torch
 from torch import nn
 
 from translate.errors import InvalidSettingError
+from translate.nets.antialias import BlurDownsample, BlurUpsample
 from translate.nets.contract import Generator, Stage, layer_names, register_generator, resnet_stages
 from translate.nets.layers import conv_bias, conv_padding_mode, norm_layer, padding_layer, run_stages
 from translate.nets.residual import ResidualOutput, make_residual_output
@@ -228,12 +229,37 @@ def _resize_up(c_in: int, c_out: int, bias: bool) -> nn.Module:
                          nn.Conv2d(c_in, c_out, 3, bias=bias))
 
 
-UPSAMPLERS = {"transpose": _transposed_up, "resize": _resize_up}
+def _antialias_up(c_in: int, c_out: int, bias: bool) -> nn.Module:
+    # CUT's default: a fixed blur upsampling (bilinear x2), then a learned 3x3 conv with zero
+    # padding, as in CUT's published generators.
+    return nn.Sequential(BlurUpsample(c_in), nn.Conv2d(c_in, c_out, 3, padding=1, bias=bias))
+
+
+# An up stage is ``UPSAMPLERS[name](c_in, c_out, bias)`` then norm and ReLU.
+UPSAMPLERS = {"transpose": _transposed_up, "resize": _resize_up, "antialias": _antialias_up}
+
+
+def _stride_down(c_in: int, c_out: int, bias: bool, make_norm: Callable[[int], nn.Module]) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=bias), make_norm(c_out), nn.ReLU())
+
+
+def _antialias_down(c_in: int, c_out: int, bias: bool, make_norm: Callable[[int], nn.Module]) -> nn.Module:
+    # Zhang 2019 / CUT: the conv runs at full resolution and the blur-pool halves the size after
+    # the ReLU, so a one-pixel shift of the input no longer changes which pixels survive.
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=bias), make_norm(c_out), nn.ReLU(),
+                         BlurDownsample(c_out))
+
+
+# A down stage is built whole (norm and ReLU included), because the blur-pool comes after them.
+DOWNSAMPLERS = {"stride": _stride_down, "antialias": _antialias_down}
 
 
 class ResnetGenerator(Generator):
-    """CycleGAN ResNet: 7x7 stem, stride-2 downsamplings, residual blocks, upsamplings
-    (transposed convs as in the paper, or resize-convs), 7x7 head with tanh.
+    """CycleGAN ResNet: 7x7 stem, downsamplings, residual blocks, upsamplings, 7x7 head with tanh.
+
+    ``downsample``: ``"stride"`` (stride-2 convs, CycleGAN) or ``"antialias"`` (conv, norm, ReLU,
+    blur-pool: CUT). ``upsample``: ``"transpose"`` (transposed convs, CycleGAN), ``"resize"``
+    (resize-convs) or ``"antialias"`` (blur upsampling then a conv: CUT).
 
     The stem and head always reflect-pad (as the reference does); ``padding`` applies
     inside the residual blocks. Feature layers: ``input``, ``stem``, ``down0`` ...,
@@ -252,12 +278,15 @@ class ResnetGenerator(Generator):
         padding: str = "reflect",
         n_blocks: int = 9,
         n_downsampling: int = 2,
+        downsample: str = "stride",
         upsample: str = "transpose",
         residual: bool = False,
         input_map: bool = False,
     ):
         super().__init__()
         _check_positive(in_channels=in_channels, out_channels=out_channels, ngf=ngf)
+        if downsample not in DOWNSAMPLERS:
+            raise InvalidSettingError(f"unknown downsample {downsample!r}; valid: {', '.join(DOWNSAMPLERS)}")
         if upsample not in UPSAMPLERS:
             raise InvalidSettingError(f"unknown upsample {upsample!r}; valid: {', '.join(UPSAMPLERS)}")
         if n_blocks < 0 or n_downsampling < 0:
@@ -271,12 +300,7 @@ class ResnetGenerator(Generator):
             nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias), make_norm(ngf), nn.ReLU()
         )
         self.down = nn.Sequential(*(
-            nn.Sequential(
-                nn.Conv2d(ngf * 2**i, ngf * 2 ** (i + 1), 3, stride=2, padding=1, bias=bias),
-                make_norm(ngf * 2 ** (i + 1)),
-                nn.ReLU(),
-            )
-            for i in range(n_downsampling)
+            DOWNSAMPLERS[downsample](ngf * 2**i, ngf * 2 ** (i + 1), bias, make_norm) for i in range(n_downsampling)
         ))
         width = ngf * 2**n_downsampling
         self.blocks = nn.Sequential(*(ResnetBlock(width, norm, dropout, padding) for _ in range(n_blocks)))
@@ -308,13 +332,19 @@ class ResnetGenerator(Generator):
 
 register_generator("resnet", ResnetGenerator, """ResNet generator (CycleGAN) with ``n_blocks`` residual blocks; sizes a multiple of 2**n_downsampling.
 
-    ``upsample="resize"`` replaces the transposed convs by resize-convs (no checkerboard). Options
-    meant for other generators (``num_downs`` ...) are accepted and ignored.""")
-# The presets fix the depth and the upsampling: generator=resnet takes them as options.
-_RESNET_PRESET = {"n_downsampling": 2, "upsample": "transpose"}
-register_generator("resnet_6blocks", ResnetGenerator,
-                   """ResNet generator with 6 residual blocks (CycleGAN, for 128x128 images).""",
-                   n_blocks=6, **_RESNET_PRESET)
-register_generator("resnet_9blocks", ResnetGenerator,
-                   """ResNet generator with 9 residual blocks (CycleGAN default, 256x256 images).""",
-                   n_blocks=9, **_RESNET_PRESET)
+    ``upsample="resize"`` replaces the transposed convs by resize-convs (no checkerboard);
+    ``downsample="antialias", upsample="antialias"`` is CUT's anti-aliased layout. Options meant for
+    other generators (``num_downs`` ...) are accepted and ignored.""")
+# The presets fix what their names say, the depth; the sampling stays an option defaulting to
+# CycleGAN's. CUT names the same two networks resnet_9blocks/resnet_6blocks and switches
+# anti-aliasing by flags, so ``resnet_9blocks`` with ``downsample``/``upsample="antialias"`` is CUT's
+# network under CUT's name, and no second set of preset names is needed for it.
+_RESNET_PRESET = {"n_downsampling": 2}
+register_generator(
+    "resnet_6blocks", ResnetGenerator,
+    """ResNet generator with 6 residual blocks (CycleGAN, 128x128 images; CUT's with antialias sampling).""",
+    n_blocks=6, **_RESNET_PRESET)
+register_generator(
+    "resnet_9blocks", ResnetGenerator,
+    """ResNet generator with 9 residual blocks (CycleGAN default, 256x256 images; CUT's with antialias sampling).""",
+    n_blocks=9, **_RESNET_PRESET)
