@@ -43,10 +43,14 @@ class Layout:
     keys: Dict[str, Shape]  # every key in forward order, optional ones included
     optional: FrozenSet[str] = frozenset()  # may be absent (pre-0.4 batch norm had no num_batches_tracked)
     legacy: FrozenSet[str] = frozenset()  # may be present and are dropped (old InstanceNorm running stats)
+    # Fixed filters the file must hold (they are in ``keys``) but no learned weight of ours matches:
+    # key -> the values every channel's kernel holds, row by row; checked, then dropped (CUT's ``filt``).
+    constants: Dict[str, Tuple[float, ...]] = field(default_factory=dict)
 
     @property
     def parameters(self) -> int:
-        return sum(math.prod(s) for k, s in self.keys.items() if not k.endswith(_BUFFER_SUFFIXES))
+        return sum(math.prod(s) for k, s in self.keys.items()
+                   if not k.endswith(_BUFFER_SUFFIXES) and k not in self.constants)
 
 
 class _Writer:
@@ -60,6 +64,7 @@ class _Writer:
         self.keys: Dict[str, Shape] = {}
         self.optional: set = set()
         self.legacy: set = set()
+        self.constants: Dict[str, Tuple[float, ...]] = {}
 
     @property
     def bias(self) -> bool:
@@ -88,8 +93,15 @@ class _Writer:
             # InstanceNorm(affine=False) has no state now; PyTorch < 0.4 saved running stats for it.
             self.legacy.update(stats + [f"{prefix}.num_batches_tracked"])
 
+    def depthwise_constant(self, prefix: str, channels: int, kernel: Tuple[Tuple[float, ...], ...]) -> None:
+        """A fixed per-channel filter saved as a buffer ``{prefix}.filt`` of shape (C, 1, k, k)."""
+        key = f"{prefix}.filt"
+        self.keys[key] = (channels, 1, len(kernel), len(kernel[0]))
+        self.constants[key] = tuple(v for row in kernel for v in row)
+
     def layout(self, **fields: Any) -> Layout:
-        return Layout(keys=dict(self.keys), optional=frozenset(self.optional), legacy=frozenset(self.legacy), **fields)
+        return Layout(keys=dict(self.keys), optional=frozenset(self.optional), legacy=frozenset(self.legacy),
+                      constants=dict(self.constants), **fields)
 
 
 # --------------------------------------------------------------------------- statements
@@ -209,11 +221,13 @@ def reference_unet(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n
 # --------------------------------------------------------------------------- recognition
 
 # name -> candidates(shapes) -> [Layout]: the family's best guesses for a file.
-# pix2pixHD's families live in their own module, imported on the first lookup.
-LAYOUT_FAMILIES = Registry("layout family", discover="translate.interop.layouts_pix2pixhd")
+# The other code bases' families (pix2pixHD, CUT) live in their own modules, which
+# ``layout_families`` imports on the first lookup.
+LAYOUT_FAMILIES = Registry("layout family", discover="translate.interop.layout_families")
 # When two families state identical keys and shapes (a pix2pixHD global generator with two
-# downsamplings *is* a CycleGAN ResNet), the same network is named after the earlier family.
-_PREFERENCE = ("reference-resnet", "reference-unet", "pix2pixhd-global", "pix2pixhd-local")
+# downsamplings *is* a CycleGAN ResNet, and so is a CUT generator trained without anti-aliasing),
+# the same network is named after the earlier family.
+_PREFERENCE = ("reference-resnet", "reference-unet", "pix2pixhd-global", "pix2pixhd-local", "cut-resnet")
 
 
 def _conv_shape(shapes: Mapping[str, Shape], key: str) -> Optional[Shape]:

@@ -1,4 +1,5 @@
-"""Import pytorch-CycleGAN-and-pix2pix generator files into the toolkit's own generators.
+"""Import pytorch-CycleGAN-and-pix2pix generator files (and pix2pixHD's and CUT/FastCUT's, whose
+layouts ``layouts_pix2pixhd`` and ``layouts_cut`` state) into the toolkit's own generators.
 
 Those files (``latest_net_G.pth``, ``latest_net_G_A.pth``, the published ``horse2zebra.pth``)
 are pickled state dicts. They are read with ``torch.load(weights_only=True)``, which only
@@ -10,7 +11,9 @@ flags are needed. The toolkit's generators list their weights in the reference's
 with the reference's shapes, so the import maps keys by position and checks every shape
 on the way; DataParallel's ``module.`` prefix is stripped, the running statistics that
 PyTorch < 0.4 saved for InstanceNorm are dropped (they were never used), and batch-norm
-``num_batches_tracked`` counters that such old files lack keep their fresh value.
+``num_batches_tracked`` counters that such old files lack keep their fresh value. Fixed filters
+that a file saves beside its weights (CUT's anti-aliasing ``filt`` buffers) are checked against
+the values its layout states and dropped.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from torch import nn
 
 from translate.checkpoint import CheckpointError, GeneratorSpec, save_run
 from translate.fileio import atomic_write_text
-from translate.interop.errors import UnsafeCheckpointError
+from translate.interop.errors import LayoutError, UnsafeCheckpointError
 from translate.interop.layouts import Layout, recognise
 from translate.model_files.bounds import check_torch_file
 from translate.nets.contract import Generator
@@ -110,14 +113,29 @@ def _strip_data_parallel(state: Dict[str, torch.Tensor], notes: List[str]) -> Di
     return state
 
 
+def _check_constants(state: Mapping[str, torch.Tensor], layout: Layout, where: str, notes: List[str]) -> None:
+    """The file's fixed filters must be the ones the layout names: the toolkit's modules apply those
+    filters, not the file's, so a file holding others would give different outputs silently."""
+    for key, values in layout.constants.items():
+        value = state[key].detach().to(torch.float64)
+        expected = torch.tensor(values, dtype=torch.float64).view(value.shape[-2:]).expand_as(value)
+        if not torch.allclose(value, expected, rtol=1e-4, atol=1e-6):
+            raise LayoutError(f"{where}: {key} is not the fixed filter of {layout.description} "
+                              f"(max difference {float((value - expected).abs().max()):.3g})")
+    if layout.constants:
+        notes.append(f"checked and dropped {len(layout.constants)} fixed anti-aliasing filters")
+
+
 def _map_weights(net: nn.Module, state: Mapping[str, torch.Tensor], layout: Layout,
                  notes: List[str]) -> Dict[str, torch.Tensor]:
-    """Our state dict filled from ``state``, pairing keys by position in forward order."""
+    """Our state dict filled from ``state``, pairing keys by position in forward order (the
+    layout's fixed filters have no counterpart: our modules keep theirs unsaved)."""
     ours = net.state_dict()
-    if len(ours) != len(layout.keys):
-        raise RuntimeError(f"internal: {layout.architecture} has {len(ours)} entries, layout {len(layout.keys)}")
+    learned = [(k, s) for k, s in layout.keys.items() if k not in layout.constants]
+    if len(ours) != len(learned):
+        raise RuntimeError(f"internal: {layout.architecture} has {len(ours)} entries, layout {len(learned)}")
     mapped, filled = {}, 0
-    for (our_key, our_value), (ref_key, ref_shape) in zip(ours.items(), layout.keys.items()):
+    for (our_key, our_value), (ref_key, ref_shape) in zip(ours.items(), learned):
         if tuple(our_value.shape) != tuple(ref_shape):
             raise RuntimeError(f"internal: {our_key} {tuple(our_value.shape)} vs layout {ref_key} {ref_shape}")
         if ref_key in state:
@@ -139,6 +157,7 @@ def import_state_dict(state: Dict[str, torch.Tensor], where: str = "state dict",
     notes: List[str] = []
     state = _strip_data_parallel(state, notes)
     layout = recognise({k: tuple(v.shape) for k, v in state.items()}, where)
+    _check_constants(state, layout, where, notes)
     spec = GeneratorSpec(layout.architecture, layout.in_channels, layout.out_channels, dict(layout.kwargs),
                          {}, layout.translator, direction)
     # The layout's widths and depths come from the file's shapes: the same checks as any spec read
