@@ -192,7 +192,7 @@ DISCRIMINATORS = Registry("discriminator", discover="translate.nets")
 LOSSES = Registry("loss", discover="translate.losses")
 # A new translator is one file plus its name here (the CLI reads these names without importing it).
 TRANSLATORS = Registry("translator", discover="translate.translators",
-                       declared=("cogan", "cyclegan", "discogan", "faceswap", "pix2pix", "pix2pixhd", "pose2frame"))
+                       declared=("cogan", "cut", "cyclegan", "discogan", "faceswap", "pix2pix", "pix2pixhd", "pose2frame"))
 
 # The zoo as `translate models` lists it, by title; listing imports only these registries' members.
 ZOO: Dict[str, Registry] = {"translators": TRANSLATORS, "generators": GENERATORS, "discriminators": DISCRIMINATORS,

@@ -13,6 +13,7 @@ CPU cores.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Tuple
@@ -106,6 +107,9 @@ TRANSLATOR_RECIPES: Dict[str, TranslatorRecipe] = {
         "ngf": 4, "ndf": 4, "n_layers_d": 2, "generator": "resnet", "generator_options": {"n_blocks": 1},
         "pool_size": 3}),
     "discogan": TranslatorRecipe(unpaired_images, {"ngf": 4, "ndf": 4}),
+    "cut": TranslatorRecipe(unpaired_images, {
+        "ngf": 4, "ndf": 4, "n_layers_d": 2, "generator": "resnet", "generator_options": {"n_blocks": 1},
+        "num_patches": 16, "projection_channels": 8}),
     "cogan": TranslatorRecipe(unpaired_images, {
         "ngf": 4, "ndf": 4, "nef": 4, "latent_dim": 8, "invert_iterations": 2, "invert_restarts": 2}),
     "faceswap": TranslatorRecipe(unpaired_images, {
@@ -377,7 +381,27 @@ LOSS_RECIPES: Dict[str, LossRecipe] = {
                              _t(1, 1, 2, 2, dtype=f1.dtype)]], [[f1, f2, _t(1, 1, 2, 2, dtype=f1.dtype)]]),
         (_f64(1, 2, 3, 3, seed=1, low=1.5, high=2), _f64(1, 3, 3, 3, seed=2, low=1.5, high=2)))),)),
     "adversarial": LossRecipe({}, _adversarial_known(), _adversarial_gradcheck()),
+    # Two patches with orthogonal unit features: each row is [1/tau, 0], so the loss is
+    # -log(e^(1/tau) / (e^(1/tau) + 1)) = log(1 + e^(-1/tau)); equal features give log 2.
+    "patchnce": LossRecipe({"temperature": 1.0}, (
+        Known("orthogonal patches, tau 1", lambda b: b()(_eye_patches(), _eye_patches()), math.log(1 + math.exp(-1))),
+        Known("orthogonal patches, tau 0.5", lambda b: b(temperature=0.5)(_eye_patches(), _eye_patches()),
+              math.log(1 + math.exp(-2)), atol=1e-6),
+        Known("identical keys: every candidate alike", lambda b: b()(_eye_patches(), _full(0.5 ** 0.5, 1, 2, 2)),
+              math.log(2), atol=1e-6),
+        Known("batch negatives: 4 candidates", lambda b: b(negatives_from_batch=True)(
+            _eye_patches().repeat(2, 1, 1), _eye_patches().repeat(2, 1, 1)),
+              -math.log(math.e / (2 * math.e + 2)), atol=1e-6),
+    ), (Differentiable("queries (keys are constants)", lambda b: (
+        lambda q: b()(q, _t(2, 3, 4, seed=5, dtype=q.dtype)), (_f64(2, 3, 4, seed=4),))),)),
 }
+
+
+def _eye_patches():
+    """One image, two patches with orthogonal unit features: B x N x C = 1 x 2 x 2."""
+    import torch
+
+    return torch.eye(2).unsqueeze(0)
 
 
 # --------------------------------------------------------------------------- lookups

@@ -5,7 +5,7 @@ Importing this package registers every loss, so ``build_loss("perceptual")`` and
 under bf16/fp16 autocast.
 
 Registered names: ``adversarial``, ``l1``, ``mse``, ``masked_l1``, ``ssim``,
-``perceptual``, ``feature_matching``. CycleGAN's cycle and identity terms are
+``perceptual``, ``feature_matching``, ``patchnce`` (CUT's contrastive term). CycleGAN's cycle and identity terms are
 ``l1`` (or ``mse``) applied to the relevant pairs.
 """
 from translate.registry import LOSSES
@@ -31,6 +31,7 @@ from translate.losses.reconstruction import (
     masked_l1_loss,
     mse_loss,
 )
+from translate.losses.patchnce import PatchNCELoss, patch_nce_loss
 from translate.losses.ssim import SSIMLoss, ssim_loss
 
 build_loss = LOSSES.build
@@ -43,6 +44,7 @@ __all__ = [
     "LOSSES",
     "MSELoss",
     "MaskedL1Loss",
+    "PatchNCELoss",
     "PerceptualLoss",
     "SSIMLoss",
     "VGG_LAYERS",
@@ -55,5 +57,6 @@ __all__ = [
     "l1_loss",
     "masked_l1_loss",
     "mse_loss",
+    "patch_nce_loss",
     "ssim_loss",
 ]

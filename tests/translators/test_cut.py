@@ -1,0 +1,238 @@
+"""CUT / FastCUT: PatchNCE as the paper writes it, the modes, the projection heads, the refusals,
+and the places every translator must work (the CLI, apply, bf16, torchrun)."""
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from translate.checkpoint import load_generator
+from translate.cli import main
+from translate.config import ConfigError, resolve
+from translate.losses.patchnce import patch_nce_loss
+from translate.nets.projection import PatchProjection, gather_patches, sample_locations
+from translate.registry import TRANSLATORS
+from translate.training.loop import train
+from translate.translators.cut import CUT, paper_layers, resolve_layers
+
+torch.set_num_threads(1)
+
+TINY = {"ngf": 4, "ndf": 4, "n_layers_d": 2, "generator": "resnet", "generator_options": {"n_blocks": 1},
+        "num_patches": 16, "projection_channels": 8}
+TINY_ARGS = [arg for key, value in TINY.items() for arg in ("--set", f"{key}={value}")]
+
+
+def _run(data, tmp_path, name="r", **extra):
+    pairs = [f"{key}={value}" for key, value in {**TINY, **extra}.items()]
+    return resolve("cut", CUT.Options(), cli_values={
+        "data": str(data), "name": name, "checkpoints_dir": str(tmp_path), "size": 32, "num_workers": 0,
+        "precision": "fp32", "tensorboard": False, "steps": 2}, set_pairs=pairs)
+
+
+def _prepared(run):
+    from translate.data.samples import SampleSet
+
+    return CUT.prepare(run.model, run.train, SampleSet(lambda: None, 0))
+
+
+# --------------------------------------------------------------------------- PatchNCE
+
+
+def _reference_formulation(q, k, tau):
+    """The reference's arrangement: the positive first, then every key of the image with the
+    diagonal (the positive again) masked to -10, cross-entropy against index 0."""
+    b, n, _ = q.shape
+    positive = (q * k).sum(-1, keepdim=True)  # B x N x 1
+    negatives = q @ k.transpose(1, 2)
+    negatives = negatives.masked_fill(torch.eye(n, dtype=torch.bool), -10.0)
+    logits = torch.cat([positive, negatives], dim=2).reshape(b * n, n + 1) / tau
+    return torch.nn.functional.cross_entropy(logits, torch.zeros(b * n, dtype=torch.long))
+
+
+def test_patchnce_equals_the_reference_arrangement():
+    g = torch.Generator().manual_seed(0)
+    q = torch.nn.functional.normalize(torch.randn(2, 16, 8, generator=g), dim=-1)
+    k = torch.nn.functional.normalize(torch.randn(2, 16, 8, generator=g), dim=-1)
+    torch.testing.assert_close(patch_nce_loss(q, k, 0.07), _reference_formulation(q, k, 0.07), rtol=1e-5, atol=1e-5)
+
+
+def test_patchnce_prefers_the_patch_at_the_same_place():
+    g = torch.Generator().manual_seed(1)
+    k = torch.nn.functional.normalize(torch.randn(1, 32, 16, generator=g), dim=-1)
+    shuffled = k[:, torch.randperm(32, generator=g)]
+    assert patch_nce_loss(k, k) < 0.01 < 1.0 < patch_nce_loss(shuffled, k)
+
+
+def test_patchnce_keeps_bf16_inputs_in_float32_and_keys_out_of_the_graph():
+    q = torch.randn(1, 4, 3, dtype=torch.bfloat16, requires_grad=True)
+    k = torch.randn(1, 4, 3, dtype=torch.bfloat16, requires_grad=True)
+    loss = patch_nce_loss(q, k)
+    assert loss.dtype == torch.float32
+    loss.backward()
+    assert q.grad is not None and k.grad is None
+
+
+# --------------------------------------------------------------------------- patch sampling
+
+
+def test_locations_are_distinct_and_shared_by_query_and_key():
+    features = [torch.randn(2, 3, 8, 8), torch.randn(2, 5, 4, 4)]
+    where = sample_locations(features, 10, torch.Generator().manual_seed(0))
+    assert [len(w) for w in where] == [10, 10] and len(set(where[0].tolist())) == 10
+    assert len(sample_locations([torch.randn(1, 3, 2, 2)], 10, torch.Generator())[0]) == 4  # all there is
+    picked = gather_patches(features[0], where[0])
+    assert picked.shape == (2, 10, 3)
+    row, col = divmod(int(where[0][3]), 8)
+    torch.testing.assert_close(picked[1, 3], features[0][1, :, row, col])
+
+
+def test_projection_heads_give_unit_vectors_per_layer():
+    heads = PatchProjection([3, 5], channels=6)
+    features = [torch.randn(2, 3, 8, 8), torch.randn(2, 5, 4, 4)]
+    out = heads(features, sample_locations(features, 7, torch.Generator().manual_seed(0)))
+    assert [o.shape for o in out] == [(2, 7, 6), (2, 7, 6)]
+    torch.testing.assert_close(out[1].norm(dim=-1), torch.ones(2, 7))
+
+
+# --------------------------------------------------------------------------- modes and layers
+
+
+@pytest.mark.parametrize("mode,expected", [("cut", (1.0, True, False)), ("fastcut", (10.0, False, True))])
+def test_mode_sets_the_papers_nce_settings_unless_a_key_says_otherwise(unpaired_data, tmp_path, mode, expected):
+    opts = _prepared(_run(unpaired_data, tmp_path, mode=mode))
+    assert (opts.lambda_nce, opts.nce_idt, opts.flip_equivariance) == expected
+    assert _prepared(_run(unpaired_data, tmp_path, mode=mode, lambda_nce=3)).lambda_nce == 3.0
+
+
+def test_paper_layers_and_indices_resolve_to_names():
+    declared = ("input", "stem", "down0", "down1", *(f"block{i}" for i in range(9)))
+    assert paper_layers(declared) == ["input", "down0", "down1", "block0", "block4"]
+    assert resolve_layers(["0", "2", "block3"], declared, "resnet_9blocks") == ["input", "down0", "block3"]
+    assert paper_layers(("input", *(f"down{i}" for i in range(8)))) == ["input", "down1", "down3", "down5", "down7"]
+
+
+def test_the_default_generator_is_the_papers_antialiased_resnet9(unpaired_data, tmp_path):
+    opts = _prepared(_run(unpaired_data, tmp_path, ngf=4, generator="resnet_9blocks", generator_options="{}"))
+    assert opts.antialias is True
+    assert opts.generator_options == {"downsample": "antialias", "upsample": "antialias"}
+    assert opts.nce_layers == ["input", "down0", "down1", "block0", "block4"]
+    assert opts.init == "xavier" and opts.gan_mode == "lsgan"
+
+
+def test_without_nce_there_are_no_projection_heads(unpaired_data, tmp_path):
+    run = _run(unpaired_data, tmp_path, lambda_nce=0)
+    cut = CUT(_prepared(run), run.train)
+    assert list(cut.generators) == ["G"]  # DDP refuses parameters that never get a gradient
+
+
+@pytest.mark.parametrize("settings,message", [
+    (["nce_layers=[0, 40]"], "index 40 is out of range; resnet has 5 feature layers"),
+    (["nce_layers=[blokc0]"], "no feature layer 'blokc0'"),
+    (["num_patches=256"], "'num_patches' is 256 but layer 'down1' is 8x8 (64 locations) at --size 32"),
+    (["generator=pix2pixhd_local", "generator_options={}"], "pix2pixhd_local exposes no encoder features"),
+    (["lambda_ssim=1"], "'lambda_ssim' is not applied by cut"),
+])
+def test_bad_settings_are_one_line_errors(unpaired_data, tmp_path, capsys, settings, message):
+    runs = tmp_path / "runs"
+    code = main(["train", "cut", "--data", str(unpaired_data), "--checkpoints-dir", str(runs), "--size", "32",
+                 "--steps", "1", "--num-workers", "0", *TINY_ARGS, *(a for s in settings for a in ("--set", s))])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and message in err[0], err
+    assert not runs.exists()  # refused before a run folder was made
+
+
+def test_antialias_true_on_a_unet_is_refused(unpaired_data, tmp_path):
+    with pytest.raises(ConfigError, match="'antialias' needs a ResNet"):
+        _prepared(_run(unpaired_data, tmp_path, generator="unet", generator_options="{num_downs: 3}", antialias=True))
+
+
+# --------------------------------------------------------------------------- training
+
+
+def test_fastcut_step_flips_and_logs_nce_without_identity(unpaired_data, tmp_path):
+    run = _run(unpaired_data, tmp_path, mode="fastcut")
+    cut = CUT(_prepared(run), run.train)
+    batch = {"A": torch.rand(1, 3, 32, 32) * 2 - 1, "B": torch.rand(1, 3, 32, 32) * 2 - 1}
+    flips = []
+    for _ in range(12):
+        before = cut.rng.get_state()
+        out = cut.generator_loss(batch)
+        cut.rng.set_state(before)
+        flips.append(bool(torch.rand((), generator=cut.rng) < 0.5))
+        cut.generator_loss(batch)
+    assert set(out.logs) == {"G_gan", "NCE"} and "identity" not in out.fakes
+    assert any(flips) and not all(flips)
+    out.loss.backward()
+    assert all(p.grad is not None for p in cut.generators["F"].parameters())
+
+
+def test_cut_learns_to_keep_patches_apart(unpaired_data, tmp_path):
+    """NCE alone (no GAN) from a random start: the output's patches become recognisable, from
+    above chance (log 16: every patch alike) to below it."""
+    torch.manual_seed(0)
+    run = _run(unpaired_data, tmp_path, lambda_gan=0, nce_idt=False)
+    cut = CUT(_prepared(run), run.train)
+    opt = torch.optim.Adam(cut.generators.parameters(), lr=2e-3)
+    batch = {"A": torch.rand(1, 3, 32, 32) * 2 - 1, "B": torch.rand(1, 3, 32, 32) * 2 - 1}
+    losses = []
+    for _ in range(60):
+        out = cut.generator_loss(batch)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+        losses.append(out.logs["NCE"].item())
+    chance = math.log(16)
+    assert losses[0] > chance and sum(losses[-10:]) / 10 < 0.95 * chance, losses
+
+
+def test_bf16_on_cpu_trains_and_applies(unpaired_data, tmp_path):
+    run = _run(unpaired_data, tmp_path, mode="fastcut")
+    run.train.precision = "bf16"
+    folder = train(run)
+    net, spec = load_generator(folder, "AtoB")
+    assert spec.translator == "cut"
+    with torch.no_grad():
+        out = net.eval()(torch.rand(1, 3, 32, 32) * 2 - 1)
+    assert out.shape == (1, 3, 32, 32) and torch.isfinite(out).all()
+
+
+def test_cli_trains_and_applies_a_cut_run(unpaired_data, tmp_path):
+    assert main(["train", "cut", "--data", str(unpaired_data), "--checkpoints-dir", str(tmp_path), "--size", "32",
+                 "--steps", "2", "--num-workers", "0", "--name", "run", *TINY_ARGS]) == 0
+    out = tmp_path / "zebras"
+    assert main(["apply", "--checkpoint", str(tmp_path / "run"), "--input", str(unpaired_data / "trainA"),
+                 "--output", str(out)]) == 0
+    assert len(list(out.glob("*.png"))) == 6
+
+
+def test_two_gloo_processes_equal_one_process_with_twice_the_batch(unpaired_data, tmp_path):
+    """The projection heads are built before DDP wraps the networks: every rank has them, their
+    gradients are averaged, and the result is the single process's with the whole batch."""
+    common = ["cut", "--data", str(unpaired_data), "--checkpoints-dir", str(tmp_path), "--size", "32",
+              "--steps", "3", "--num-workers", "0", "--precision", "fp32", "--device", "cpu",
+              "--set", "tensorboard=false", *TINY_ARGS]
+    assert main(["train", *common, "--name", "single", "--batch-size", "2"]) == 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                "--master_port", "29523", "-m", "translate"]
+    done = subprocess.run([*torchrun, "train", *common, "--name", "ddp", "--batch-size", "1"],
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from translate.checkpoint import load_training_state
+
+    single, ddp = (load_training_state(tmp_path / name)["generators"] for name in ("single", "ddp"))
+    heads = [key for key in single if key.startswith("F.") and key.endswith("weight")]
+    assert heads
+    for key in heads:
+        torch.testing.assert_close(single[key], ddp[key], rtol=1e-4, atol=1e-5, msg=key)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    net_a, _ = load_generator(tmp_path / "single", "AtoB")
+    net_b, _ = load_generator(tmp_path / "ddp", "AtoB")
+    with torch.no_grad():
+        torch.testing.assert_close(net_a.eval()(x), net_b.eval()(x), rtol=1e-4, atol=1e-5)
+
+
+def test_registered_with_the_cli_names():
+    assert "cut" in TRANSLATORS.names()

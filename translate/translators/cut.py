@@ -1,0 +1,302 @@
+"""CUT and FastCUT (Park, Efros, Zhang, Zhu, ECCV 2020): unpaired translation by patchwise contrast.
+
+One generator G: A->B and one discriminator D (judges B images); no inverse network. Instead of
+a cycle, PatchNCE (translate/losses/patchnce.py) asks each patch of G(a), seen through G's own
+encoder at a few layers and a small MLP per layer (translate/nets/projection.py), to match the
+patch of ``a`` at the same place more than the other patches of ``a``::
+
+    Loss_G = lambda_gan * GAN(D(G(a)))
+             + lambda_nce * NCE(G(a), a)                           FastCUT, or CUT without nce_idt
+             + lambda_nce * (NCE(G(a), a) + NCE(G(b), b)) / 2      CUT: identity NCE on target images
+    NCE(y, x) = mean over layers l of PatchNCE(H_l(E_l(y)), H_l(E_l(x)))
+
+FastCUT drops the identity term, weighs NCE x10 and adds flip equivariance: on a random half of
+the steps the input is flipped and the output's features flipped back before the comparison.
+The paper's settings are the defaults (``mode`` picks CUT or FastCUT: MODES): ResNet-9 with
+anti-aliased sampling, 70x70 PatchGAN, LSGAN, xavier init, 256 patches at layers 0, 4, 8, 12, 16
+of the reference network (here ``input, down0, down1, block0, block4``), tau 0.07, no image pool.
+
+Differences from the reference worth knowing: the projection heads are built with the networks,
+from the widths the generator declares (not on the first batch), so DDP, the optimiser and the
+checkpoint see them from the start; the key side of PatchNCE (features of the input, which the
+loss detaches) runs without a graph, which the reference builds and throws away.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from torch import nn
+
+from translate.config import WEIGHT, ConfigError, Rule, between, one_of
+from translate.data.samples import SampleSet
+from translate.losses import AdversarialLoss
+from translate.losses.patchnce import PatchNCELoss
+from translate.losses.diffaugment import DiffAugment
+from translate.checkpoint import GeneratorSpec
+from translate.nets import init_weights
+from translate.nets.projection import PatchProjection, sample_locations
+from translate.registry import TRANSLATORS
+from translate.translators.base import (NetworkOptions, StepResult, Translator, build_generator_from_spec, domains,
+                                        generator_spec, make_discriminator, preprocess_record)
+from translate.translators.residual import decide_auto
+
+
+@dataclass(frozen=True)
+class Mode:
+    """The NCE settings that make CUT or FastCUT (the paper's Table 1 and its code's defaults)."""
+
+    lambda_nce: float
+    nce_idt: bool
+    flip_equivariance: bool
+
+
+MODES: Dict[str, Mode] = {
+    "cut": Mode(lambda_nce=1.0, nce_idt=True, flip_equivariance=False),
+    "fastcut": Mode(lambda_nce=10.0, nce_idt=False, flip_equivariance=True),
+}
+# The reference network's layers 0, 4, 8, 12, 16 as this toolkit's ResNet names them; a generator
+# without all of them (fewer blocks, a U-Net) uses five spread over its encoder.
+PAPER_NCE_LAYERS = ("input", "down0", "down1", "block0", "block4")
+# Generators whose down/upsampling can be anti-aliased (translate/nets/antialias.py).
+ANTIALIAS_GENERATORS = ("resnet", "resnet_6blocks", "resnet_9blocks")
+ANTIALIAS_OPTIONS = {"downsample": "antialias", "upsample": "antialias"}
+
+
+@dataclass
+class CUTOptions(NetworkOptions):
+    mode: str = "cut"  # cut | fastcut: the paper's NCE settings (lambda_nce, nce_idt, flip_equivariance)
+    init: str = "xavier"  # the reference CUT's initialisation
+    lambda_nce: Optional[float] = None  # weight of PatchNCE; None = the mode's (CUT 1, FastCUT 10)
+    nce_idt: Optional[bool] = None  # also NCE(G(b), b) on target images; None = the mode's (CUT on)
+    flip_equivariance: Optional[bool] = None  # flip-equivariant NCE on half the steps; None = the mode's (FastCUT on)
+    # Encoder layers PatchNCE compares: names from the generator's feature layers (`translate
+    # models`), or their indices; empty = the paper's (input, down0, down1, block0, block4).
+    nce_layers: List[str] = field(default_factory=list)
+    num_patches: int = 256  # patches sampled per layer and image
+    nce_temperature: float = 0.07  # tau of PatchNCE
+    projection_channels: int = 256  # width of the per-layer MLP heads
+    nce_negatives_from_batch: bool = False  # negatives from every image of the batch (single-image training)
+    antialias: Union[bool, str] = "auto"  # anti-aliased down/upsampling in the generator (auto: on for ResNets)
+    residual: Union[bool, str] = False  # true | false | auto: output = clamp(colour map(input) + network)
+
+    RULES: ClassVar[Dict[str, Rule]] = {
+        "mode": one_of(tuple(MODES)),
+        "lambda_nce": WEIGHT,
+        "num_patches": between(1, 65536),
+        "nce_temperature": between(0, 100, exclude_low=True),
+        "projection_channels": between(1, 4096),
+        "antialias": one_of((True, False, "auto")),
+    }
+    ARCHITECTURE = NetworkOptions.ARCHITECTURE | frozenset({"nce_layers", "projection_channels", "antialias",
+                                                            "lambda_nce"})
+
+    def check(self, train) -> None:
+        # Terms NetworkOptions offers that CUT has no pair of images for: applied or refused.
+        for key in ("lambda_ssim", "lambda_perceptual", "lambda_feature_matching"):
+            if getattr(self, key):
+                raise ConfigError(f"config key {key!r} is not applied by cut (it compares an output with its "
+                                  f"target, which unpaired data lacks): remove it")
+
+
+def paper_layers(declared: Sequence[str]) -> List[str]:
+    """The paper's layers when the generator has them all, else five spread over its encoder
+    (all of them when it has five or fewer)."""
+    if all(name in declared for name in PAPER_NCE_LAYERS):
+        return list(PAPER_NCE_LAYERS)
+    if len(declared) <= 5:
+        return list(declared)
+    step = (len(declared) - 1) / 4
+    return [declared[round(i * step)] for i in range(5)]
+
+
+def resolve_layers(asked: Sequence[str], declared: Sequence[str], generator: str) -> List[str]:
+    """``nce_layers`` as names: an index picks the generator's feature layer at that position."""
+    if not declared:
+        raise ConfigError(f"config key 'generator': {generator} exposes no encoder features, which CUT compares; "
+                          f"use a ResNet or U-Net generator")
+    if not asked:
+        return paper_layers(declared)
+    names = []
+    for item in asked:
+        if str(item).lstrip("-").isdigit():
+            index = int(item)
+            if not 0 <= index < len(declared):
+                raise ConfigError(f"config key 'nce_layers': index {index} is out of range; {generator} has "
+                                  f"{len(declared)} feature layers (0-{len(declared) - 1}: {', '.join(declared)})")
+            names.append(declared[index])
+        elif item in declared:
+            names.append(str(item))
+        else:
+            raise ConfigError(f"config key 'nce_layers': {generator} has no feature layer {item!r} "
+                              f"(it has {', '.join(declared)})")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"config key 'nce_layers' names a layer twice: {', '.join(names)}")
+    return names
+
+
+def layer_shapes(spec: GeneratorSpec, size: int, layers: Sequence[str]) -> List[torch.Size]:
+    """The ``C x H x W`` of each of ``layers`` of ``spec``'s generator for a ``size`` crop, found on
+    the meta device: shapes only, nothing computed or allocated."""
+    with torch.device("meta"):
+        generator = spec.build()
+        probe = torch.empty(1, spec.in_channels, size, size)
+        return [f.shape[1:] for f in generator.encode(probe, layers)]
+
+
+@TRANSLATORS.register("cut")
+class CUT(Translator):
+    """Unpaired A->B translation with one generator and PatchNCE: CUT / FastCUT (Park et al. 2020)."""
+
+    Options = CUTOptions
+    applies_diff_augment = True
+    data_kind = "unpaired"
+
+    @classmethod
+    def prepare(cls, opts: CUTOptions, train, samples: SampleSet) -> CUTOptions:
+        """The mode's values for the keys left at None, the layers as names, antialias and
+        residual decided: config.yaml records what the run trains with."""
+        mode = MODES[opts.mode]
+        opts = replace(
+            opts,
+            lambda_nce=mode.lambda_nce if opts.lambda_nce is None else opts.lambda_nce,
+            nce_idt=mode.nce_idt if opts.nce_idt is None else opts.nce_idt,
+            flip_equivariance=mode.flip_equivariance if opts.flip_equivariance is None else opts.flip_equivariance,
+            antialias=_antialias(opts), generator_options=_generator_options(opts),
+        )
+        c_in, c_out = cls._channels(train)
+        opts = replace(opts, residual=decide_auto(opts.residual, opts.generator, c_in, c_out))
+        spec = generator_spec(opts, c_in, c_out, cls.registered_name(), train.direction, {})
+        with torch.device("meta"):
+            declared = spec.build().feature_layers
+        layers = resolve_layers(opts.nce_layers, declared, opts.generator)
+        check_patches(layers, layer_shapes(spec, train.size, layers), opts.num_patches, train.size)
+        return replace(opts, nce_layers=layers)
+
+    @staticmethod
+    def _channels(train) -> Tuple[int, int]:
+        pair = (train.channels_a, train.channels_b)
+        return pair if train.direction == "AtoB" else pair[::-1]
+
+    def __init__(self, opts: CUTOptions, train):
+        self.opts = opts
+        self.direction = train.direction
+        if opts.lambda_nce is None or opts.nce_idt is None or opts.flip_equivariance is None:
+            opts = self.opts = type(self).prepare(opts, train, SampleSet(lambda: None, 0))
+        c_in, c_out = self._channels(train)
+        self.spec = generator_spec(opts, c_in, c_out, self.registered_name(), self.direction, preprocess_record(train))
+        generator = build_generator_from_spec(self.spec, opts)
+        self.layers = resolve_layers(opts.nce_layers, generator.feature_layers, opts.generator)
+        self.generators = nn.ModuleDict({"G": generator})
+        if opts.lambda_nce > 0:  # no heads without NCE: DDP refuses parameters that get no gradient
+            widths = [shape[0] for shape in layer_shapes(self.spec, generator.size_multiple * 8, self.layers)]
+            heads = PatchProjection(widths, opts.projection_channels)
+            self.generators["F"] = init_weights(heads, kind=opts.init, gain=opts.init_gain)
+        self.discriminators = nn.ModuleDict({"D": make_discriminator(opts, c_out)})
+        self.adversarial = AdversarialLoss(opts.gan_mode)
+        self.nce = PatchNCELoss(opts.nce_temperature, opts.nce_negatives_from_batch)
+        self.augment = DiffAugment(opts.diff_augment)
+        # Patch locations and flips come from their own generator, saved with the run (exact resume).
+        self.rng = torch.Generator().manual_seed(train.seed + 104729)
+
+    def _pair(self, batch: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        source, target = domains(self.direction)
+        return batch[source], batch[target]
+
+    def generator_loss(self, batch: Dict[str, torch.Tensor]) -> StepResult:
+        o, g = self.opts, self.generators["G"]
+        real_a, real_b = self._pair(batch)
+        count = real_a.shape[0]
+        # CUT's identity term translates target images too: one pass over both (instance norm and
+        # the reference's batch of two alike).
+        real = torch.cat([real_a, real_b]) if o.nce_idt else real_a
+        flipped = o.flip_equivariance and bool(torch.rand((), generator=self.rng) < 0.5)
+        fake = g(real.flip(3) if flipped else real)
+        fake_b = fake[:count]
+        gan = self.adversarial.generator_loss(self.discriminators["D"](self.for_discriminator(fake_b))) * o.lambda_gan
+        logs: Dict[str, torch.Tensor] = {"G_gan": gan.detach()}
+        total = gan
+        fakes = {"fake": fake_b.detach()}
+        if o.nce_idt:
+            fakes["identity"] = fake[count:].detach()
+        if o.lambda_nce > 0:
+            nce_x, nce_y = self._patch_nce(real, fake, flipped, count)
+            logs["NCE"] = nce_x.detach()
+            if nce_y is not None:
+                logs["NCE_idt"] = nce_y.detach()
+                nce_x = (nce_x + nce_y) * 0.5
+            total = total + nce_x * o.lambda_nce
+        return StepResult(total, logs, fakes)
+
+    def _patch_nce(self, sources: torch.Tensor, outputs: torch.Tensor, flipped: bool,
+                   count: int) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Mean PatchNCE over the layers, of the first ``count`` outputs against their sources and,
+        when more were translated (CUT's identity term), of the rest against theirs."""
+        g, heads = self.generators["G"], self.generators["F"]
+        queries = g.encode(outputs, self.layers)
+        if flipped:  # the output of a flipped input, flipped back: equivariance is what is compared
+            queries = [q.flip(3) for q in queries]
+        with torch.no_grad():  # the loss detaches the keys: no graph to build for them
+            keys = g.encode(sources, self.layers)
+        locations = sample_locations(keys, self.opts.num_patches, self.rng)
+        queries = heads(queries, locations)
+        with torch.no_grad():
+            keys = heads(keys, locations)
+        per_layer = [(self.nce(q[:count], k[:count]), self.nce(q[count:], k[count:]) if q.shape[0] > count else None)
+                     for q, k in zip(queries, keys)]
+        nce_x = torch.stack([x for x, _ in per_layer]).mean()
+        nce_y = None if per_layer[0][1] is None else torch.stack([y for _, y in per_layer]).mean()
+        return nce_x, nce_y
+
+    def discriminator_loss(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> StepResult:
+        _, real_b = self._pair(batch)
+        real, fake = self.for_discriminator(real_b, fakes["fake"].to(real_b.dtype))
+        loss, gp = self.adversarial.judge(self.discriminators["D"], real, fake, self.opts.lambda_gp)
+        logs = {"D": loss.detach()} if gp is None else {"D": loss.detach(), "D_gp": gp.detach()}
+        return StepResult(loss, logs)
+
+    def visuals(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        real_a, real_b = self._pair(batch)
+        shown = {"input": real_a, "output": fakes["fake"], "target": real_b}
+        if "identity" in fakes:
+            shown["identity"] = fakes["identity"]
+        return shown
+
+    def exported(self):
+        return {self.direction: (self.generators["G"], self.spec)}
+
+    def extra_state(self) -> Dict[str, Any]:
+        return {"rng": self.rng.get_state()}
+
+    def load_extra_state(self, state: Dict[str, Any], device: torch.device) -> None:
+        self.rng.set_state(state["rng"])
+
+
+def _antialias(opts: CUTOptions) -> bool:
+    """``antialias`` decided: auto is on for the ResNet generators; true elsewhere is refused."""
+    if opts.antialias == "auto":
+        return opts.generator in ANTIALIAS_GENERATORS
+    if opts.antialias and opts.generator not in ANTIALIAS_GENERATORS:
+        raise ConfigError(f"config key 'antialias' needs a ResNet generator ({', '.join(ANTIALIAS_GENERATORS)}), "
+                          f"not {opts.generator!r}; set antialias=false")
+    return bool(opts.antialias)
+
+
+def _generator_options(opts: CUTOptions) -> Dict[str, Any]:
+    """The generator options with the anti-aliased sampling ``antialias`` asks for; the user's
+    own ``generator_options`` win over it (``{upsample: transpose}`` keeps transposed convs)."""
+    if not _antialias(opts):
+        return dict(opts.generator_options)
+    return {**ANTIALIAS_OPTIONS, **opts.generator_options}
+
+
+def check_patches(layers: Sequence[str], shapes: Sequence[torch.Size], count: int, size: int) -> None:
+    """Refuse a crop whose feature maps hold fewer locations than the patches asked for: the
+    reference quietly takes every location there, so NCE compares fewer, larger patches than set."""
+    for name, shape in zip(layers, shapes):
+        locations = int(shape[1]) * int(shape[2])
+        if locations < count:
+            raise ConfigError(f"config key 'num_patches' is {count} but layer {name!r} is {shape[1]}x{shape[2]} "
+                              f"({locations} locations) at --size {size}: lower num_patches to {locations} or "
+                              f"less, raise --size, or choose other nce_layers")
