@@ -32,6 +32,8 @@ TINY = {
     "cyclegan": dict(ngf=4, ndf=4, n_layers_d=2, generator="resnet", generator_options={"n_blocks": 1}),
     "discogan": dict(ngf=4, ndf=4),
     "cogan": dict(ngf=4, ndf=4, latent_dim=8, nef=4),
+    "cut": dict(ngf=4, ndf=4, n_layers_d=2, generator="resnet", generator_options={"n_blocks": 1}, num_patches=16,
+                projection_channels=8),
 }
 
 

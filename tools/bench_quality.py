@@ -59,6 +59,8 @@ TINY_NETWORK = {
                 "--set", "generator_options={num_downs: 5}", "--set", "n_layers_d=2"],
     "cyclegan": ["--set", "ngf=4", "--set", "ndf=4", "--set", "generator=resnet",
                  "--set", "generator_options={n_blocks: 1}", "--set", "n_layers_d=2"],
+    "cut": ["--set", "ngf=4", "--set", "ndf=4", "--set", "generator=resnet", "--set", "generator_options={n_blocks: 1}",
+            "--set", "n_layers_d=2", "--set", "num_patches=16", "--set", "projection_channels=8"],
 }
 DEFAULT_VARIANTS = ["fp32=--precision fp32", "bf16=--precision bf16", "batch4=--precision fp32 --batch-size 4"]
 TASK_VARIANTS = ["paper=--preset paper", "default="]
@@ -75,6 +77,7 @@ CYCLEGAN_NETWORK = ["--set", "preprocess=crop", "--set", "generator=resnet", "--
 class Variant:
     name: str
     args: List[str]
+    translator: Optional[str] = None  # its own translator (NAME:TRANSLATOR=ARGS); None = the task's
     train_s: Optional[float] = None
     error: Optional[str] = None
     metrics: Dict[str, float] = field(default_factory=dict)  # mean over the seeds
@@ -84,20 +87,34 @@ class Variant:
 
 
 def parse_variant(text: str) -> Variant:
+    """``NAME=ARGS``, or ``NAME:TRANSLATOR=ARGS`` for a variant that trains another translator on
+    the same data (CUT beside CycleGAN on an unpaired task)."""
     name, sep, args = text.partition("=")
+    name, _, translator = name.partition(":")
     if not sep or not name.strip():
-        raise SystemExit(f"bench_quality: --variant expects NAME=ARGS, got {text!r}")
-    return Variant(name.strip(), shlex.split(args))
+        raise SystemExit(f"bench_quality: --variant expects NAME=ARGS or NAME:TRANSLATOR=ARGS, got {text!r}")
+    return Variant(name.strip(), shlex.split(args), translator.strip() or None)
+
+
+def translator_of(args: argparse.Namespace, variant: Variant) -> str:
+    return variant.translator or args.translator
+
+
+def unpaired_network(blocks: int) -> List[str]:
+    """CYCLEGAN_NETWORK with ``blocks`` residual blocks (CUT's paper layers reach block4: 6 or more)."""
+    return [("generator_options={n_blocks: %d}" % blocks) if a.startswith("generator_options=") else a
+            for a in CYCLEGAN_NETWORK]
 
 
 def train_command(args: argparse.Namespace, variant: Variant, checkpoints: Path, seed: int) -> List[str]:
+    translator = translator_of(args, variant)
     if args.tiny:
-        network = TINY_NETWORK[args.translator]
-    elif args.translator == "pix2pix":
+        network = TINY_NETWORK[translator]
+    elif translator == "pix2pix":
         network = PIX2PIX_TASK_NETWORK if args.tasks else DEMO_NETWORK
     else:
-        network = CYCLEGAN_NETWORK if args.tasks else []
-    return [sys.executable, "-m", "translate", "train", args.translator, "--data", str(args.data),
+        network = unpaired_network(args.blocks) if args.tasks else []
+    return [sys.executable, "-m", "translate", "train", translator, "--data", str(args.data),
             "--name", run_name(variant, seed), "--checkpoints-dir", str(checkpoints), "--steps", str(args.steps),
             "--size", str(args.size), "--seed", str(seed), "--num-workers", str(args.num_workers),
             "--set", "log_every=50", "--set", f"save_every={args.steps}", "--set", "tensorboard=false",
@@ -129,7 +146,7 @@ def measure(args: argparse.Namespace, variant: Variant, checkpoints: Path, featu
     from translate.eval import EvalOptions, evaluate_checkpoint
 
     # Two-way models also get their cycle PSNR (A -> B -> A against A), from eval like the rest.
-    metrics = list(args.metrics) + (["cycle_psnr"] if args.translator == "cyclegan" else [])
+    metrics = list(args.metrics) + (["cycle_psnr"] if translator_of(args, variant) == "cyclegan" else [])
     options = EvalOptions(metrics=metrics, max_images=args.max_images, progress=False)
     report = evaluate_checkpoint(checkpoints / run_name(variant, seed), Path(args.data), args.split, features,
                                  device, None, None, options)
@@ -168,7 +185,7 @@ def table(variants: List[Variant], steps: int, baselines: Optional[Dict[str, Dic
     for name, scores in (baselines or {}).items():
         rows.append([name, "(baseline)", "-", "-", "-", *(f"{scores[n]:.4f}" if n in scores else "-" for n in names)])
     for v in variants:
-        cells = [v.name, " ".join(v.args) or "-", str(len(v.runs)), f"{v.train_s:.1f}" if v.train_s else "-",
+        cells = [v.name, " ".join(([v.translator] if v.translator else []) + v.args) or "-", str(len(v.runs)), f"{v.train_s:.1f}" if v.train_s else "-",
                  f"{v.train_s / steps:.3f}" if v.train_s else "-"]
         cells += [_cell(v, n) for n in names]
         rows.append(cells)
@@ -309,6 +326,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--size", type=int, default=64, help="training crop (default 64)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--seeds", default="", help="comma-separated seeds, each a separate run (default: --seed)")
+    p.add_argument("--blocks", type=int, default=3, help="residual blocks of the unpaired tasks' ResNet (default 3; "
+                                                         "6 for CUT's paper layers, which reach block4)")
     p.add_argument("--threads", type=int, default=1, help="torch threads of each training child (default 1)")
     p.add_argument("--num-workers", type=int, default=1)
     p.add_argument("--jobs", type=int, default=1, help="trainings run at once (default 1; 2 on this 2-core machine "
@@ -360,7 +379,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if task:
             run_args.translator, run_args.data = TASK_TRANSLATOR[task], str(Path(args.work) / task)
             run_args.keep = str(Path(args.keep) / task) if args.keep else None
-        variants = [Variant(v.name, list(v.args)) for v in specs]
+        variants = [Variant(v.name, list(v.args), v.translator) for v in specs]
         run_variants(run_args, variants, features, device)
         base = None
         if task:
@@ -380,7 +399,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f"\n{v.name} failed: {v.error}")
         record["tasks"].append({
             "task": task, "translator": run_args.translator, "data": str(run_args.data), "baselines": base,
-            "variants": [{"name": v.name, "args": v.args, "train_s": v.train_s, "error": v.error,
+            "variants": [{"name": v.name, "translator": v.translator or run_args.translator, "args": v.args, "train_s": v.train_s, "error": v.error,
                           "metrics": v.metrics, "std": v.spread, "runs": v.runs, "skipped": v.skipped}
                          for v in variants]})
     if args.json:

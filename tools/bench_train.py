@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench_common import (ROOT, TINY, count_flops, csv_choices, emit_result, fmt, load_text,  # noqa: E402
@@ -53,11 +53,13 @@ CONFIGS: Dict[str, Dict[str, Any]] = {
     "bf16_checkpointing": dict(precision="bf16", channels_last=False, batch_size=1, compile=False,
                                options={"gradient_checkpointing": True}),
 }
-TRANSLATORS = ("pix2pix", "cyclegan", "discogan", "cogan")
+TRANSLATORS = ("pix2pix", "cyclegan", "discogan", "cogan", "cut", "fastcut")
+# Rows that are one translator with options set: FastCUT is CUT in its fastcut mode.
+ALIASES: Dict[str, Tuple[str, Dict[str, Any]]] = {"fastcut": ("cut", {"mode": "fastcut"})}
 DEFAULT_TRANSLATORS = ["pix2pix", "cyclegan"]  # DiscoGAN and CoGAN are 64/128 px models: --translators discogan,cogan --size 64
 # Few iterations for CycleGAN: at 256 px on a 2-core CPU one step takes several seconds.
-DEFAULT_WARMUP = {"pix2pix": 2, "cyclegan": 1, "discogan": 2, "cogan": 2}
-DEFAULT_ITERS = {"pix2pix": 5, "cyclegan": 3, "discogan": 5, "cogan": 5}
+DEFAULT_WARMUP = {"pix2pix": 2, "cyclegan": 1, "discogan": 2, "cogan": 2, "cut": 1, "fastcut": 1}
+DEFAULT_ITERS = {"pix2pix": 5, "cyclegan": 3, "discogan": 5, "cogan": 5, "cut": 3, "fastcut": 3}
 
 # The reference implementation (pytorch-CycleGAN-and-pix2pix), CPU, 2 threads, batch 1,
 # 256x256, from /work/shared/FACTS.md. Measured separately, not in this run.
@@ -79,14 +81,18 @@ def measure(spec: Dict[str, Any]) -> Dict[str, Any]:
     from translate.training.trainer import Trainer
 
     device, amp_dtype = start_measurement(spec)
-    cls = REGISTRY.get(spec["translator"])
-    opts = cls.Options()
+    name, preset = ALIASES.get(spec["translator"], (spec["translator"], {}))
+    cls = REGISTRY.get(name)
+    opts = dataclasses.replace(cls.Options(), **preset)
     if spec.get("tiny"):
-        opts = dataclasses.replace(opts, **TINY[spec["translator"]])
+        opts = dataclasses.replace(opts, **TINY[name])
     if spec.get("options"):
         opts = dataclasses.replace(opts, **spec["options"])
     cfg = TrainConfig(size=spec["size"], batch_size=spec["batch_size"], precision=spec["precision"],
                       channels_last=spec["channels_last"], device=str(device))
+    from translate.data.samples import SampleSet
+
+    opts = cls.prepare(opts, cfg, SampleSet(lambda: None, 0))  # options completed as a run completes them
     translator = cls(opts, cfg)
     trainer = Trainer(translator, cfg, device, amp_dtype, total_steps=10**9)
 
