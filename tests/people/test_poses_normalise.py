@@ -45,3 +45,27 @@ def test_stats_need_a_visible_nose_and_ankle():
     upper_body.points[[10, 13], 2] = 0
     with pytest.raises(ValueError, match="ankles"):
         pose_stats([upper_body], (64, 64))
+
+
+
+def test_stats_and_the_normaliser_leave_out_joints_that_were_not_seen():
+    ghost = stick(32, 60, 30)
+    ghost.points[[10, 13], 2] = 0.4  # ankles guessed low in the frame, seen at 0.4 only
+    stats = pose_stats([stick(32, 50, 20), ghost, stick(32, 40, 10)], (64, 64), min_confidence=0.5)
+    assert (stats.ankle_close, stats.ankle_far, stats.frames) == (50, 40, 2)
+    with pytest.raises(ValueError, match="ankles"):
+        pose_stats([ghost], (64, 64), min_confidence=0.5)
+    missing = stick(32, 62, 32)
+    missing.points[[10, 13]] = 0  # ankles missing altogether: a threshold of 0 must not read y 0 as the far end
+    stats = pose_stats([stick(32, 50, 20), missing, stick(32, 40, 10)], (64, 64), min_confidence=0.0)
+    assert (stats.ankle_close, stats.ankle_far, stats.frames) == (50, 40, 2)
+    target = pose_stats([stick(32, 50, 20), stick(32, 40, 16)], (64, 64))  # scale 0.8 far, 0.5 close
+    source = pose_stats([stick(64, 120, 40), stick(64, 100, 20)], (128, 128))
+    norm = PoseNormaliser(source, target, min_confidence=0.5)
+    norm(stick(64, 100, 20))  # far: p = 0
+    seen_close = stick(64, 120, 30)
+    assert norm(seen_close).joint("nose")[1] == pytest.approx(50 + 0.5 * (90 - 120))  # p = 1
+    norm(stick(64, 100, 20))
+    unseen = stick(64, 120, 30)
+    unseen.points[[10, 13], 2] = 0.4
+    assert norm(unseen).joint("nose")[1] == pytest.approx(40 + 0.8 * (90 - 100))  # p stays 0

@@ -15,7 +15,9 @@ For each source frame with ankle position a:
 i.e. a scale about the frame centre and the vertical translation that puts the ankles at the
 same relative place between the target's far and close positions. A video whose feet never
 move in depth (close == far) has one position: p = 1 throughout. A frame without ankles keeps
-the previous frame's p. The statistics are saved as JSON so a run can be repeated and checked.
+the previous frame's p. Only joints seen count (``seen.is_seen`` at the figure's threshold, the
+one that decides what is drawn): an ankle the estimator guessed below a waist-up frame would
+otherwise set the ground line. The statistics are saved as JSON so a run can be repeated and checked.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ import numpy as np
 from translate.errors import DataError
 from translate.fileio import atomic_write_text
 
+from .seen import is_seen
 from .skeletons import Pose, convert
 
 MIN_CONFIDENCE = 0.3
@@ -68,17 +71,19 @@ def ankle_and_height(pose: Pose, min_confidence: float = MIN_CONFIDENCE) -> Opti
     """(ankle y, nose-to-ankle height) of one pose, or None if its nose or both ankles are unsure."""
     coco = convert(pose, "coco18")
     ankles = [coco.joint(n) for n in ("left_ankle", "right_ankle")]
-    ankles = [a[1] for a in ankles if a[2] >= min_confidence]
+    ankles = [a[1] for a in ankles if is_seen(a[2], min_confidence)]
     nose = coco.joint("nose")
-    if not ankles or nose[2] < min_confidence:
+    if not ankles or not is_seen(nose[2], min_confidence):
         return None
     ankle = float(np.mean(ankles))
     return ankle, ankle - float(nose[1])
 
 
-def pose_stats(poses: Iterable[Optional[Pose]], frame_size: Tuple[int, int], tolerance: float = 0.05) -> PoseStats:
+def pose_stats(poses: Iterable[Optional[Pose]], frame_size: Tuple[int, int], tolerance: float = 0.05,
+               min_confidence: float = MIN_CONFIDENCE) -> PoseStats:
     """The video's statistics (see the module docstring); raises if no pose shows a nose and an ankle."""
-    measured = [m for m in (ankle_and_height(p) for p in poses if p is not None) if m is not None and m[1] > 0]
+    measured = [m for m in (ankle_and_height(p, min_confidence) for p in poses if p is not None)
+                if m is not None and m[1] > 0]
     if not measured:
         raise DataError("no frame shows the person's nose and ankles: cannot measure their framing")
     ankles = np.array([m[0] for m in measured])
@@ -93,8 +98,9 @@ def pose_stats(poses: Iterable[Optional[Pose]], frame_size: Tuple[int, int], tol
 class PoseNormaliser:
     """Maps source poses into the target's framing (see the module docstring)."""
 
-    def __init__(self, source: PoseStats, target: PoseStats):
+    def __init__(self, source: PoseStats, target: PoseStats, min_confidence: float = MIN_CONFIDENCE):
         self.source, self.target = source, target
+        self.min_confidence = min_confidence
         self.p = 1.0
 
     def position(self, ankle: float) -> float:
@@ -104,7 +110,8 @@ class PoseNormaliser:
     def __call__(self, pose: Pose) -> Pose:
         s, t = self.source, self.target
         coco = convert(pose, "coco18")
-        ankles = [a for a in (coco.joint("left_ankle"), coco.joint("right_ankle")) if a[2] >= MIN_CONFIDENCE]
+        ankles = [a for a in (coco.joint("left_ankle"), coco.joint("right_ankle"))
+                  if is_seen(a[2], self.min_confidence)]
         if ankles:
             self.p = self.position(float(np.mean([a[1] for a in ankles])))
         far, close = t.height_far / s.height_far, t.height_close / s.height_close

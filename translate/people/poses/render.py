@@ -4,8 +4,9 @@ A pose is first converted to the figure's skeleton (coco18 by default, body25 to
 so keypoints from MediaPipe, BODY_25 or COCO-18 files give the same picture. Each limb has one
 fixed colour, looked up by the names of its two joints in ``LIMB_COLOURS`` (shared by every
 figure skeleton, so a forearm is the same colour in a coco18 and a body25 figure). A limb is
-drawn only when both its joints reach ``min_confidence``: a guessed limb teaches the generator
-a wrong body. ``mode="labels"`` gives one 0/255 channel per limb instead of colours.
+drawn only when both its joints reach ``min_confidence`` (and are not missing): a guessed limb
+teaches the generator a wrong body, and half a limb has no end to draw to. ``mode="labels"``
+gives one 0/255 channel per limb instead of colours.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Callable, Dict, FrozenSet, Optional, Tuple
 import cv2
 import numpy as np
 
+from .seen import check_threshold, is_seen
 from .skeletons import SKELETONS, Pose, convert, skeleton
 
 from translate.errors import InvalidSettingError
@@ -59,6 +61,7 @@ class FigureStyle:
         SKELETONS.get(self.skeleton)  # unknown names fail here, with suggestions
         if self.mode not in RENDER_MODES:
             raise InvalidSettingError(f"unknown figure mode {self.mode!r}; choose one of {', '.join(sorted(RENDER_MODES))}")
+        check_threshold(self.min_confidence, "--min-confidence")
 
     def line_width(self, height: int) -> int:
         return self.thickness if self.thickness else max(2, int(round(height / 64)))
@@ -73,7 +76,7 @@ def _visible_limbs(pose: Optional[Pose], style: FigureStyle):
     figure = convert(pose, style.skeleton)
     for a, b in skeleton(style.skeleton).limbs:
         pa, pb = figure.joint(a), figure.joint(b)
-        if pa[2] >= style.min_confidence and pb[2] >= style.min_confidence and pa[2] > 0 and pb[2] > 0:
+        if is_seen(pa[2], style.min_confidence) and is_seen(pb[2], style.min_confidence):
             yield a, b, (int(round(pa[0])), int(round(pa[1]))), (int(round(pb[0])), int(round(pb[1])))
 
 

@@ -16,6 +16,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from .seen import check_threshold, is_seen
 from .skeletons import Pose
 
 from translate.errors import DataError, InvalidSettingError
@@ -29,6 +30,7 @@ class SmoothingOptions:
     def __post_init__(self):
         if self.window < 1 or self.window % 2 == 0:
             raise InvalidSettingError(f"smoothing window must be a positive odd number of frames, got {self.window}")
+        check_threshold(self.min_confidence, "--min-confidence")
 
 
 def smooth_points(points: np.ndarray, options: SmoothingOptions = SmoothingOptions()) -> np.ndarray:
@@ -38,7 +40,7 @@ def smooth_points(points: np.ndarray, options: SmoothingOptions = SmoothingOptio
         return points.copy()
     half = options.window // 2
     out = points.copy()
-    confident = points[..., 2] >= max(options.min_confidence, 1e-6)
+    confident = is_seen(points[..., 2], options.min_confidence)
     for t in range(len(points)):
         lo, hi = max(0, t - half), min(len(points), t + half + 1)
         span, ok = points[lo:hi], confident[lo:hi]
