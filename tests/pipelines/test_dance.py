@@ -138,3 +138,56 @@ def test_bench_pose_reports_every_stage(capsys):
     row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert row["frames"] == 3 and row["fps"] > 0
     assert set(row["ms_per_frame"]) == {"pose", "normalise+render", "generate", "encode"}
+
+
+class _Blinking:
+    """A stand-in estimator: the walker in every frame but the second and third, where nobody is."""
+
+    skeleton = "coco18"
+
+    def __init__(self, options=None):
+        self.calls = 0
+
+    def estimate(self, image):
+        from pose_clips import walker
+
+        self.calls += 1
+        return None if self.calls in (2, 3) else walker(0, size=image.shape[1])
+
+    def close(self):
+        pass
+
+
+def test_dance_gives_frames_with_nobody_an_empty_figure_and_reports_them(checkpoint, tmp_path, monkeypatch, capsys):
+    from translate.people.poses import estimator
+
+    monkeypatch.setattr(estimator.POSE_ESTIMATORS, "_builders",
+                        {**estimator.POSE_ESTIMATORS._builders, "mediapipe": _Blinking})
+    source = write_clip(tmp_path / "source.mp4", [np.zeros((32, 32, 3), np.uint8)] * 5, audio=False)
+    cases = (([], [True, False, False, True, True], "2 of 5 frames had nobody: 1, 2 (their figures are empty)"),
+             (["--hold-last"], [True] * 5, "2 of 5 frames had nobody: 1, 2 (their figures hold the last pose: "
+                                           "--hold-last)"))
+    for flags, lit, line in cases:
+        out = tmp_path / f"out{len(flags)}.mp4"
+        assert main(["dance", "--checkpoint", str(checkpoint), "--source", str(source), "--output", str(out),
+                     "--no-normalise", "--side-by-side", *flags]) == 0
+        assert line in capsys.readouterr().err
+        with av.open(str(out)) as c:  # the middle third, away from its edges: the figure
+            figures = [f.to_ndarray(format="rgb24")[:, 34:62] for f in c.decode(video=0)]
+        assert [bool(f.max() > 100) for f in figures] == lit
+
+
+def test_dance_uses_the_visibility_threshold_its_figures_were_made_with_unless_told():
+    from types import SimpleNamespace
+
+    from translate.errors import InvalidSettingError
+    from translate.pipelines.dance import DanceOptions, figure_style_of, min_visibility_of
+
+    spec = SimpleNamespace(preprocess={"figure": {"skeleton": "coco18", "min_confidence": 0.3, "smooth": 5,
+                                                  "min_visibility": 0.6}})
+    style, _ = figure_style_of(spec)
+    assert min_visibility_of(spec, DanceOptions(), style) == 0.6
+    assert min_visibility_of(spec, DanceOptions(min_visibility=0.4), style) == 0.4
+    assert min_visibility_of(SimpleNamespace(preprocess={}), DanceOptions(), style) == 0.5  # older checkpoints
+    with pytest.raises(InvalidSettingError, match="--min-confidence"):
+        min_visibility_of(spec, DanceOptions(min_visibility=0.1), style)

@@ -8,6 +8,7 @@ from pathlib import Path
 from translate.choices import EXIT_FAILED
 from translate.commands import (Command, UsageError, add_device_args, register, require_file, require_path,
                                 require_writable)
+from translate.commands.poses import add_seen_args
 
 
 def _dance_args(p: argparse.ArgumentParser) -> None:
@@ -29,6 +30,7 @@ def _dance_args(p: argparse.ArgumentParser) -> None:
                         "conditioned on the previous output")
     p.add_argument("--codec", help="video encoder (default: libx264, or VP9 for .webm)")
     p.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (18)")
+    add_seen_args(p, "default: the value the checkpoint's figures were made with, else 0.5")
     add_device_args(p)
 
 
@@ -50,13 +52,13 @@ def _dance_run(args: argparse.Namespace) -> int:
     options = DanceOptions(normalise=not args.no_normalise, side_by_side=args.side_by_side, size=args.size,
                            target_stats=Path(args.target_stats) if args.target_stats else None,
                            source_stats=Path(args.source_stats) if args.source_stats else None, codec=args.codec,
-                           crf=args.crf)
+                           crf=args.crf, hold_last=args.hold_last, min_visibility=args.min_visibility)
     result = dance_checkpoint(Path(args.checkpoint), Path(args.source), Path(args.output), options, args.device,
                               args.precision, say)
     split = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
     say(f"wrote {result.frames} frame(s) to {args.output} ({result.fps():.1f} frames/s overall: {split})")
-    if result.no_person:
-        say(f"{result.no_person} frame(s) had nobody found and reused the previous pose")
+    if result.nobody.count:
+        say(result.nobody.summary())
     if result.problem:
         say(f"problem: {result.problem}")
         return EXIT_FAILED

@@ -32,6 +32,16 @@ def add_figure_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--smooth", type=int, default=5, help="median window in frames, odd (1 = no smoothing; 5)")
 
 
+def add_seen_args(p: argparse.ArgumentParser, visibility_default: str) -> None:
+    """What counts as seen, for commands that estimate poses (extract, dance)."""
+    p.add_argument("--min-visibility", type=float,
+                   help=f"joints the estimator sees less surely than this (MediaPipe visibility, 0..1) are left out: "
+                        f"not drawn, not measured, confidence 0 in keypoints ({visibility_default})")
+    p.add_argument("--hold-last", action="store_true",
+                   help="frames where nobody is seen repeat the last pose's figure (default: an empty figure; "
+                        "either way their frame numbers are reported)")
+
+
 def figure_style(args: argparse.Namespace):
     from translate.people.poses.render import FigureStyle
 
@@ -64,6 +74,7 @@ def _extract_args(sub) -> None:
     e.add_argument("--max-size", type=int, help="shrink frames so the long side is at most this many pixels")
     e.add_argument("--limit", type=int, help="stop after this many frames")
     e.add_argument("--detection-confidence", type=float, default=0.5, help="MediaPipe's person threshold (0.5)")
+    add_seen_args(e, "0.5, as MediaPipe's own drawing")
     add_figure_args(e)
 
 
@@ -79,8 +90,10 @@ def _render(args: argparse.Namespace) -> int:
 def _extract(args: argparse.Namespace) -> int:
     from translate.pipelines.pose_dataset import ExtractOptions, extract_dataset
 
+    seen = {} if args.min_visibility is None else {"min_visibility": args.min_visibility}
     options = ExtractOptions(every=args.every, max_size=args.max_size, limit=args.limit, style=figure_style(args),
-                             smooth=args.smooth, detection_confidence=args.detection_confidence)
+                             smooth=args.smooth, detection_confidence=args.detection_confidence,
+                             hold_last=args.hold_last, **seen)
     report = extract_dataset(Path(args.video), Path(args.dataset), options)
     print(report.summary(), file=sys.stderr)
     return EXIT_FAILED if report.problem else 0

@@ -1,9 +1,10 @@
 """Pose transfer on video (``translate dance``): source moves, target person.
 
 Two passes over the source, so memory stays bounded whatever its length:
-  1. poses: decode, estimate each frame's pose (a frame with nobody reuses the previous pose and
-     is counted; a video with nobody is an error), keep only keypoints and timestamps, smooth
-     them over time and measure the source's framing for normalisation;
+  1. poses: decode, estimate each frame's pose, keeping only the joints seen at the training
+     figures' visibility threshold (a frame with nobody gets an empty figure and is reported by
+     number, or holds the last pose when asked; a video with nobody is an error), keep only
+     keypoints and timestamps, smooth them over time and measure the source's framing;
   2. frames: decode again (for timestamps and --side-by-side), normalise each pose into the
      target's framing (``normalise.py``), render it with the checkpoint's figure style, run the
      generator on the figure and its own previous output (zeros first), encode, copy the audio.
@@ -31,10 +32,12 @@ from translate.video.encode import VideoWriter
 from translate.video.io import VideoReader, even_size, probe
 
 from translate.people.poses import face_crop
-from translate.pipelines.pose_dataset import NoPersonError, fill_missing
+from translate.pipelines.pose_dataset import NoPersonError
 from translate.people.poses.estimator import EstimatorOptions, build_estimator
+from translate.people.poses.nobody import Nobody, hold_last
 from translate.people.poses.normalise import PoseNormaliser, PoseStats, pose_stats
 from translate.people.poses.render import FigureStyle, render_pose
+from translate.people.poses.seen import DEFAULT_MIN_VISIBILITY, check_against_figure, check_threshold
 from translate.people.poses.skeletons import Pose, convert
 from translate.people.poses.smoothing import SmoothingOptions, smooth_poses
 
@@ -56,16 +59,22 @@ class DanceOptions:
     codec: Optional[str] = None
     crf: int = 18
     progress: bool = True
+    hold_last: bool = False  # frames with nobody: the last pose's figure instead of an empty one
+    min_visibility: Optional[float] = None  # None: the checkpoint's (its dataset's figure.json), else 0.5
 
 
 @dataclass
 class DanceResult:
     frames: int = 0
-    no_person: int = 0
+    nobody: Nobody = field(default_factory=Nobody)  # source frames with nobody seen, by frame number
     seconds: Dict[str, float] = field(default_factory=dict)  # pose / normalise+render / generate / encode
     source_stats: Optional[PoseStats] = None
     target_stats: Optional[PoseStats] = None
     problem: Optional[str] = None
+
+    @property
+    def no_person(self) -> int:
+        return self.nobody.count
 
     def fps(self) -> float:
         total = sum(self.seconds.values())
@@ -75,7 +84,20 @@ class DanceResult:
 def figure_style_of(spec: GeneratorSpec) -> Tuple[FigureStyle, int]:
     record = dict((spec.preprocess or {}).get("figure") or {})
     smooth = int(record.pop("smooth", 5))
+    record.pop("min_visibility", None)  # the estimator's, not the drawing's: see min_visibility_of
     return (FigureStyle(**record) if record else FigureStyle()), smooth
+
+
+def min_visibility_of(spec: GeneratorSpec, options: DanceOptions, style: FigureStyle) -> float:
+    """The visibility threshold for the source: the user's, else the one the training figures were
+    made with (checkpoints from before it was recorded: the default), checked against the style."""
+    if options.min_visibility is not None:
+        value = check_threshold(options.min_visibility, "--min-visibility")
+    else:
+        record = (spec.preprocess or {}).get("figure") or {}
+        value = check_threshold(record.get("min_visibility", DEFAULT_MIN_VISIBILITY), "figure.json min_visibility")
+    check_against_figure(value, style.min_confidence)
+    return value
 
 
 def check_pose_model(spec: GeneratorSpec, path) -> None:
@@ -89,11 +111,11 @@ def _canvas(target: Optional[PoseStats], source_size: Tuple[int, int], size: Opt
     return even_size(w, h, size)
 
 
-def _source_poses(video: Path, skeleton_name: str, smooth: SmoothingOptions, progress: bool,
-                  result: DanceResult) -> Tuple[List[Pose], Tuple[int, int]]:
+def _source_poses(video: Path, skeleton_name: str, smooth: SmoothingOptions, estimator_options: EstimatorOptions,
+                  hold: bool, progress: bool, result: DanceResult) -> Tuple[List[Optional[Pose]], Tuple[int, int]]:
     info = probe(video)
     reader = VideoReader(video, info=info)
-    estimator = build_estimator("mediapipe", EstimatorOptions())
+    estimator = build_estimator("mediapipe", estimator_options)
     poses: List[Optional[Pose]] = []
     start = time.perf_counter()
     try:
@@ -105,12 +127,12 @@ def _source_poses(video: Path, skeleton_name: str, smooth: SmoothingOptions, pro
         estimator.close()
     result.seconds["pose"] = time.perf_counter() - start
     result.problem = reader.problem
-    result.no_person = sum(p is None for p in poses)
-    if poses and result.no_person == len(poses):
+    result.nobody = Nobody.of(poses, held=hold)
+    if poses and result.nobody.count == len(poses):
         raise NoPersonError(f"{video}: no person found in any of its {len(poses)} frame(s)")
     if not poses:
         raise NoPersonError(f"{video}: no frames decoded ({reader.problem or 'empty video'})")
-    return smooth_poses(fill_missing(poses), smooth), (info.width, info.height)
+    return smooth_poses(hold_last(poses) if hold else poses, smooth), (info.width, info.height)
 
 
 def _scaler(source_size, canvas, target: Optional[PoseStats], normaliser: Optional[PoseNormaliser]):
@@ -124,7 +146,9 @@ def _scaler(source_size, canvas, target: Optional[PoseStats], normaliser: Option
         sx = sy = min(sx, sy)
         ox, oy = (canvas[0] - frame[0] * sx) / 2, (canvas[1] - frame[1] * sy) / 2
 
-    def to_canvas(pose: Pose) -> Pose:
+    def to_canvas(pose: Optional[Pose]) -> Optional[Pose]:
+        if pose is None:  # nobody in this frame: nothing to place, the figure stays empty
+            return None
         out = normaliser(pose) if normaliser is not None else pose.copy()
         out.points[:, 0] = out.points[:, 0] * sx + ox
         out.points[:, 1] = out.points[:, 1] * sy + oy
@@ -160,11 +184,11 @@ def _target_stats(spec: GeneratorSpec, options: DanceOptions) -> PoseStats:
     return saved
 
 
-def _source_stats(poses, size, path: Optional[Path], source) -> PoseStats:
+def _source_stats(poses, size, path: Optional[Path], source, min_confidence: float) -> PoseStats:
     if path is not None and Path(path).exists():
         return PoseStats.load(path)
     try:
-        stats = pose_stats(poses, size)
+        stats = pose_stats(poses, size, min_confidence=min_confidence)
     except ValueError as exc:
         raise DataError(f"{source}: {exc}; use --no-normalise") from None
     if path is not None:
@@ -180,13 +204,14 @@ def dance(model: Model, source: Path, output: Path, options: DanceOptions, on_me
     style, smooth = figure_style_of(spec)
     result = DanceResult()
     target = _target_stats(spec, options) if options.normalise else None  # before the slow pass: fail early
+    seen = EstimatorOptions(min_visibility=min_visibility_of(spec, options, style))
     poses, source_size = _source_poses(Path(source), style.skeleton, SmoothingOptions(smooth, style.min_confidence),
-                                       options.progress, result)
+                                       seen, options.hold_last, options.progress, result)
     normaliser = None
     if target is not None:
-        result.source_stats = _source_stats(poses, source_size, options.source_stats, source)
+        result.source_stats = _source_stats(poses, source_size, options.source_stats, source, style.min_confidence)
         result.target_stats = target
-        normaliser = PoseNormaliser(result.source_stats, target)
+        normaliser = PoseNormaliser(result.source_stats, target, style.min_confidence)
         on_message(f"source framing: {result.source_stats.describe()}")
         on_message(f"target framing: {target.describe()}")
         on_message(f"normalisation: {normaliser.describe()}")

@@ -4,12 +4,14 @@ Layout written under DATASET (pix2pixHD's rgb layout, so the pose2frame and pix2
 translators both read it):
   train_A/<stem>_<frame>.png              stick figures (from smoothed keypoints)
   train_B/<stem>_<frame>.png              the frames
-  keypoints/<stem>_<frame>_keypoints.json the estimator's raw keypoints, OpenPose layout, confidence kept
+  keypoints/<stem>_<frame>_keypoints.json the estimator's keypoints, OpenPose layout: joints seen keep their
+                                          confidence, joints below --min-visibility are 0, 0, 0
   pose_stats.json                         the video's framing for normalisation (``translate dance``)
   figure.json                             how figures were drawn, so transfer draws them the same way
 Names carry the frame index, so consecutive files are consecutive frames (pose2frame pairs
-them). A frame where nobody is found reuses the nearest earlier pose (the first pose for
-frames before it) and is counted; a video with nobody in it at all is an error.
+them). A frame where nobody is seen gets an empty figure and its number is reported
+(``nobody.py``); with ``hold_last`` it reuses the nearest earlier pose instead, as asked. A video
+with nobody in it at all is an error.
 """
 from __future__ import annotations
 
@@ -28,9 +30,11 @@ from translate.fileio import atomic_write_text
 from translate.video.io import VideoError, VideoReader, probe
 
 from translate.people.poses.estimator import EstimatorOptions, build_estimator
+from translate.people.poses.nobody import Nobody, hold_last
 from translate.people.poses.normalise import pose_stats
 from translate.people.poses.openpose_json import PoseFrame, write_keypoints
 from translate.people.poses.render import FigureStyle, render_pose
+from translate.people.poses.seen import DEFAULT_MIN_VISIBILITY, check_against_figure
 from translate.people.poses.skeletons import Pose, convert
 from translate.people.poses.smoothing import SmoothingOptions, smooth_poses
 
@@ -50,22 +54,33 @@ class ExtractOptions:
     style: FigureStyle = field(default_factory=FigureStyle)
     smooth: int = 5
     detection_confidence: float = 0.5
+    min_visibility: float = DEFAULT_MIN_VISIBILITY  # joints below are not seen (people/poses/seen.py)
+    hold_last: bool = False  # frames with nobody: the last pose's figure instead of an empty one
     estimator: str = "mediapipe"
     progress: bool = True
+
+    def estimator_options(self) -> EstimatorOptions:
+        """Checked here, before any file is written: a bad threshold loses nothing."""
+        check_against_figure(self.min_visibility, self.style.min_confidence)
+        return EstimatorOptions(detection_confidence=self.detection_confidence, min_visibility=self.min_visibility)
 
 
 @dataclass
 class ExtractReport:
     dataset: Path
     written: int = 0
-    no_person: int = 0
+    nobody: Nobody = field(default_factory=Nobody)  # frames with nobody seen, by frame number
     problem: Optional[str] = None
     stats: str = ""
 
+    @property
+    def no_person(self) -> int:
+        return self.nobody.count
+
     def summary(self) -> str:
         lines = [f"wrote {self.written} frame/figure pair(s) to {self.dataset}"]
-        if self.no_person:
-            lines.append(f"{self.no_person} frame(s) had nobody found; their figures reuse the previous pose")
+        if self.nobody.count:
+            lines.append(self.nobody.summary())
         if self.stats:
             lines.append(f"framing: {self.stats}")
         if self.problem:
@@ -73,18 +88,11 @@ class ExtractReport:
         return "\n".join(lines)
 
 
-def save_style(dataset: Path, style: FigureStyle, smooth: int) -> None:
-    atomic_write_text(dataset / STYLE_FILE, json.dumps({**asdict(style), "smooth": smooth}, indent=1))
-
-
-def fill_missing(poses: List[Optional[Pose]]) -> List[Optional[Pose]]:
-    """Each None replaced by the nearest earlier pose (the first pose for leading Nones)."""
-    first = next((p for p in poses if p is not None), None)
-    out, last = [], first
-    for p in poses:
-        last = p if p is not None else last
-        out.append(last)
-    return out
+def save_style(dataset: Path, style: FigureStyle, smooth: int, min_visibility: float) -> None:
+    """figure.json: the style, the smoothing and the visibility threshold, so ``translate dance``
+    leaves out the same unseen joints in the source as were left out of the training figures."""
+    record = {**asdict(style), "smooth": smooth, "min_visibility": min_visibility}
+    atomic_write_text(dataset / STYLE_FILE, json.dumps(record, indent=1))
 
 
 def _check_destination(dataset: Path) -> None:
@@ -98,15 +106,17 @@ def _check_destination(dataset: Path) -> None:
 def extract_dataset(video: Path, dataset: Path, options: ExtractOptions = ExtractOptions()) -> ExtractReport:
     video, dataset = Path(video), Path(dataset)
     _check_destination(dataset)
+    estimator_options = options.estimator_options()
     info = probe(video)
     created = not dataset.exists()
     reader = VideoReader(video, info=info)
     report = ExtractReport(dataset)
     names: List[str] = []
+    numbers: List[int] = []
     raw: List[Optional[Pose]] = []
     size = None
     total = info.expected_frames // options.every if info.expected_frames else None
-    estimator = build_estimator(options.estimator, EstimatorOptions(detection_confidence=options.detection_confidence))
+    estimator = build_estimator(options.estimator, estimator_options)
     try:
         with tqdm(total=total, desc=f"poses {video.name}", unit="frame", disable=not options.progress,
                   dynamic_ncols=True) as bar:
@@ -123,6 +133,7 @@ def extract_dataset(video: Path, dataset: Path, options: ExtractOptions = Extrac
                 write_keypoints(dataset / "keypoints" / f"{name}_keypoints.json",
                                 PoseFrame([pose] if pose is not None else [], size))
                 names.append(name)
+                numbers.append(frame.index)
                 raw.append(pose)
                 bar.update(1)
                 if options.limit and len(names) >= options.limit:
@@ -132,8 +143,8 @@ def extract_dataset(video: Path, dataset: Path, options: ExtractOptions = Extrac
     report.problem = reader.problem
     if not names:
         raise VideoError(video, reader.problem or "no frames decoded")
-    report.no_person = sum(p is None for p in raw)
-    if report.no_person == len(raw):
+    report.nobody = Nobody.of(raw, numbers, held=options.hold_last)
+    if report.nobody.count == len(raw):
         if created:
             shutil.rmtree(dataset, ignore_errors=True)
         lower = round(options.detection_confidence / 2, 2)
@@ -141,14 +152,15 @@ def extract_dataset(video: Path, dataset: Path, options: ExtractOptions = Extrac
                             f"{options.detection_confidence:g} (people seen from the waist up, or small, often "
                             f"score lower: try --detection-confidence {lower:g})")
     style = options.style
-    figures = [None if p is None else convert(p, style.skeleton) for p in fill_missing(raw)]
+    kept = hold_last(raw) if options.hold_last else raw
+    figures = [None if p is None else convert(p, style.skeleton) for p in kept]
     figures = smooth_poses(figures, SmoothingOptions(options.smooth, style.min_confidence))
     for name, pose in zip(names, figures):
         write_image(dataset / "train_A" / f"{name}.png", render_pose(pose, size, style))
     report.written = len(names)
-    save_style(dataset, style, options.smooth)
+    save_style(dataset, style, options.smooth, options.min_visibility)
     try:
-        stats = pose_stats(figures, size)
+        stats = pose_stats(figures, size, min_confidence=style.min_confidence)
     except ValueError as exc:  # e.g. an upper-body video: usable for training, not for normalising
         report.stats = f"not measured ({exc}); translate dance will need --no-normalise"
         return report
