@@ -56,6 +56,18 @@ def paired_data(tmp_path):
 # Tiny networks so a training step takes milliseconds.
 TINY_CYCLEGAN = ["--set", "ngf=4", "--set", "ndf=4", "--set", "generator=resnet",
                  "--set", "generator_options={n_blocks: 1}", "--set", "n_layers_d=2"]
+def torchrun_two_processes(args, port):
+    """``python -m torch.distributed.run --nproc_per_node 2 -m translate ARGS`` on CPU (gloo), one
+    OpenMP thread per process; the finished process (its return code and output)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
+                "-m", "translate"]
+    return subprocess.run([*launcher, *args], env=env, capture_output=True, text=True, timeout=240)
+
+
 TINY_PIX2PIX = ["--set", "ngf=4", "--set", "ndf=4", "--set", "generator=unet",
                 "--set", "generator_options={num_downs: 5}", "--set", "n_layers_d=2"]
 

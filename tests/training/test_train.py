@@ -1,7 +1,4 @@
 """The training loop: learning happens, resume is exact, and DDP equals a bigger batch."""
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +12,7 @@ from translate.registry import TRANSLATORS
 from translate.training.loop import TrainingError, train
 from translate.training.sampler import EpochSampler
 
-from conftest import TINY_CYCLEGAN, TINY_PIX2PIX
+from conftest import TINY_CYCLEGAN, TINY_PIX2PIX, torchrun_two_processes
 
 
 def _run(translator, data, ck, name, extra, tiny):
@@ -133,11 +130,7 @@ def test_two_gloo_processes_equal_one_process_with_twice_the_batch(unpaired_data
               "--steps", "3", "--num-workers", "0", "--precision", "fp32", "--device", "cpu",
               "--set", "pool_size=0", "--set", "tensorboard=false", *TINY_CYCLEGAN]
     assert main(["train", *common, "--name", "single", "--batch-size", "2"]) == 0
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                "--master_port", "29517", "-m", "translate"]
-    done = subprocess.run([*torchrun, "train", *common, "--name", "ddp", "--batch-size", "1"],
-                          env=env, capture_output=True, text=True, timeout=240)
+    done = torchrun_two_processes(["train", *common, "--name", "ddp", "--batch-size", "1"], 29517)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("checkpoint: ") == 1, done.stdout  # once per job, not per process
     x = torch.rand(2, 3, 32, 32) * 2 - 1

@@ -1,9 +1,6 @@
 """CUT / FastCUT: PatchNCE as the paper writes it, the modes, the projection heads, the refusals,
 and the places every translator must work (the CLI, apply, bf16, torchrun)."""
 import math
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -16,6 +13,8 @@ from translate.nets.projection import PatchProjection, gather_patches, sample_lo
 from translate.registry import TRANSLATORS
 from translate.training.loop import train
 from translate.translators.cut import CUT, paper_layers, resolve_layers
+
+from conftest import torchrun_two_processes
 
 torch.set_num_threads(1)
 
@@ -214,11 +213,7 @@ def test_two_gloo_processes_equal_one_process_with_twice_the_batch(unpaired_data
               "--steps", "3", "--num-workers", "0", "--precision", "fp32", "--device", "cpu",
               "--set", "tensorboard=false", *TINY_ARGS]
     assert main(["train", *common, "--name", "single", "--batch-size", "2"]) == 0
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                "--master_port", "29523", "-m", "translate"]
-    done = subprocess.run([*torchrun, "train", *common, "--name", "ddp", "--batch-size", "1"],
-                          env=env, capture_output=True, text=True, timeout=240)
+    done = torchrun_two_processes(["train", *common, "--name", "ddp", "--batch-size", "1"], 29523)
     assert done.returncode == 0, done.stderr[-2000:]
     from translate.checkpoint import load_training_state
 
