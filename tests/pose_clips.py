@@ -101,3 +101,14 @@ def stick(x, ankle_y, height, conf=1.0):
     points[s.index["left_ankle"]] = (x + 3, ankle_y, conf)
     points[s.index["right_ankle"]] = (x - 3, ankle_y, conf)
     return Pose("coco18", points)
+
+
+def two_astronauts(count, size=128, blank_right=()):
+    """The astronaut and her mirror image side by side (two people, waist up) in a size*2 x size frame,
+    drifting 1 px apart per frame; frames in ``blank_right`` show only the left one."""
+    one = cv2.resize(skimage.data.astronaut(), (size, size), interpolation=cv2.INTER_AREA)
+    frames = []
+    for i in range(count):
+        left, right = np.roll(one, -i, axis=1), np.roll(one[:, ::-1], i, axis=1)
+        frames.append(np.concatenate([left, np.zeros_like(right) if i in blank_right else right], 1))
+    return frames

@@ -46,6 +46,7 @@ class _Guesser:
     """A stand-in backend that places every joint, the legs with low visibility."""
 
     skeleton = "mediapipe33"
+    finds_everyone = False  # a one-person backend: estimate, not estimate_all
 
     def __init__(self, options=None):
         pass

@@ -78,6 +78,7 @@ class _TallLowSource:
     """A stand-in estimator: the source person, twice the target's size, stands lower (y 90, 40 px tall)."""
 
     skeleton = "coco18"
+    finds_everyone = False  # a one-person backend: estimate, not estimate_all
 
     def __init__(self, options=None):
         self.t = 0
@@ -144,6 +145,7 @@ class _Blinking:
     """A stand-in estimator: the walker in every frame but the second and third, where nobody is."""
 
     skeleton = "coco18"
+    finds_everyone = False  # a one-person backend: estimate, not estimate_all
 
     def __init__(self, options=None):
         self.calls = 0

@@ -12,7 +12,7 @@ from translate.people.poses.openpose_json import read_keypoints
 from translate.people.poses.render import FigureStyle, render_pose
 from translate.people.poses.skeletons import convert, skeleton
 from translate.pipelines.pose_dataset import ExtractOptions, extract_dataset
-from pose_clips import astronaut_frames, write_clip
+from pose_clips import astronaut_frames, two_astronauts, write_clip
 
 BELOW_THE_HIPS = {"right_knee", "left_knee", "right_ankle", "left_ankle"}
 
@@ -92,3 +92,25 @@ def test_bad_visibility_thresholds_are_refused_before_anything_is_written(tmp_pa
         assert main(["poses", "extract", str(video), str(tmp_path / "d"), *flags]) != 0
         assert says in capsys.readouterr().err.strip().splitlines()[-1]
         assert not (tmp_path / "d").exists()
+
+
+def test_extract_writes_everyone_with_ids_and_makes_figures_of_the_person_asked_for(tmp_path, capsys):
+    video = write_clip(tmp_path / "two.mp4", two_astronauts(4, blank_right={2}), audio=False)
+    data = tmp_path / "right"
+    assert main(["poses", "extract", str(video), str(data), "--person", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "people: 2 (IDs 1, 2); chosen: ID 2, seen in 3 of 4 frames" in err and "people.png" in err
+    assert "1 of 4 frames had nobody: 2" in err  # the chosen person was not there; the other one was
+    kp = read_keypoints(data / "keypoints" / "two_000000_keypoints.json")
+    assert kp.ids == [1, 2] and kp.people[0].joint("nose")[0] < 128 < kp.people[1].joint("nose")[0]
+    assert read_keypoints(data / "keypoints" / "two_000002_keypoints.json").ids == [1]
+    figure = cv2.imread(str(data / "train_A" / "two_000000.png"))
+    assert figure[:, 128:].any() and not figure[:, :120].any()  # ID 2's figure only: the right-hand person
+    preview = cv2.imread(str(data / "people.png"))
+    assert preview.shape == (128, 256, 3)
+    # An ID nobody had: one line naming the IDs there were, and no dataset left behind.
+    assert main(["poses", "extract", str(video), str(tmp_path / "none"), "--person", "5"]) != 0
+    assert "--person 5: no person had that ID (IDs seen: 1, 2)" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert not (tmp_path / "none").exists()
+    assert main(["poses", "extract", str(video), str(tmp_path / "bad"), "--person", "tallest"]) != 0
+    assert "--person must be an ID" in capsys.readouterr().err

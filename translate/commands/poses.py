@@ -42,6 +42,25 @@ def add_seen_args(p: argparse.ArgumentParser, visibility_default: str) -> None:
                         "either way their frame numbers are reported)")
 
 
+def add_people_args(p: argparse.ArgumentParser, flag: str, whose: str) -> None:
+    """Which person, for commands that estimate poses: everyone is found and numbered; one is used."""
+    p.add_argument(flag, default="largest", metavar="ID|largest|centre",
+                   help=f"{whose}: the person with this ID (IDs are drawn in the preview and written in the "
+                        f"keypoint files), the largest over the clip (default) or the one nearest the centre")
+    p.add_argument("--scan-every", type=int, default=30,
+                   help="frames between searches of the whole frame for people walking in (30; 1 = every "
+                        "frame, slowest); people already found are followed in every frame")
+
+
+def person_choice(text: str):
+    from translate.people.poses.choose import PersonChoice
+
+    try:
+        return PersonChoice.parse(text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def figure_style(args: argparse.Namespace):
     from translate.people.poses.render import FigureStyle
 
@@ -64,9 +83,12 @@ def _poses_args(p: argparse.ArgumentParser) -> None:
 
 def _extract_args(sub) -> None:
     e = sub.add_parser("extract", help="video -> frames + stick figures + keypoints (pose2frame training pairs)",
-                       description="Estimate the body pose in every frame of a video (MediaPipe, offline) and write "
-                                   "a pose2frame dataset: DATASET/train_A/ figures, train_B/ frames, keypoints/ "
-                                   "OpenPose JSON, pose_stats.json (normalisation statistics), figure.json (style).")
+                       description="Estimate every person's pose in every frame of a video (MediaPipe, offline), "
+                                   "number the people so each keeps an ID, and write a pose2frame dataset for one "
+                                   "of them (--person): DATASET/train_A/ figures, train_B/ frames, keypoints/ "
+                                   "OpenPose JSON of everyone with their IDs, pose_stats.json (normalisation "
+                                   "statistics), figure.json (style), people.png (everyone with their ID, the "
+                                   "chosen person marked).")
     e.add_argument("video", help="video of the target person")
     e.add_argument("dataset", help="dataset folder to create (must not hold a dataset already)")
     e.add_argument("--every", type=int, default=1, help="keep every Nth frame (1 = all; temporal training uses "
@@ -74,6 +96,7 @@ def _extract_args(sub) -> None:
     e.add_argument("--max-size", type=int, help="shrink frames so the long side is at most this many pixels")
     e.add_argument("--limit", type=int, help="stop after this many frames")
     e.add_argument("--detection-confidence", type=float, default=0.5, help="MediaPipe's person threshold (0.5)")
+    add_people_args(e, "--person", "whose figures are made")
     add_seen_args(e, "0.5, as MediaPipe's own drawing")
     add_figure_args(e)
 
@@ -93,7 +116,8 @@ def _extract(args: argparse.Namespace) -> int:
     seen = {} if args.min_visibility is None else {"min_visibility": args.min_visibility}
     options = ExtractOptions(every=args.every, max_size=args.max_size, limit=args.limit, style=figure_style(args),
                              smooth=args.smooth, detection_confidence=args.detection_confidence,
-                             hold_last=args.hold_last, **seen)
+                             hold_last=args.hold_last, person=person_choice(args.person),
+                             scan_every=args.scan_every, **seen)
     report = extract_dataset(Path(args.video), Path(args.dataset), options)
     print(report.summary(), file=sys.stderr)
     return EXIT_FAILED if report.problem else 0
@@ -107,6 +131,9 @@ def _render_check(args: argparse.Namespace) -> None:
 def _extract_check(args: argparse.Namespace) -> None:
     if args.every < 1 or (args.max_size is not None and args.max_size < 1) or (args.limit is not None and args.limit < 1):
         raise UsageError("--every, --max-size and --limit must be positive")
+    if args.scan_every < 1:
+        raise UsageError("--scan-every must be at least 1 frame")
+    person_choice(args.person)
     if args.figure_mode != "colour":
         raise UsageError("extract writes colour figures (pose2frame reads RGB conditions); for label maps run "
                          "translate poses render --figure-mode labels on its keypoints/")

@@ -1,9 +1,13 @@
-"""Pose estimators behind one small interface, and the MediaPipe backend.
+"""Pose estimators behind one small interface, and the MediaPipe backends.
 
-An estimator takes an RGB uint8 frame and returns the main person's ``Pose`` in its own
-skeleton, or None when nobody is there. Backends register in ``POSE_ESTIMATORS``; the
-default, MediaPipe Pose 0.10.14, ships its model in the wheel and runs offline. Only its
-``model_complexity=1`` model is bundled (0 and 2 try to download), so that is fixed here.
+An estimator takes an RGB uint8 frame and returns every person's ``Pose`` in its own skeleton
+(``estimate_all``), or one person's (``estimate``: the largest; None when nobody is there).
+Backends register in ``POSE_ESTIMATORS`` and declare whether they find everyone
+(``finds_everyone``); one that finds a single person is given ``estimate_all`` as that one.
+The default, ``mediapipe``, finds everyone with MediaPipe 0.10.14's own detector and landmark
+model (``everyone.py``); ``mediapipe-single`` is MediaPipe Pose as it was used before, one
+person per frame. Both run the models bundled in the wheel, offline. Only the
+``model_complexity=1`` landmark model is bundled (0 and 2 try to download), so that is fixed.
 MediaPipe's landmark ``visibility`` is the confidence: it is low for joints outside the
 frame or hidden. Its legacy Pose graph leaves ``presence`` unset (``HasField`` is False in
 0.10.14), so presence is used only where a landmark carries it.
@@ -15,12 +19,16 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Protocol
+from typing import ClassVar, List, Optional, Protocol
 
 import numpy as np
 
+from translate.errors import InvalidSettingError
 from translate.registry import Registry
 
+from .choose import pose_box
+from .everyone import MediaPipeEveryone
+from .mediapipe_graphs import confidence
 from .seen import DEFAULT_MIN_VISIBILITY, check_threshold, drop_unseen
 from .skeletons import Pose
 
@@ -33,24 +41,40 @@ class EstimatorOptions:
     detection_confidence: float = 0.5
     tracking_confidence: float = 0.5
     min_visibility: float = DEFAULT_MIN_VISIBILITY  # joints below it are not seen (seen.py says why 0.5)
+    scan_every: int = 30  # frames between scans for people walking in (everyone.py); 1 = every frame
 
     def __post_init__(self):
         check_threshold(self.min_visibility, "--min-visibility")
+        if not 0.0 <= self.detection_confidence <= 1.0:
+            raise InvalidSettingError(f"--detection-confidence must be between 0 and 1, got {self.detection_confidence:g}")
+        if self.scan_every < 1:
+            raise InvalidSettingError(f"--scan-every must be at least 1 frame, got {self.scan_every}")
 
 
 class PoseEstimator(Protocol):
     skeleton: str
+    finds_everyone: ClassVar[bool]  # True: estimate_all finds every person; False: estimate finds one
 
     def estimate(self, image: np.ndarray) -> Optional[Pose]: ...
+
+    def estimate_all(self, image: np.ndarray) -> List[Pose]: ...
 
     def close(self) -> None: ...
 
 
 @POSE_ESTIMATORS.register("mediapipe")
+def mediapipe_everyone(options: EstimatorOptions = EstimatorOptions()) -> MediaPipeEveryone:
+    """Every person: MediaPipe's detector over the frame and windows of it, its landmark model on each."""
+    return MediaPipeEveryone(options.detection_confidence, options.tracking_confidence, options.video,
+                             options.scan_every)
+
+
+@POSE_ESTIMATORS.register("mediapipe-single")
 class MediaPipePose:
-    """MediaPipe Pose (33 landmarks, model bundled in the 0.10.14 wheel, runs offline)."""
+    """MediaPipe Pose as a solution: one person per frame (33 landmarks, bundled in the wheel)."""
 
     skeleton = "mediapipe33"
+    finds_everyone = False
 
     def __init__(self, options: EstimatorOptions = EstimatorOptions()):
         from translate.people.mediapipe_compat import import_mediapipe
@@ -74,7 +98,7 @@ class MediaPipePose:
         found = self._pose.process(image).pose_landmarks
         if found is None:
             return None
-        points = np.array([(lm.x * w, lm.y * h, _confidence(lm)) for lm in found.landmark], np.float32)
+        points = np.array([(lm.x * w, lm.y * h, confidence(lm)) for lm in found.landmark], np.float32)
         return Pose(self.skeleton, points)
 
     def close(self) -> None:
@@ -87,21 +111,22 @@ class MediaPipePose:
         self.close()
 
 
-def _confidence(landmark) -> float:
-    if landmark.HasField("presence"):  # a joint must be both in the picture and unhidden
-        return min(landmark.visibility, landmark.presence)
-    return landmark.visibility
-
-
 class SeenOnly:
-    """A backend whose poses keep only the joints seen (``seen.drop_unseen``)."""
+    """A backend whose poses keep only the joints seen (``seen.drop_unseen``), with both questions:
+    everyone (``estimate_all``) and the largest person (``estimate``)."""
+
+    finds_everyone = True
 
     def __init__(self, backend: PoseEstimator, min_visibility: float):
         self.backend, self.min_visibility = backend, min_visibility
         self.skeleton = backend.skeleton
 
+    def estimate_all(self, image: np.ndarray) -> List[Pose]:
+        found = self.backend.estimate_all(image) if self.backend.finds_everyone else [self.backend.estimate(image)]
+        return [p for p in (drop_unseen(pose, self.min_visibility) for pose in found) if p is not None]
+
     def estimate(self, image: np.ndarray) -> Optional[Pose]:
-        return drop_unseen(self.backend.estimate(image), self.min_visibility)
+        return max(self.estimate_all(image), key=_area, default=None)
 
     def close(self) -> None:
         self.backend.close()
@@ -111,6 +136,11 @@ class SeenOnly:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _area(pose: Pose) -> float:
+    box = pose_box(pose)
+    return float((box[2] - box[0]) * (box[3] - box[1]))
 
 
 def build_estimator(name: str = "mediapipe", options: EstimatorOptions = EstimatorOptions()) -> PoseEstimator:

@@ -6,7 +6,9 @@ Layout (OpenPose ``--write_json``): ``{"version": 1.3, "people": [{"person_id": 
 missing joints are 0, 0, 0. The skeleton is recognised by the joint count (25 = BODY_25,
 18 = COCO-18, 33 = MediaPipe). We add one key OpenPose does not write, ``"canvas_size": [w,
 h]``, so a figure can be rendered at the frame's size without the frame; OpenPose readers
-ignore it, and files without it need a size from the caller.
+ignore it, and files without it need a size from the caller. ``person_id`` holds the tracker's
+ID of each person (``translate.people.tracking``: the same number in every frame of a clip),
+[-1] where there is none, as OpenPose writes when it does not track.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from translate.fileio import atomic_write_text
 from .skeletons import Pose, skeleton_for_count
 
 SUFFIX = "_keypoints.json"
+NO_ID = -1  # OpenPose's person_id for a person it does not track
 
 
 class KeypointFileError(TranslateError, ValueError):
@@ -34,10 +37,16 @@ class KeypointFileError(TranslateError, ValueError):
 
 @dataclass
 class PoseFrame:
-    """The people found in one frame, and the frame's size when known."""
+    """The people found in one frame, their IDs and the frame's size when known."""
 
     people: List[Pose] = field(default_factory=list)
     canvas_size: Optional[Tuple[int, int]] = None  # (width, height)
+    ids: List[int] = field(default_factory=list)  # one per person (-1: none), or empty for none at all
+
+    def __post_init__(self):
+        if self.ids and len(self.ids) != len(self.people):
+            raise ValueError(f"{len(self.ids)} IDs for {len(self.people)} people")
+        self.ids = [int(i) for i in self.ids] or [NO_ID] * len(self.people)
 
     @property
     def main(self) -> Optional[Pose]:
@@ -45,15 +54,15 @@ class PoseFrame:
         return max(self.people, key=lambda p: float(p.points[:, 2].sum()), default=None)
 
 
-def _person(pose: Pose) -> dict:
-    return {"person_id": [-1], "pose_keypoints_2d": [round(float(v), 3) for v in pose.points.reshape(-1)],
+def _person(pose: Pose, pid: int) -> dict:
+    return {"person_id": [pid], "pose_keypoints_2d": [round(float(v), 3) for v in pose.points.reshape(-1)],
             "face_keypoints_2d": [], "hand_left_keypoints_2d": [], "hand_right_keypoints_2d": [],
             "pose_keypoints_3d": [], "face_keypoints_3d": [], "hand_left_keypoints_3d": [],
             "hand_right_keypoints_3d": []}
 
 
 def to_json(frame: PoseFrame) -> str:
-    data = {"version": 1.3, "people": [_person(p) for p in frame.people]}
+    data = {"version": 1.3, "people": [_person(p, i) for p, i in zip(frame.people, frame.ids)]}
     if frame.canvas_size is not None:
         data["canvas_size"] = [int(frame.canvas_size[0]), int(frame.canvas_size[1])]
     return json.dumps(data)
@@ -72,7 +81,7 @@ def read_keypoints(path: "str | os.PathLike") -> PoseFrame:
         raise KeypointFileError(path, f"not a readable JSON file ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("people"), list):
         raise KeypointFileError(path, "no 'people' list (not an OpenPose keypoint file)")
-    people = []
+    people, ids = [], []
     for n, person in enumerate(data["people"]):
         values = person.get("pose_keypoints_2d") if isinstance(person, dict) else None
         if not isinstance(values, list) or len(values) % 3 or not all(
@@ -85,13 +94,22 @@ def read_keypoints(path: "str | os.PathLike") -> PoseFrame:
             people.append(Pose(skeleton_for_count(len(values) // 3).name, values))
         except ValueError as exc:
             raise KeypointFileError(path, f"person {n}: {exc}") from None
+        ids.append(_person_id(path, n, person.get("person_id", [NO_ID])))
     size = data.get("canvas_size")
     canvas = None
     if size is not None:
         if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size)):
             raise KeypointFileError(path, f"'canvas_size' must be [width, height] in pixels, got {size!r}")
         canvas = (size[0], size[1])
-    return PoseFrame(people, canvas)
+    return PoseFrame(people, canvas, ids)
+
+
+def _person_id(path: Path, n: int, value) -> int:
+    """OpenPose writes ``[-1]``; a tracked person ``[ID]`` (a bare number is taken too)."""
+    value = value[0] if isinstance(value, list) and len(value) == 1 else value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise KeypointFileError(path, f"person {n}: 'person_id' must be [ID] (a whole number), got {value!r}")
+    return value
 
 
 def list_keypoint_files(folder: "str | os.PathLike") -> List[Path]:
