@@ -127,3 +127,21 @@ def test_a_resnet_run_reads_its_start_samples_once(tmp_path, monkeypatch):
     assert len(reads) == 1
     start = load_file(folder / "generator_AtoB.safetensors")["residual.start_weight"]
     assert torch.allclose(start, 0.9 * torch.eye(3), atol=0.05)  # fitted on those pairs
+
+
+@pytest.mark.parametrize("translator", ["cyclegan", "cut"])
+def test_a_frozen_colour_map_stays_at_its_start_while_the_network_learns(unpaired_data, tmp_path, translator):
+    """learn_colour_map=false: the map's offsets get no gradient (they stay 0, so M stays at the
+    colour transfer it started from) while the rest of the generator trains; true moves them."""
+    from conftest import TINY_CYCLEGAN
+
+    tiny = TINY_CYCLEGAN + (["--set", "num_patches=16", "--set", "projection_channels=8"] if translator == "cut" else [])
+    args = ["--set", "steps=3", "--set", "precision=fp32", "--set", "residual=true"]
+    thetas = {}
+    for learn in ("true", "false"):
+        folder = train(_run(translator, unpaired_data, tmp_path, learn, args + ["--set", f"learn_colour_map={learn}"],
+                            tiny))
+        weights = load_file(folder / "generator_AtoB.safetensors")
+        thetas[learn] = weights["residual.theta_weight"].abs().max().item()
+        assert weights["head.1.weight"].abs().max() > 0  # the network's zeroed output conv has learned
+    assert thetas["false"] == 0.0 < thetas["true"]

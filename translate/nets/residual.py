@@ -60,6 +60,12 @@ class ResidualOutput(nn.Module):
         if self.input_map:
             self._start_at(*transport_map(inputs, targets))
 
+    def freeze_map(self) -> None:
+        """Keep ``M`` where it starts: its offsets get no gradient, so no optimiser moves them."""
+        if self.input_map:
+            self.theta_weight.requires_grad_(False)
+            self.theta_bias.requires_grad_(False)
+
     def _start_at(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
         self.start_weight.copy_(weight.to(self.start_weight.dtype))
         self.start_bias.copy_(bias.to(self.start_bias.dtype))

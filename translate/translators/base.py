@@ -201,6 +201,7 @@ class NetworkOptions(CheckedOptions):
     # its network's output conv at zero, so that step 1 begins exactly at that map.
     fit_colour_map: bool = True  # residual colour map starts fitted on the training data; false: identity
     zero_init_residual: bool = True  # residual network's output conv starts at zero (exact start at the map)
+    learn_colour_map: bool = True  # the residual colour map learns; false: it stays where it starts (fit_colour_map)
     init: str = "normal"  # normal | xavier | kaiming | orthogonal
     init_gain: float = 0.02  # scale of the initial weights
     discriminator: str = "patchgan"  # patchgan | pixel | multiscale
@@ -295,6 +296,9 @@ def build_generator_from_spec(spec: GeneratorSpec, opts: NetworkOptions) -> Gene
     net = init_weights(spec.build(), kind=opts.init, gain=opts.init_gain)
     if opts.zero_init_residual:
         zero_network_output(net)
+    head = net.residual_output()
+    if head is not None and not opts.learn_colour_map:
+        head.freeze_map()
     net.set_gradient_checkpointing(opts.gradient_checkpointing)
     return net
 
