@@ -193,3 +193,20 @@ def test_dance_uses_the_visibility_threshold_its_figures_were_made_with_unless_t
     assert min_visibility_of(SimpleNamespace(preprocess={}), DanceOptions(), style) == 0.5  # older checkpoints
     with pytest.raises(InvalidSettingError, match="--min-confidence"):
         min_visibility_of(spec, DanceOptions(min_visibility=0.1), style)
+
+
+def test_dance_takes_the_source_person_asked_for_and_shows_who_in_a_preview(checkpoint, tmp_path, capsys):
+    from pose_clips import two_astronauts
+
+    source = write_clip(tmp_path / "two.mp4", two_astronauts(3), fps=8, audio=False)
+    out, preview = tmp_path / "out.mp4", tmp_path / "people.png"
+    assert main(["dance", "--checkpoint", str(checkpoint), "--source", str(source), "--output", str(out),
+                 "--no-normalise", "--side-by-side", "--source-person", "2", "--preview", str(preview)]) == 0
+    assert "people: 2 (IDs 1, 2); chosen: ID 2, seen in 3 of 3 frames" in capsys.readouterr().err
+    with av.open(str(out)) as c:  # source | figure | result, each 256x128: the figure is the right-hand person's
+        figure = next(c.decode(video=0)).to_ndarray(format="rgb24")[:, 256:512]
+    assert figure[:, 136:].max() > 150 and figure[:, :120].max() < 60
+    assert preview.is_file()
+    assert main(["dance", "--checkpoint", str(checkpoint), "--source", str(source), "--output",
+                 str(tmp_path / "o.mp4"), "--no-normalise", "--source-person", "middle"]) != 0
+    assert "--source-person must be an ID" in capsys.readouterr().err

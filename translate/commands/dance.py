@@ -8,7 +8,7 @@ from pathlib import Path
 from translate.choices import EXIT_FAILED
 from translate.commands import (Command, UsageError, add_device_args, register, require_file, require_path,
                                 require_writable)
-from translate.commands.poses import add_seen_args
+from translate.commands.poses import add_people_args, add_seen_args, person_choice
 
 
 def _dance_args(p: argparse.ArgumentParser) -> None:
@@ -30,6 +30,9 @@ def _dance_args(p: argparse.ArgumentParser) -> None:
                         "conditioned on the previous output")
     p.add_argument("--codec", help="video encoder (default: libx264, or VP9 for .webm)")
     p.add_argument("--crf", type=int, default=18, help="encoder quality, lower is better (18)")
+    add_people_args(p, "--source-person", "who in the source dances (the target is the person the "
+                                          "checkpoint's dataset was made of: poses extract --person)")
+    p.add_argument("--preview", help="write a PNG of the source's people with their IDs, the chosen one marked")
     add_seen_args(p, "default: the value the checkpoint's figures were made with, else 0.5")
     add_device_args(p)
 
@@ -43,6 +46,11 @@ def _dance_check(args: argparse.Namespace) -> None:
     if Path(args.output).resolve() == Path(args.source).resolve():
         raise UsageError(f"--output {args.output} is the source video; choose another file")
     require_writable(args.output)
+    if args.preview:
+        require_writable(args.preview)
+    if args.scan_every < 1:
+        raise UsageError("--scan-every must be at least 1 frame")
+    person_choice(args.source_person, "--source-person")
 
 
 def _dance_run(args: argparse.Namespace) -> int:
@@ -52,11 +60,15 @@ def _dance_run(args: argparse.Namespace) -> int:
     options = DanceOptions(normalise=not args.no_normalise, side_by_side=args.side_by_side, size=args.size,
                            target_stats=Path(args.target_stats) if args.target_stats else None,
                            source_stats=Path(args.source_stats) if args.source_stats else None, codec=args.codec,
-                           crf=args.crf, hold_last=args.hold_last, min_visibility=args.min_visibility)
+                           crf=args.crf, hold_last=args.hold_last, min_visibility=args.min_visibility,
+                           source_person=person_choice(args.source_person, "--source-person"),
+                           scan_every=args.scan_every, preview=Path(args.preview) if args.preview else None)
     result = dance_checkpoint(Path(args.checkpoint), Path(args.source), Path(args.output), options, args.device,
                               args.precision, say)
     split = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
     say(f"wrote {result.frames} frame(s) to {args.output} ({result.fps():.1f} frames/s overall: {split})")
+    if result.people:
+        say(result.people + (f" (preview: {args.preview})" if args.preview else ""))
     if result.nobody.count:
         say(result.nobody.summary())
     if result.problem:

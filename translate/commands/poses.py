@@ -52,11 +52,11 @@ def add_people_args(p: argparse.ArgumentParser, flag: str, whose: str) -> None:
                         "frame, slowest); people already found are followed in every frame")
 
 
-def person_choice(text: str):
+def person_choice(text: str, flag: str = "--person"):
     from translate.people.poses.choose import PersonChoice
 
     try:
-        return PersonChoice.parse(text)
+        return PersonChoice.parse(text, flag)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

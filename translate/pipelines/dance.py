@@ -1,10 +1,13 @@
 """Pose transfer on video (``translate dance``): source moves, target person.
 
 Two passes over the source, so memory stays bounded whatever its length:
-  1. poses: decode, estimate each frame's pose, keeping only the joints seen at the training
-     figures' visibility threshold (a frame with nobody gets an empty figure and is reported by
-     number, or holds the last pose when asked; a video with nobody is an error), keep only
-     keypoints and timestamps, smooth them over time and measure the source's framing;
+  1. poses: decode, estimate every person's pose in each frame, keeping only the joints seen at
+     the training figures' visibility threshold, and number the people (``people/tracking.py``);
+     the source dancer is chosen over the whole clip (``source_person``: an ID, the largest or
+     the one nearest the centre; the target is the person the checkpoint's dataset was made of,
+     chosen by ``poses extract --person``). A frame without the dancer gets an empty figure and
+     is reported by number, or holds the last pose when asked; a video with nobody is an error.
+     Only keypoints are kept; they are smoothed over time and the source's framing measured;
   2. frames: decode again (for timestamps and --side-by-side), normalise each pose into the
      target's framing (``normalise.py``), render it with the checkpoint's figure style, run the
      generator on the figure and its own previous output (zeros first), encode, copy the audio.
@@ -33,8 +36,12 @@ from translate.video.io import VideoReader, even_size, probe
 
 from translate.people.poses import face_crop
 from translate.pipelines.pose_dataset import NoPersonError
+from translate.data import write_image
+from translate.people.poses.choose import PersonChoice
 from translate.people.poses.estimator import EstimatorOptions, build_estimator
 from translate.people.poses.nobody import Nobody, hold_last
+from translate.people.poses.people import PeopleRecord
+from translate.people.poses.preview import draw_people
 from translate.people.poses.normalise import PoseNormaliser, PoseStats, pose_stats
 from translate.people.poses.render import FigureStyle, render_pose
 from translate.people.poses.seen import DEFAULT_MIN_VISIBILITY, check_against_figure, check_threshold
@@ -61,6 +68,9 @@ class DanceOptions:
     progress: bool = True
     hold_last: bool = False  # frames with nobody: the last pose's figure instead of an empty one
     min_visibility: Optional[float] = None  # None: the checkpoint's (its dataset's figure.json), else 0.5
+    source_person: PersonChoice = field(default_factory=PersonChoice)  # who in the source dances: ID, largest, centre
+    preview: Optional[Path] = None  # PNG of the source's people with their IDs, the chosen one marked
+    scan_every: int = 30  # frames between scans of the source for people walking in
 
 
 @dataclass
@@ -71,6 +81,7 @@ class DanceResult:
     source_stats: Optional[PoseStats] = None
     target_stats: Optional[PoseStats] = None
     problem: Optional[str] = None
+    people: str = ""  # who was in the source and who was chosen (PeopleRecord.summary)
 
     @property
     def no_person(self) -> int:
@@ -112,27 +123,32 @@ def _canvas(target: Optional[PoseStats], source_size: Tuple[int, int], size: Opt
 
 
 def _source_poses(video: Path, skeleton_name: str, smooth: SmoothingOptions, estimator_options: EstimatorOptions,
-                  hold: bool, progress: bool, result: DanceResult) -> Tuple[List[Optional[Pose]], Tuple[int, int]]:
+                  options: DanceOptions, result: DanceResult) -> Tuple[List[Optional[Pose]], Tuple[int, int]]:
     info = probe(video)
     reader = VideoReader(video, info=info)
     estimator = build_estimator("mediapipe", estimator_options)
-    poses: List[Optional[Pose]] = []
+    record = PeopleRecord()
     start = time.perf_counter()
     try:
         for frame in tqdm(reader, total=info.expected_frames or None, desc=f"poses {video.name}", unit="frame",
-                          disable=not progress, dynamic_ncols=True):
-            pose = estimator.estimate(frame.image)
-            poses.append(None if pose is None else convert(pose, skeleton_name))
+                          disable=not options.progress, dynamic_ncols=True):
+            record.add(estimator.estimate_all(frame.image), frame.image)
     finally:
         estimator.close()
     result.seconds["pose"] = time.perf_counter() - start
     result.problem = reader.problem
-    result.nobody = Nobody.of(poses, held=hold)
-    if poses and result.nobody.count == len(poses):
-        raise NoPersonError(f"{video}: no person found in any of its {len(poses)} frame(s)")
-    if not poses:
+    if not record.frames:
         raise NoPersonError(f"{video}: no frames decoded ({reader.problem or 'empty video'})")
-    return smooth_poses(hold_last(poses) if hold else poses, smooth), (info.width, info.height)
+    chosen = record.choose(options.source_person)
+    poses = [None if p is None else convert(p, skeleton_name) for p in chosen.poses]
+    result.nobody = Nobody.of(poses, held=options.hold_last)
+    if chosen.id is None:
+        raise NoPersonError(f"{video}: no person found in any of its {len(poses)} frame(s)")
+    result.people = record.summary(chosen)
+    if options.preview is not None:
+        why = "" if chosen.choice.rule == "id" else chosen.choice.describe()
+        write_image(options.preview, draw_people(record.shown, record.frames[record.shown_index], chosen.id, why))
+    return smooth_poses(hold_last(poses) if options.hold_last else poses, smooth), (info.width, info.height)
 
 
 def _scaler(source_size, canvas, target: Optional[PoseStats], normaliser: Optional[PoseNormaliser]):
@@ -204,9 +220,9 @@ def dance(model: Model, source: Path, output: Path, options: DanceOptions, on_me
     style, smooth = figure_style_of(spec)
     result = DanceResult()
     target = _target_stats(spec, options) if options.normalise else None  # before the slow pass: fail early
-    seen = EstimatorOptions(min_visibility=min_visibility_of(spec, options, style))
+    seen = EstimatorOptions(min_visibility=min_visibility_of(spec, options, style), scan_every=options.scan_every)
     poses, source_size = _source_poses(Path(source), style.skeleton, SmoothingOptions(smooth, style.min_confidence),
-                                       seen, options.hold_last, options.progress, result)
+                                       seen, options, result)
     normaliser = None
     if target is not None:
         result.source_stats = _source_stats(poses, source_size, options.source_stats, source, style.min_confidence)

@@ -88,14 +88,15 @@ class PersonChoice:
     id: Optional[int] = None
 
     @classmethod
-    def parse(cls, text: str) -> "PersonChoice":
-        """'largest', 'centre' (or 'center') or an ID such as '2'; anything else is a one-line error."""
+    def parse(cls, text: str, flag: str = "--person") -> "PersonChoice":
+        """'largest', 'centre' (or 'center') or an ID such as '2'; anything else is a one-line error
+        naming ``flag``."""
         word = ALIASES.get(str(text).strip().lower(), str(text).strip().lower())
         if word in RULES:
             return cls(word)
         if word.isdigit() and int(word) >= 1:
             return cls("id", int(word))
-        raise InvalidSettingError(f"--person must be an ID (1, 2, ...) or one of {', '.join(RULES)}; got {text!r}")
+        raise InvalidSettingError(f"{flag} must be an ID (1, 2, ...) or one of {', '.join(RULES)}; got {text!r}")
 
     def describe(self) -> str:
         return f"ID {self.id}" if self.rule == "id" else self.rule

@@ -46,7 +46,8 @@ class EstimatorOptions:
     def __post_init__(self):
         check_threshold(self.min_visibility, "--min-visibility")
         if not 0.0 <= self.detection_confidence <= 1.0:
-            raise InvalidSettingError(f"--detection-confidence must be between 0 and 1, got {self.detection_confidence:g}")
+            raise InvalidSettingError(f"--detection-confidence must be between 0 and 1, got "
+                                      f"{self.detection_confidence:g}")
         if self.scan_every < 1:
             raise InvalidSettingError(f"--scan-every must be at least 1 frame, got {self.scan_every}")
 
