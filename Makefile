@@ -25,6 +25,10 @@ TORCH_PINS = $(shell sed -n 's/^\(torch\(vision\)\{0,1\}==[^ #]*\).*/\1/p' requi
 MEDIAPIPE = $(shell grep -E '^mediapipe' requirements-people.txt | sed 's/[[:space:]]*\#.*//')
 PEOPLE_DEPS = $(shell grep -vE '^[[:space:]]*(\#|$$|mediapipe)' requirements-people.txt | sed 's/[[:space:]]*\#.*//')
 MEDIAPIPE_RUNTIME = absl-py attrs flatbuffers matplotlib protobuf>=6.31.1,<7
+# Real photos of several people for the pose tests: ultralytics' wheel (1.4 MB) ships zidane.jpg
+# (two men side by side) and bus.jpg (four pedestrians). Installed without its dependencies (they
+# would bring another OpenCV) and never imported: tests/people/real_photos.py only reads the files.
+TEST_MEDIA = ultralytics==8.4.190
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-people.txt requirements-serve.txt setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +38,7 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-people.txt requirem
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -r requirements-serve.txt \
 		$(foreach r,$(PEOPLE_DEPS) $(MEDIAPIPE_RUNTIME),'$(r)')
 	$(BIN)/python -m pip install --quiet --no-deps $(MEDIAPIPE)
+	$(BIN)/python -m pip install --quiet --no-deps $(TEST_MEDIA)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
