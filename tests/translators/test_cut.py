@@ -256,3 +256,38 @@ def test_a_cut_run_translates_a_video_and_keeps_its_frames(cut_run, tmp_path):
     frames, _, _, audio_seconds, _ = read_back(tmp_path / "out.mp4")
     assert len(frames) == 6 and frames[0].shape == (32, 48, 3)
     assert audio_seconds is not None  # the clip's sound kept
+
+
+def test_serve_offers_a_cut_run_and_translates_with_it(cut_run, tmp_path):
+    """The browser page's handlers (translate serve): the run is listed one-way and translates."""
+    import numpy as np
+
+    from translate.data import write_image
+    from translate.serve.handlers import Handlers
+    from translate.serve.models import ModelCache, discover
+    from translate.serve.safety import OutputFolder, UploadLimits
+
+    models, problems = discover([cut_run.parent])
+    assert not problems and [(m.name, m.directions) for m in models] == [("cut", ["AtoB"])]
+    assert models[0].describe()["translator"] == "cut"
+    handlers = Handlers(ModelCache(models, "cpu"), OutputFolder(tmp_path / "out"), UploadLimits(), [cut_run.parent])
+    photo = write_image(tmp_path / "photo.png", (np.random.default_rng(0).random((29, 37, 3)) * 255).astype(np.uint8))
+    result = handlers.translate_images("cut", [str(photo)], None, "AtoB", "fp32", 0)
+    assert result.status.startswith("Done: 1 image(s)"), result.status
+
+
+def test_translate_eval_scores_a_cut_run_on_a_paired_test_split(cut_run, unpaired_data, tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    from translate.data import write_image
+
+    rng = np.random.default_rng(3)
+    for i in range(2):  # test/ of side-by-side A|B pairs, as the benchmark tasks have
+        write_image(unpaired_data / "test" / f"{i}.png", (rng.random((32, 64, 3)) * 255).astype(np.uint8))
+    report = tmp_path / "eval.json"
+    assert main(["eval", "--checkpoint", str(cut_run), "--data", str(unpaired_data), "--split", "test",
+                 "--metrics", "psnr,ssim", "--json", str(report)]) == 0
+    scores = json.loads(report.read_text())
+    assert "psnr" in json.dumps(scores) and "ssim" in json.dumps(scores)
