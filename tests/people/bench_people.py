@@ -1,0 +1,111 @@
+"""People found, ID switches on a crossing and extraction speed, before (MediaPipe Pose, one person:
+``mediapipe-single``) and after (``mediapipe``: everyone). Run from the repository root:
+
+    OMP_NUM_THREADS=1 .venv/bin/python tests/people/bench_people.py
+
+Not a test (pytest collects test_*.py only); it lives beside the tests whose photos and clips
+it reuses.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent)]
+
+from real_photos import PEOPLE, matched, photo  # noqa: E402
+from translate.people.poses.choose import pose_box  # noqa: E402
+from translate.people.poses.estimator import EstimatorOptions, build_estimator  # noqa: E402
+from translate.people.tracking import IdTracker  # noqa: E402
+
+
+def found(name: str) -> None:
+    print("people found / present on real photos (poses matching nobody)")
+    for photo_name, boxes in PEOPLE.items():
+        image = photo(photo_name)
+        with build_estimator(name, EstimatorOptions(video=False)) as estimator:
+            start = time.perf_counter()
+            hits, extra = matched(estimator.estimate_all(image), boxes)
+            took = time.perf_counter() - start
+        print(f"  {name:17s} {photo_name:16s} {hits}/{len(boxes)} ({extra} extra) {took:.2f} s")
+
+
+def crossing_clip(frames=24, size=128):
+    """Two astronauts crossing: A (left, in front) walks right, B (mirrored) walks left behind her."""
+    one = cv2.resize(__import__("skimage.data").data.astronaut(), (size, size), interpolation=cv2.INTER_AREA)
+    mask = np.zeros((size, size), bool)
+    mask[:, size // 6: size - size // 6] = True  # the middle of each photo: the person and a little around
+    width = size * 3
+    clip, truth = [], []
+    for i in range(frames):
+        ax = round(i * (width - size) / (frames - 1))
+        bx = width - size - ax
+        frame = np.zeros((size, width, 3), np.uint8)
+        frame[:, bx:bx + size][mask] = one[:, ::-1][mask]
+        frame[:, ax:ax + size][mask] = one[mask]  # A last: in front
+        clip.append(frame)
+        truth.append({"A": ax + size / 2, "B": bx + size / 2})
+    return clip, truth
+
+
+def switches(name: str) -> None:
+    """The tracker on a crossing; and for the dancer (A, ID chosen in the first frame) the frames
+    whose skeleton is on the other person: before, one skeleton per frame was the dancer."""
+    clip, truth = crossing_clip()
+    with build_estimator(name, EstimatorOptions()) as estimator:
+        tracker, last, changes, wrong, missed = IdTracker(), {}, 0, 0, 0
+        dancer = None
+        for frame, where in zip(clip, truth):
+            poses = estimator.estimate_all(frame)
+            ids = tracker.update([pose_box(p) for p in poses])
+            owner = {}
+            for pose, pid in zip(poses, ids):
+                x = float(np.median(pose.points[pose.points[:, 2] > 0, 0]))
+                who = min(where, key=lambda k: abs(where[k] - x))
+                changes += who in last and last[who] != pid
+                last[who] = pid
+                owner[pid] = who
+            dancer = dancer if dancer is not None else next((p for p, w in owner.items() if w == "A"), None)
+            wrong += owner.get(dancer) == "B"
+            missed += dancer not in owner
+    print(f"  {name:17s} crossing of two astronauts, {len(clip)} frames: {changes} ID changes; the dancer's "
+          f"skeleton on the other person in {wrong} frames, missing in {missed}")
+
+
+def _clip(size, frames):
+    base = cv2.resize(__import__("skimage.data").data.astronaut(), (size, size), interpolation=cv2.INTER_AREA)
+    return [np.roll(base, i, axis=1) for i in range(frames)]
+
+
+def speed(runs, frames=60, rounds=3) -> None:
+    """Frames per second of each (name, size, options) run, rounds interleaved (the machine is shared), median."""
+    results = {i: [] for i in range(len(runs))}
+    for _ in range(rounds):
+        for i, (name, size, options) in enumerate(runs):
+            clip = _clip(size, frames)
+            with build_estimator(name, EstimatorOptions(**options)) as estimator:
+                estimator.estimate_all(clip[0])  # graphs built and warm
+                start = time.perf_counter()
+                for frame in clip:
+                    estimator.estimate_all(frame)
+                results[i].append(frames / (time.perf_counter() - start))
+    for i, (name, size, options) in enumerate(runs):
+        extra = "".join(f", {k}={v}" for k, v in options.items())
+        print(f"  {name:17s} one person, {frames} frames {size}x{size}{extra}: {np.median(results[i]):.1f} frames/s "
+              f"(runs: {', '.join(f'{v:.1f}' for v in results[i])})")
+
+
+if __name__ == "__main__":
+    for estimator_name in ("mediapipe-single", "mediapipe"):
+        found(estimator_name)
+    print("a crossing (the tracker on each estimator's poses)")
+    for estimator_name in ("mediapipe-single", "mediapipe"):
+        switches(estimator_name)
+    print("extraction speed on this CPU (estimation only, video mode)")
+    speed([(name, size, options) for size in (256, 512) for name, options in
+           (("mediapipe-single", {}), ("mediapipe", {}), ("mediapipe", {"scan_every": 1}))])
