@@ -5,7 +5,7 @@ small part of it (four pedestrians in a street photo, two men side by side in a 
 have faces of a few pixels there and are missed. A *scan* also runs it on overlapping windows:
 squares of the frame's short side along the long one, and squares of half the short side
 overlapping by half (``windows``), skipped below ``MIN_WINDOW`` pixels where they would only be
-enlarged. Measured (tests/people/bench_people.py) on two real photos, ultralytics' zidane.jpg
+enlarged. Measured (tools/bench_people.py) on two real photos, ultralytics' zidane.jpg
 and bus.jpg, and the astronaut twice side by side, 8 people: MediaPipe Pose as a solution
 finds 2, the scan 6, and no false person; the two it misses in bus.jpg show no face (one has
 their back turned at the left edge, one is cut by the right edge): the detector is anchored on

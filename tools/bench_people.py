@@ -1,10 +1,10 @@
 """People found, ID switches on a crossing and extraction speed, before (MediaPipe Pose, one person:
 ``mediapipe-single``) and after (``mediapipe``: everyone). Run from the repository root:
 
-    OMP_NUM_THREADS=1 .venv/bin/python tests/people/bench_people.py
+    OMP_NUM_THREADS=1 .venv/bin/python tools/bench_people.py
 
-Not a test (pytest collects test_*.py only); it lives beside the tests whose photos and clips
-it reuses.
+It reuses the tests' real photos (tests/people/real_photos.py: ultralytics' zidane.jpg and
+bus.jpg, people marked by hand) and synthetic clips (tests/pose_clips.py).
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent)]
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests" / "people"), str(ROOT / "tests"), str(ROOT)]
 
 from real_photos import PEOPLE, matched, photo  # noqa: E402
 from translate.people.poses.choose import pose_box  # noqa: E402
