@@ -118,6 +118,10 @@ def test_the_default_generator_is_the_papers_antialiased_resnet9(unpaired_data, 
     assert opts.generator_options == {"downsample": "antialias", "upsample": "antialias"}
     assert opts.nce_layers == ["input", "down0", "down1", "block0", "block4"]
     assert opts.init == "xavier" and opts.gan_mode == "lsgan"
+    # The measured default: start at the colour transfer and keep the map there; --preset paper
+    # is the paper's plain generator.
+    assert opts.residual is True and opts.learn_colour_map is False
+    assert _prepared(_run(unpaired_data, tmp_path, preset="paper")).residual is False
 
 
 def test_without_nce_there_are_no_projection_heads(unpaired_data, tmp_path):
@@ -171,7 +175,7 @@ def test_cut_learns_to_keep_patches_apart(unpaired_data, tmp_path):
     """NCE alone (no GAN) from a random start: the output's patches become recognisable, from
     above chance (log 16: every patch alike) to below it."""
     torch.manual_seed(0)
-    run = _run(unpaired_data, tmp_path, lambda_gan=0, nce_idt=False)
+    run = _run(unpaired_data, tmp_path, lambda_gan=0, nce_idt=False, residual=False)  # the paper's plain generator
     cut = CUT(_prepared(run), run.train)
     opt = torch.optim.Adam(cut.generators.parameters(), lr=2e-3)
     batch = {"A": torch.rand(1, 3, 32, 32) * 2 - 1, "B": torch.rand(1, 3, 32, 32) * 2 - 1}
