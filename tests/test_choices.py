@@ -175,7 +175,6 @@ def test_exit_codes(monkeypatch, capsys, tmp_path):
 ROOM_TABLES = [
     ("faceswap --color", "translate.people.faces_blend", "COLOR_MATCHERS", "BlendOptions", "color"),
     ("faceswap --blend", "translate.people.faces_blend", "BLENDERS", "BlendOptions", "mode"),
-    ("faceswap --select", "translate.people.faces_track", "SELECTORS", "TrackOptions", "select"),
     ("faces extract --select", "translate.people.faces_track", "SELECTORS", "TrackOptions", "select"),
     ("faceswap --mask", "translate.people.faces_mask", "MASKERS", None, None),
     ("faces extract --mask", "translate.people.faces_mask", "MASKERS", None, None),

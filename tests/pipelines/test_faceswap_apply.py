@@ -169,3 +169,33 @@ def test_a_video_without_faces_is_a_clear_failure_and_writes_nothing(tmp_path, c
                  "--device", "cpu", "--no-progress"]) == 1
     assert "no face found in any of its 4 frames; nothing written" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_faceswap_swaps_the_chosen_of_two_faces_and_previews_them(tmp_path, checkpoint, capsys):
+    from face_clips import two_faces_frame
+
+    clip = make_face_video(tmp_path / "two.mp4", frames=4, audio=False, width=320, draw=two_faces_frame)
+    out, preview = tmp_path / "out.mp4", tmp_path / "faces.png"
+    assert main(["faceswap", "--checkpoint", str(checkpoint), "--input", str(clip), "--output", str(out),
+                 "--face", "2", "--preview", str(preview), "--device", "cpu", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "faces: 2 (IDs 1, 2); swapped: ID 2, seen in 4 of 4 frames" in err and "face swapped in 4" in err
+    assert read_image(preview).shape == (160, 320, 3)
+    frames_in, *_ = read_back(clip)
+    frames_out, *_ = read_back(out)
+    left, right = sorted(MediaPipeFaceDetector()(frames_in[0]), key=lambda f: f.centre[0])
+    x, y, w, h = left.box.astype(int)
+    diff = np.abs(frames_out[0].astype(int) - frames_in[0]).mean(axis=2)
+    kept = diff[y:y + h, x:x + w].mean()
+    nx, ny = right.landmarks[2].astype(int)
+    assert kept < 4  # face 1 untouched: re-encoding noise only (the swapper's own output is exact: tests/people)
+    assert diff[ny - 3:ny + 4, nx - 3:nx + 4].mean() > kept + 5  # face 2 repainted
+
+    # An ID nobody had: one line listing the IDs seen, nothing written.
+    other = tmp_path / "other.mp4"
+    assert main(["faceswap", "--checkpoint", str(checkpoint), "--input", str(clip), "--output", str(other),
+                 "--face", "7", "--device", "cpu", "--no-progress"]) == 1
+    assert "two.mp4: --face 7: no face had that ID (IDs seen: 1, 2); nothing written" in capsys.readouterr().err
+    assert not other.exists()
+    assert main(["faceswap", "--checkpoint", str(checkpoint), "--input", str(clip), "--output", str(other),
+                 "--face", "biggest"]) == 2

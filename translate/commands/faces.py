@@ -9,8 +9,9 @@ from translate.choices import EXIT_FAILED
 from translate.commands import Command, UsageError, register, report_failures, require_path, require_writable
 
 
-def add_face_args(p: argparse.ArgumentParser, size_default: int | None = 256) -> None:
-    """Detection, alignment and tracking options shared by `faces extract` and `faceswap`."""
+def add_face_args(p: argparse.ArgumentParser, size_default: int | None = 256, select: bool = True) -> None:
+    """Detection, alignment and tracking options shared by `faces extract` and `faceswap` (which
+    chooses its face with --face instead of --select)."""
     g = p.add_argument_group("faces")
     if size_default is not None:
         g.add_argument("--crop-size", type=int, default=size_default, help=f"aligned crop side in pixels "
@@ -19,10 +20,11 @@ def add_face_args(p: argparse.ArgumentParser, size_default: int | None = 256) ->
                                                              "crop (0.3)")
     g.add_argument("--min-score", type=float, default=0.5, help="detector confidence threshold (0.5)")
     g.add_argument("--min-face", type=float, default=0.0, help="ignore faces smaller than this many pixels (0)")
-    g.add_argument("--select", choices=("largest", "nearest", "index"), default="largest",
-                   help="which face to follow when there are several: the largest (default), the one nearest "
-                        "to the previous frame's, or --face-index")
-    g.add_argument("--face-index", type=int, default=0, help="with --select index: 0 = leftmost face")
+    if select:
+        g.add_argument("--select", choices=("largest", "nearest", "index"), default="largest",
+                       help="which face to follow when there are several: the largest (default), the one nearest "
+                            "to the previous frame's, or --face-index")
+        g.add_argument("--face-index", type=int, default=0, help="with --select index: 0 = leftmost face")
     g.add_argument("--mask", choices=("mesh", "hull"), default="mesh",
                    help="face mask outline: mesh (MediaPipe face mesh on the crop, default; the hull where it "
                         "finds nothing) or hull (the 6 detector landmarks, with estimated chin and forehead)")

@@ -22,8 +22,14 @@ def _args(p: argparse.ArgumentParser) -> None:
                                             "round to even sizes)")
     p.add_argument("--side-by-side", action="store_true", help="write input | output side by side, for review")
     p.add_argument("--overwrite", action="store_true", help="redo outputs that already exist (default: skip them)")
-    add_face_args(p, size_default=None)
+    add_face_args(p, size_default=None, select=False)
     s = p.add_argument_group("swap")
+    s.add_argument("--face", default="largest", metavar="ID|largest|centre",
+                   help="which face to replace, the same one over the whole clip: the face with this ID (IDs are "
+                        "drawn in --preview), the largest over the clip (default) or the one nearest the centre; "
+                        "other faces are left untouched")
+    s.add_argument("--preview", help="write a PNG per input of its faces with their IDs, the swapped one marked "
+                                     "(several inputs: NAME_<input name>.png)")
     s.add_argument("--smoothing", type=float, default=0.6,
                    help="landmark smoothing over time against jitter, 0 (off) to <1 (0.6)")
     s.add_argument("--temporal", type=float, default=0.0,
@@ -42,6 +48,15 @@ def _args(p: argparse.ArgumentParser) -> None:
     add_device_args(p)
 
 
+def face_choice(text: str):
+    from translate.people.choosing import Choice
+
+    try:
+        return Choice.parse(text, "--face", "face")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _check(args: argparse.Namespace) -> None:
     check_face_args(args)
     if args.size is not None and args.size < 2:
@@ -53,6 +68,9 @@ def _check(args: argparse.Namespace) -> None:
             raise UsageError(f"--{name} must be in [0, 1), got {getattr(args, name)}")
     if args.erode < 0 or args.feather < 0:
         raise UsageError("--erode and --feather must be >= 0")
+    face_choice(args.face)
+    if args.preview:
+        require_writable(args.preview)
     require_path(args.checkpoint, "--checkpoint")
     require_path(args.input, "--input")
     require_writable(args.output)
@@ -68,8 +86,9 @@ def _run(args: argparse.Namespace) -> int:
                          codec=args.codec, crf=args.crf)
     job = FaceSwapJob(Path(args.checkpoint), Path(args.input), Path(args.output), args.direction, args.device,
                       args.precision, args.margin,
-                      TrackOptions(args.select, args.face_index, args.smoothing, min_size=args.min_face),
+                      TrackOptions(smoothing=args.smoothing, min_size=args.min_face),
                       BlendOptions(args.color, args.blend, args.erode, args.feather), args.temporal, args.mask,
+                      face_choice(args.face), Path(args.preview) if args.preview else None,
                       video, args.overwrite, not args.no_progress)
     try:
         report = swap_checkpoint(job, lambda: make_detector(args), lambda m: print(m, file=sys.stderr))

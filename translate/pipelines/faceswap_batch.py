@@ -9,25 +9,33 @@ is kept and frames are batched.
 A file where no face is found at all is a failure whose message says so, and its
 output is removed: nothing is written, so a later run with other settings (a lower
 ``--min-score``) is not skipped as done.
+
+Each file is read twice: a scan (detection only) numbers its faces and chooses which to swap
+(``FaceSwapper.scan``/``choose``; an ``--face ID`` never seen fails the file before any
+translation, listing the IDs there were), then the swap. ``--preview`` draws the scanned faces
+with their IDs, the chosen one marked.
 """
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 from tqdm import tqdm
 
 from translate.apply.batch import BatchReport, plan_media, split_work, translate_video_or_report
-from translate.apply.video import VideoOptions
+from translate.apply.video import VideoOptions, resample
 from translate.data import ImageReadError, read_image, resize_long_side, write_image
 from translate.errors import TranslateError
 from translate.people.faces_align import AlignSpec
+from translate.people.choosing import Choice, NoSuchIdError
 from translate.people.faces_blend import BlendOptions
+from translate.people.faces_preview import draw_faces
 from translate.people.faces_track import TrackOptions
 from translate.pipelines.faceswap import FaceSwapper, SwapOptions
+from translate.video.io import VideoError, VideoReader, even_size, probe
 
 Message = Callable[[str], None]
 Pair = Tuple[Path, Path]
@@ -53,15 +61,54 @@ def _merge_stages(report: SwapReport, seconds: Dict[str, float]) -> None:
 
 
 def swap_batch(swapper: FaceSwapper, pairs: Sequence[Pair], video: VideoOptions, overwrite: bool = False,
-               progress: bool = True, on_message: Message = _stderr) -> SwapReport:
+               progress: bool = True, on_message: Message = _stderr, preview: Optional[Path] = None) -> SwapReport:
     report = SwapReport()
     images, videos = split_work(pairs, overwrite, report.skipped, on_message)
+    previews = _Previews(preview, len(pairs))
     for src, dst in tqdm(images, desc="faceswap", unit="img", disable=not progress or not images,
                          dynamic_ncols=True):
-        _image(swapper, src, dst, video, report)
+        _image(swapper, src, dst, video, report, previews)
     for src, dst in videos:
-        _video(swapper, src, dst, video, report, on_message, progress)
+        _video(swapper, src, dst, video, report, on_message, progress, previews)
     return report
+
+
+@dataclass
+class _Previews:
+    """Where each file's faces preview goes: ``path`` itself for one input, ``path``'s stem + the
+    source's stem for several."""
+
+    path: Optional[Path]
+    files: int
+
+    def write(self, src: Path, swapper: FaceSwapper, record) -> None:
+        if self.path is None or record.shown is None or swapper.chosen is None:
+            return
+        target = self.path if self.files == 1 else self.path.with_name(f"{self.path.stem}_{src.stem}{self.path.suffix}")
+        how = "" if swapper.chosen.choice.rule == "id" else swapper.chosen.choice.describe()
+        write_image(target, draw_faces(record.shown, record.frames[record.shown_index], swapper.chosen.ids, how))
+
+
+def _choose(swapper: FaceSwapper, src: Path, frames, report: SwapReport, previews: _Previews) -> bool:
+    """Scan ``frames`` and choose the face to swap; False (and a failure recorded) when that fails."""
+    record = swapper.scan(frames)
+    try:
+        swapper.choose(record)
+    except NoSuchIdError as exc:
+        report.failed.append((src, f"{src}: {exc}; nothing written"))
+        return False
+    previews.write(src, swapper, record)
+    return True
+
+
+def _scan_frames(src: Path, options: VideoOptions) -> Iterator[np.ndarray]:
+    """The frames ``translate_video`` will hand the swapper, in the same order (same size, same
+    resampling), so the scan numbers the faces as the swap will."""
+    info = probe(src)
+    frames = iter(VideoReader(src, even_size(info.width, info.height, options.size), info))
+    if options.fps:
+        frames = resample(frames, options.fps)
+    return (frame.image for frame in frames)
 
 
 def _no_face(src: Path, frames: int) -> str:
@@ -69,12 +116,15 @@ def _no_face(src: Path, frames: int) -> str:
     return f"{src}: no face found in {what}; nothing written (try a lower --min-score or --min-face 0)"
 
 
-def _image(swapper: FaceSwapper, src: Path, dst: Path, options: VideoOptions, report: SwapReport) -> None:
+def _image(swapper: FaceSwapper, src: Path, dst: Path, options: VideoOptions, report: SwapReport,
+           previews: _Previews) -> None:
     swapper.reset()
     try:
         image = read_image(src, channels=3)
         if options.size:
             image = resize_long_side(image, options.size)
+        if not _choose(swapper, src, [image], report, previews):
+            return
         out = swapper([image])[0]
         _merge_stages(report, swapper.stats.seconds)
         report.faces[src] = (swapper.stats.swapped, 1)
@@ -88,8 +138,16 @@ def _image(swapper: FaceSwapper, src: Path, dst: Path, options: VideoOptions, re
 
 
 def _video(swapper: FaceSwapper, src: Path, dst: Path, options: VideoOptions, report: SwapReport,
-           on_message: Message, progress: bool) -> None:
+           on_message: Message, progress: bool, previews: _Previews) -> None:
     swapper.reset()
+    try:
+        if not _choose(swapper, src, _scan_frames(src, options), report, previews):
+            return
+    except VideoError as exc:
+        report.failed.append((src, str(exc)))
+        return
+    if swapper.chosen is not None and swapper.chosen.ids:
+        on_message(f"{src}: {swapper.chosen.summary}")
     result = translate_video_or_report(src, dst, swapper, options, report, on_message, progress)
     if result is None:
         return
@@ -127,6 +185,8 @@ class FaceSwapJob:
     blend: BlendOptions = field(default_factory=BlendOptions)
     temporal: float = 0.0
     mask: str = SwapOptions.mask
+    choice: Choice = field(default_factory=Choice)  # --face ID|largest|centre
+    preview: Optional[Path] = None  # PNG of the faces with their IDs, the chosen one marked
     video: VideoOptions = field(default_factory=VideoOptions)
     overwrite: bool = False
     progress: bool = True
@@ -150,12 +210,13 @@ def swap_checkpoint(job: FaceSwapJob, make_detector: Callable[[], Any],
         on_message(f"note: {job.checkpoint} was trained by {spec.translator or 'another translator'}, not faceswap; "
                    f"using it on {size}x{size} aligned face crops")
     pairs = plan_media(Path(job.input), Path(job.output))
-    options = SwapOptions(AlignSpec(int(size), job.margin), job.track, job.blend, job.temporal, job.mask)
+    options = SwapOptions(AlignSpec(int(size), job.margin), job.track, job.blend, job.temporal, job.mask, job.choice)
     on_message(f"faceswap {spec.direction} ({spec.architecture}, {size}px crops) on {model.device}, "
                f"{precision_name(model.dtype)}: {len(pairs)} file(s) -> {job.output}")
     with make_detector() as detector:
         swapper = FaceSwapper(model, detector, options)
-        return swap_batch(swapper, pairs, job.video, job.overwrite, progress=job.progress, on_message=on_message)
+        return swap_batch(swapper, pairs, job.video, job.overwrite, progress=job.progress, on_message=on_message,
+                          preview=job.preview)
 
 
 # --- the declaration `translate serve` builds its Face swap tab from (translate.pipelines.registry) ------
