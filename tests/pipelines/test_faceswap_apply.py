@@ -177,7 +177,7 @@ def test_faceswap_swaps_the_chosen_of_two_faces_and_previews_them(tmp_path, chec
     clip = make_face_video(tmp_path / "two.mp4", frames=4, audio=False, width=320, draw=two_faces_frame)
     out, preview = tmp_path / "out.mp4", tmp_path / "faces.png"
     assert main(["faceswap", "--checkpoint", str(checkpoint), "--input", str(clip), "--output", str(out),
-                 "--face", "2", "--preview", str(preview), "--device", "cpu", "--no-progress"]) == 0
+                 "--face", "2", "--preview", str(preview), "--mask", "head", "--device", "cpu", "--no-progress"]) == 0
     err = capsys.readouterr().err
     assert "faces: 2 (IDs 1, 2); swapped: ID 2, seen in 4 of 4 frames" in err and "face swapped in 4" in err
     assert read_image(preview).shape == (160, 320, 3)

@@ -25,9 +25,10 @@ def add_face_args(p: argparse.ArgumentParser, size_default: int | None = 256, se
                        help="which face to follow when there are several: the largest (default), the one nearest "
                             "to the previous frame's, or --face-index")
         g.add_argument("--face-index", type=int, default=0, help="with --select index: 0 = leftmost face")
-    g.add_argument("--mask", choices=("mesh", "hull"), default="mesh",
+    g.add_argument("--mask", choices=("mesh", "hull", "head"), default="mesh",
                    help="face mask outline: mesh (MediaPipe face mesh on the crop, default; the hull where it "
-                        "finds nothing) or hull (the 6 detector landmarks, with estimated chin and forehead)")
+                        "finds nothing), hull (the 6 detector landmarks, with estimated chin and forehead) or "
+                        "head (hair, forehead and ears too: selfie segmentation inside the head, hands left out)")
 
 
 def check_face_args(args: argparse.Namespace) -> None:

@@ -28,8 +28,8 @@ def _args(p: argparse.ArgumentParser) -> None:
                    help="which face to replace, the same one over the whole clip: the face with this ID (IDs are "
                         "drawn in --preview), the largest over the clip (default) or the one nearest the centre; "
                         "other faces are left untouched")
-    s.add_argument("--preview", help="write a PNG per input of its faces with their IDs, the swapped one marked "
-                                     "(several inputs: NAME_<input name>.png)")
+    s.add_argument("--preview", help="write a PNG per input of its faces with their IDs, the swapped one marked and "
+                                     "its swap region (--mask) tinted red (several inputs: NAME_<input name>.png)")
     s.add_argument("--smoothing", type=float, default=0.6,
                    help="landmark smoothing over time against jitter, 0 (off) to <1 (0.6)")
     s.add_argument("--temporal", type=float, default=0.0,

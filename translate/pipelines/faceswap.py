@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Protocol, Sequence
 
+import cv2
 import numpy as np
 import torch
 
@@ -105,6 +106,14 @@ class FaceSwapper:
         for an ID never seen)."""
         self.chosen = record.choose(self.options.choice)
         return self.chosen
+
+    def region(self, frame: np.ndarray, face: Face) -> np.ndarray:
+        """The swap region of ``face`` in ``frame`` (float HxW in [0, 1]), as the blend will use it: the
+        masker's mask of its aligned crop, put back into the frame (for previews)."""
+        crop, matrix = align_face(frame, face.landmarks, self.options.align)
+        mask = self.masker(crop, transform_points(matrix, face.landmarks))
+        inverse = cv2.invertAffineTransform(np.asarray(matrix, np.float64))
+        return cv2.warpAffine(mask, inverse, (frame.shape[1], frame.shape[0]), flags=cv2.INTER_LINEAR)
 
     def _candidates(self, frame: np.ndarray) -> List[Face]:
         numbered = self.numbering(self.detector(frame))

@@ -13,7 +13,7 @@ output is removed: nothing is written, so a later run with other settings (a low
 Each file is read twice: a scan (detection only) numbers its faces and chooses which to swap
 (``FaceSwapper.scan``/``choose``; an ``--face ID`` never seen fails the file before any
 translation, listing the IDs there were), then the swap. ``--preview`` draws the scanned faces
-with their IDs, the chosen one marked.
+with their IDs, the chosen one marked and its swap region (``--mask``) tinted red.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from translate.errors import TranslateError
 from translate.people.faces_align import AlignSpec
 from translate.people.choosing import Choice, NoSuchIdError
 from translate.people.faces_blend import BlendOptions
-from translate.people.faces_preview import draw_faces
+from translate.people.faces_preview import draw_faces, draw_mask
 from translate.people.faces_track import TrackOptions
 from translate.pipelines.faceswap import FaceSwapper, SwapOptions
 from translate.video.io import VideoError, VideoReader, even_size, probe
@@ -86,7 +86,10 @@ class _Previews:
             return
         target = self.path if self.files == 1 else self.path.with_name(f"{self.path.stem}_{src.stem}{self.path.suffix}")
         how = "" if swapper.chosen.choice.rule == "id" else swapper.chosen.choice.describe()
-        write_image(target, draw_faces(record.shown, record.frames[record.shown_index], swapper.chosen.ids, how))
+        faces = record.frames[record.shown_index]
+        regions = [swapper.region(record.shown, face) for fid, face in faces if fid in swapper.chosen.ids]
+        shown = draw_mask(record.shown, np.max(regions, axis=0)) if regions else record.shown
+        write_image(target, draw_faces(shown, faces, swapper.chosen.ids, how))
 
 
 def _choose(swapper: FaceSwapper, src: Path, frames, report: SwapReport, previews: _Previews) -> bool:
