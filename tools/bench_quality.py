@@ -313,6 +313,62 @@ def score_checkpoint(args, features, device) -> int:
     return 0
 
 
+PICTURE_HEIGHT = 128
+
+
+def _labelled(image, label: str):
+    """``image`` (uint8 HxWxC) resized to PICTURE_HEIGHT with ``label`` written in a white band above it."""
+    import cv2
+    import numpy as np
+
+    h, w = image.shape[:2]
+    width = max(1, round(w * PICTURE_HEIGHT / h))
+    body = cv2.resize(image, (width, PICTURE_HEIGHT), interpolation=cv2.INTER_AREA)
+    band = np.full((18, width, 3), 255, np.uint8)
+    cv2.putText(band, label, (3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.concatenate([band, body], axis=0)
+
+
+def comparison_picture(models: List[str], data: Path, split: str, out: Path, count: int = 4,
+                       direction: str = "AtoB") -> Path:
+    """One picture of the first ``count`` test images, a row each: input | colour map (the
+    trivial baseline every residual model starts at) | each of ``models`` (``NAME=CHECKPOINT``) |
+    the true target. The same split and baseline as the tables, so a table's numbers can be seen."""
+    import numpy as np
+
+    from translate.api import load
+    from translate.data import write_image
+
+    test = list(_pairs(data / split))[:count]
+    if not test:
+        raise SystemExit(f"bench_quality: {data / split}: no test images for --picture")
+    source, target = ("A", "B") if direction == "AtoB" else ("B", "A")
+    inputs = [a if direction == "AtoB" else b for a, b in test]
+    targets = [b if direction == "AtoB" else a for a, b in test]
+    paired = not (data / "trainA").is_dir()
+    if paired:
+        pairs = list(_pairs(data / "train"))
+        train_images = {"A": [a for a, _ in pairs], "B": [b for _, b in pairs]}
+    else:
+        train_images = {"A": _singles(data / "trainA"), "B": _singles(data / "trainB")}
+    columns = [("input", inputs), ("colour map", _colour_mapped(inputs, train_images[source],
+                                                               train_images[target], paired))]
+    for spec in models:
+        name, sep, checkpoint = spec.partition("=")
+        if not sep or not name or not checkpoint:
+            raise SystemExit(f"bench_quality: --picture-model expects NAME=CHECKPOINT, got {spec!r}")
+        model = load(checkpoint, direction=direction, device="cpu")
+        columns.append((name, [model(image) for image in inputs]))
+    columns.append(("target", targets))
+    gap = np.full((PICTURE_HEIGHT + 18, 4, 3), 255, np.uint8)
+    rows = []
+    for i in range(len(inputs)):
+        cells = [_labelled(images[i], label if i == 0 else "") for label, images in columns]
+        rows.append(np.concatenate([c for cell in cells for c in (cell, gap)][:-1], axis=1))
+    write_image(out, np.concatenate(rows, axis=0))
+    return Path(out)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split("\n\n", 2)[2])
@@ -343,7 +399,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--tiny", action="store_true", help="tiny networks: for testing this script")
     p.add_argument("--score", metavar="CHECKPOINT", help="train nothing: score CHECKPOINT on --data's split beside "
                                                          "the baselines (the demo models' scores.json)")
+    p.add_argument("--picture", metavar="OUT", help="train nothing: write a picture of --data's first test images "
+                                                   "(input | colour map | each --picture-model | target) to OUT")
+    p.add_argument("--picture-model", action="append", default=[], metavar="NAME=CHECKPOINT",
+                   help="a trained model shown in --picture (repeatable)")
+    p.add_argument("--picture-count", type=int, default=4, help="test images in --picture (default 4)")
+    p.add_argument("--direction", default="AtoB", choices=("AtoB", "BtoA"), help="--picture's direction")
     args = p.parse_args(argv)
+    if args.picture:
+        written = comparison_picture(args.picture_model, Path(args.data), args.split, Path(args.picture),
+                                     args.picture_count, args.direction)
+        print(written)
+        return 0
     args.metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     args.seeds = [int(x) for x in args.seeds.split(",") if x.strip()] or [args.seed]
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]

@@ -4,6 +4,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 
 import bench_quality  # noqa: E402
@@ -68,6 +70,27 @@ def test_tasks_with_seeds_and_baselines_end_to_end(tmp_path, capsys):
     scores = json.loads(scores_json.read_text())["scores"]
     assert set(scores) == {"model", "identity", "mean_target", "colour_map"}
     assert {"psnr_AtoB", "psnr_BtoA", "cycle_psnr_AtoB", "cycle_psnr_BtoA"} <= set(scores["model"])
+
+    # --picture: the test images in rows, input | colour map | each model | target, labelled.
+    from translate.data import read_image
+
+    picture = tmp_path / "compare.png"
+    runs = tmp_path / "runs" / "unpaired"
+    assert bench_quality.main(["--picture", str(picture), "--data", str(tmp_path / "data" / "unpaired"),
+                               "--picture-model", f"paper={runs / 'paper_s0'}",
+                               "--picture-model", f"ema={runs / 'ema_s0'}", "--picture-count", "3"]) == 0
+    image = read_image(picture)
+    height = bench_quality.PICTURE_HEIGHT + 18  # a label band above each row's pictures
+    assert image.shape[0] == 3 * height
+    assert image.shape[1] == 5 * bench_quality.PICTURE_HEIGHT + 4 * 4  # five square columns, four gaps
+    first_row, second_row = image[:height], image[height:2 * height]
+    assert (first_row[:18] < 128).any() and not (second_row[:18] < 250).any()  # labels on the first row only
+    input_cell, colour_cell = image[18:height, :128], image[18:height, 132:260]
+    assert (input_cell != colour_cell).any()  # the baseline column is the mapped input, not a copy
+    with pytest.raises(SystemExit, match="NAME=CHECKPOINT"):
+        bench_quality.main(["--picture", str(tmp_path / "x.png"), "--data", str(tmp_path / "data" / "unpaired"),
+                            "--picture-model", str(runs / "paper_s0")])
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_colour_map_baseline_fits_pairs_and_unpaired_domains():
