@@ -125,10 +125,11 @@ def test_unknown_preset_is_a_config_error():
 # Keys whose values are checked where they are used, not by a Rule: paths and run names, the
 # device (translate.devices), preprocess (translate.data's table of modes), the evaluation split
 # and metrics (translate.eval), generator_options (builder_options, against the builder's own
-# signature) and diff_augment (DiffAugment's policies).
+# signature), diff_augment (DiffAugment's policies) and CUT's nce_layers (against the generator's
+# own feature layers, tests/translators/test_cut.py).
 FREE = {"data", "name", "checkpoints_dir", "device", "preprocess", "eval_split", "eval_metrics",
         "eval_weights_dir", "generator_options", "diff_augment", "vgg_weights", "global_weights",
-        "body_weights"}
+        "body_weights", "nce_layers"}
 
 
 def _translators():

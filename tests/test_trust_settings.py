@@ -47,7 +47,7 @@ def test_train_help_lists_the_translators(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "one of: cogan, cyclegan, discogan" in out
+    assert "one of: cogan, cut, cyclegan, discogan" in out
 
 
 def test_a_size_that_does_not_fit_the_unet_names_a_generator_that_does(paired_data, tmp_path, capsys):
