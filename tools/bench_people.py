@@ -2,6 +2,7 @@
 ``mediapipe-single``) and after (``mediapipe``: everyone). Run from the repository root:
 
     OMP_NUM_THREADS=1 .venv/bin/python tools/bench_people.py
+    .venv/bin/python tools/bench_people.py --picture docs/images/people_tracked.png   # the README picture
 
 It reuses the tests' real photos (tests/people/real_photos.py: ultralytics' zidane.jpg and
 bus.jpg, people marked by hand) and synthetic clips (tests/pose_clips.py).
@@ -77,6 +78,32 @@ def switches(name: str) -> None:
           f"skeleton on the other person in {wrong} frames, missing in {missed}")
 
 
+def tracked_picture(out: Path, size: int = 128, frames: int = 24, shown=(0, 10, 13, 23)) -> Path:
+    """The crossing as a user sees it in ``people.png``: every person found, with their ID, the
+    dancer (whoever A is in the first frame) marked, at frames ``shown`` of the clip, one above the
+    other, so the README shows an ID surviving the crossing."""
+    from translate.data import write_image
+    from translate.people.poses.preview import draw_people
+
+    clip, _ = crossing_clip(frames, size)
+    rows, dancer = [], None
+    with build_estimator("mediapipe", EstimatorOptions()) as estimator:
+        tracker = IdTracker()
+        for index, frame in enumerate(clip):
+            poses = estimator.estimate_all(frame)
+            people = list(zip(tracker.update([pose_box(p) for p in poses]), poses))
+            boxed = [(pid, pose_box(pose)) for pid, pose in people if pose_box(pose) is not None]
+            if dancer is None and boxed:  # A starts on the left
+                dancer = min(boxed, key=lambda item: item[1][0])[0]
+            if index in shown:
+                drawn = draw_people(frame, people, dancer, "the dancer")
+                cv2.putText(drawn, f"frame {index}", (4, size - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255),
+                            1, cv2.LINE_AA)
+                rows += [drawn, np.full((4, drawn.shape[1], 3), 255, np.uint8)]
+    write_image(out, np.concatenate(rows[:-1], axis=0))
+    return Path(out)
+
+
 def _clip(size, frames):
     base = cv2.resize(__import__("skimage.data").data.astronaut(), (size, size), interpolation=cv2.INTER_AREA)
     return [np.roll(base, i, axis=1) for i in range(frames)]
@@ -101,6 +128,9 @@ def speed(runs, frames=60, rounds=3) -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--picture"] and len(sys.argv) == 3:
+        print(tracked_picture(Path(sys.argv[2])))
+        sys.exit(0)
     for estimator_name in ("mediapipe-single", "mediapipe"):
         found(estimator_name)
     print("a crossing (the tracker on each estimator's poses)")
