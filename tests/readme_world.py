@@ -199,6 +199,26 @@ def reference_pth(path: Path) -> Path:
     return path
 
 
+def cut_pth(path: Path) -> Path:
+    """A small CUT generator in its published latest_net_G.pth layout (anti-aliased sampling, the
+    blur filters saved as buffers), random weights."""
+    import torch
+
+    from translate.interop.layouts_cut import cut_resnet
+
+    layout = cut_resnet(ngf=4, n_blocks=2)
+    state = {}
+    for key, shape in layout.keys.items():
+        if key in layout.constants:  # the fixed blur filter, one copy per channel
+            kernel = torch.tensor(layout.constants[key]).reshape(shape[2:])
+            state[key] = kernel.expand(shape).clone()
+        else:
+            state[key] = torch.randn(shape) * 0.05
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, path)
+    return path
+
+
 def published_horse2zebra(path: Path) -> Path:
     """A file with the published horse2zebra.pth's layout and size (ResNet-9, ngf 64), random weights."""
     import torch
@@ -262,6 +282,7 @@ INPUTS = {
     "source_stats.json": lambda stage: pose_stats(stage / "source_stats.json", 48, 48),
     "target_stats.json": lambda stage: pose_stats(stage / "target_stats.json", 64, 64),
     "~/Downloads/latest_net_G_A.pth": lambda stage: reference_pth(stage / "home" / "Downloads" / "latest_net_G_A.pth"),
+    "horse2zebra_cut/latest_net_G.pth": lambda stage: cut_pth(stage / "horse2zebra_cut" / "latest_net_G.pth"),
 }
 
 

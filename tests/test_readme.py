@@ -88,6 +88,8 @@ TRAIN_FACADES = "translate train pix2pix --data datasets/facades --name facades 
 TRAIN_CONFIG = ("translate train cyclegan --data datasets/horse2zebra --name small --config cyclegan_small.yaml "
                 "--set lr=1e-4")
 TRAIN_COGAN = "translate train cogan --data datasets/faces --name co"
+TRAIN_CUT = "translate train cut --data datasets/horse2zebra --name h2z_cut"
+TINY_CUT = TINY_CYCLEGAN + " --set num_patches=16 --set projection_channels=8"
 FACES_A = "translate faces extract person_a.mp4 datasets/swap/trainA --every 5 --crop-size 128"
 FACES_B = "translate faces extract person_b_photos/ datasets/swap/trainB --crop-size 128"
 TRAIN_FACESWAP = "translate train faceswap --data datasets/swap --name a2b --size 128 --set load_size=128"
@@ -216,6 +218,19 @@ TABLE: Dict[str, Entry] = {
     "translate train discogan --data datasets/shoes_bags --name disco": Entry(
         "in-process", f"translate train discogan --data datasets/shoes_bags --name disco {FAST} --set ngf=4 --set ndf=4",
         outputs=("checkpoints/disco/generator_BtoA.safetensors",)),
+    TRAIN_CUT: Entry(
+        "in-process", f"{TRAIN_CUT} {FAST} {TINY_CUT}", why="tiny networks; 16 patches of 8 features fit a 32 px crop",
+        outputs=("checkpoints/h2z_cut/generator_AtoB.safetensors",)),
+    "translate train cut --data datasets/horse2zebra --name h2z_fast --set mode=fastcut": Entry(
+        "in-process", f"translate train cut --data datasets/horse2zebra --name h2z_fast --set mode=fastcut {FAST} "
+                      f"{TINY_CUT}", why="tiny networks", outputs=("checkpoints/h2z_fast/generator_AtoB.safetensors",)),
+    "translate apply --checkpoint checkpoints/h2z_cut --input horses/ --output zebras/": Entry(
+        "in-process", "translate apply --checkpoint checkpoints/h2z_cut --input horses/ --output zebras/",
+        inputs=("horses/",), needs=(TRAIN_CUT,), outputs=("zebras/p0.jpg",)),
+    "translate apply --checkpoint horse2zebra_cut/latest_net_G.pth --input horses/ --output zebras/": Entry(
+        "in-process", "translate apply --checkpoint horse2zebra_cut/latest_net_G.pth --input horses/ --output zebras/",
+        inputs=("horse2zebra_cut/latest_net_G.pth", "horses/"), why="a small file in CUT's published layout",
+        outputs=("zebras/p0.jpg",)),
     TRAIN_COGAN: Entry(
         "in-process", f"{TRAIN_COGAN} {FAST} --set ngf=4 --set ndf=4 --set nef=4 --set latent_dim=8 "
                       "--set invert_iterations=3 --set invert_restarts=2",

@@ -48,7 +48,10 @@ def patch_nce_loss(query: Tensor, key: Tensor, temperature: float = 0.07,
 
 @LOSSES.register("patchnce")
 class PatchNCELoss(nn.Module):
-    """PatchNCE over sampled patch features: ``patch_nce_loss`` with its temperature set once."""
+    """PatchNCE (CUT): each output patch should match the input patch at its place, not the others.
+
+    ``patch_nce_loss`` with its temperature and negatives set once; see the module docstring.
+    """
 
     def __init__(self, temperature: float = 0.07, negatives_from_batch: bool = False):
         super().__init__()
