@@ -216,6 +216,16 @@ def _singles(folder: Path):
     return [read_image(p) for p in list_images(folder)]
 
 
+def _training_images(data: Path):
+    """(paired, {"A": images, "B": images}) of ``data``'s training split: the halves of train/'s
+    side-by-side pairs, or trainA/ and trainB/ of an unpaired dataset."""
+    paired = not (data / "trainA").is_dir()
+    if paired:
+        pairs = list(_pairs(data / "train"))
+        return True, {"A": [a for a, _ in pairs], "B": [b for _, b in pairs]}
+    return False, {"A": _singles(data / "trainA"), "B": _singles(data / "trainB")}
+
+
 COLOUR_FIT_IMAGES = 256
 
 
@@ -248,12 +258,7 @@ def baselines(data: Path, split: str, directions: List[str], features) -> Dict[s
     from translate.eval.metrics import METRICS
 
     test = list(_pairs(data / split))
-    paired = not (data / "trainA").is_dir()
-    if paired:
-        pairs = list(_pairs(data / "train"))
-        train_images = {"A": [a for a, _ in pairs], "B": [b for _, b in pairs]}
-    else:
-        train_images = {"A": _singles(data / "trainA"), "B": _singles(data / "trainB")}
+    paired, train_images = _training_images(data)
     h, w = test[0][0].shape[:2]
     out: Dict[str, Dict[str, float]] = {"identity": {}, "mean_target": {}, "colour_map": {}}
     for direction in directions:
@@ -345,12 +350,7 @@ def comparison_picture(models: List[str], data: Path, split: str, out: Path, cou
     source, target = ("A", "B") if direction == "AtoB" else ("B", "A")
     inputs = [a if direction == "AtoB" else b for a, b in test]
     targets = [b if direction == "AtoB" else a for a, b in test]
-    paired = not (data / "trainA").is_dir()
-    if paired:
-        pairs = list(_pairs(data / "train"))
-        train_images = {"A": [a for a, _ in pairs], "B": [b for _, b in pairs]}
-    else:
-        train_images = {"A": _singles(data / "trainA"), "B": _singles(data / "trainB")}
+    paired, train_images = _training_images(data)
     columns = [("input", inputs), ("colour map", _colour_mapped(inputs, train_images[source],
                                                                train_images[target], paired))]
     for spec in models:

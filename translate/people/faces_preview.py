@@ -12,19 +12,11 @@ import cv2
 import numpy as np
 
 from translate.people.faces_choose import Numbered
+from translate.people.labels import draw_label
 
 CHOSEN = (255, 220, 0)  # yellow: the face that is swapped
 OTHER = (200, 200, 200)
 REGION = np.array([255, 60, 60], np.float32)  # red tint of the mask preview
-
-
-def _label(canvas: np.ndarray, text: str, x: int, y: int, colour, scale: float) -> None:
-    thickness = max(1, int(round(scale * 2)))
-    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-    x = int(np.clip(x, 0, max(0, canvas.shape[1] - w - 2)))
-    y = int(np.clip(y, h + base + 2, canvas.shape[0] - 1))
-    cv2.rectangle(canvas, (x, y - h - base - 2), (x + w + 2, y), (0, 0, 0), -1)
-    cv2.putText(canvas, text, (x + 1, y - base), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA)
 
 
 def draw_faces(image: np.ndarray, faces: Sequence[Numbered], chosen: Collection[int], why: str = "") -> np.ndarray:
@@ -36,7 +28,7 @@ def draw_faces(image: np.ndarray, faces: Sequence[Numbered], chosen: Collection[
         colour = CHOSEN if fid in chosen else OTHER
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, max(1, int(round(scale * (3 if fid in chosen else 1)))))
         label = f"ID {fid}" + (f" (swapped{': ' + why if why else ''})" if fid in chosen else "")
-        _label(out, label, x, y - 2, colour, scale)
+        draw_label(out, label, x, y - 2, colour, scale)
     return out
 
 

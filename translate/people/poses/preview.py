@@ -11,20 +11,13 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
+from translate.people.labels import draw_label
+
 from .choose import Person, pose_box
 from .render import FigureStyle, render_pose
 
 CHOSEN = (255, 220, 0)  # yellow box and label: the person whose figures are made
 OTHER = (200, 200, 200)
-
-
-def _label(canvas: np.ndarray, text: str, x: int, y: int, colour, scale: float) -> None:
-    thickness = max(1, int(round(scale * 2)))
-    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-    x = int(np.clip(x, 0, max(0, canvas.shape[1] - w - 2)))
-    y = int(np.clip(y, h + base + 2, canvas.shape[0] - 1))
-    cv2.rectangle(canvas, (x, y - h - base - 2), (x + w + 2, y), (0, 0, 0), -1)
-    cv2.putText(canvas, text, (x + 1, y - base), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness, cv2.LINE_AA)
 
 
 def draw_people(image: np.ndarray, people: Sequence[Person], chosen: Optional[int] = None, why: str = "",
@@ -45,5 +38,5 @@ def draw_people(image: np.ndarray, people: Sequence[Person], chosen: Optional[in
         if pid == chosen:
             cv2.rectangle(out, (x0, y0), (x1, y1), CHOSEN, max(1, int(round(scale * 2))))
         label = f"ID {pid}" + (f" (chosen{': ' + why if why else ''})" if pid == chosen else "")
-        _label(out, label, x0, y0 - 2, colour, scale)
+        draw_label(out, label, x0, y0 - 2, colour, scale)
     return out
