@@ -186,7 +186,7 @@ def import_submodules(package_name: str) -> List[str]:
 
 # What every generator declares on its class (translate.nets.contract.Generator gives the defaults).
 GENERATOR_CONTRACT = ("size_multiple", "supports_gradient_checkpointing", "feature_layers", "encode",
-                      "residual_output", "export_unsupported", "supports_sampling")
+                      "forward_with_features", "residual_output", "export_unsupported", "supports_sampling")
 GENERATORS = Registry("generator", discover="translate.nets", contract=GENERATOR_CONTRACT)
 DISCRIMINATORS = Registry("discriminator", discover="translate.nets")
 LOSSES = Registry("loss", discover="translate.losses")

@@ -115,6 +115,33 @@ def test_checkpointed_features_equal_plain_ones():
         torch.testing.assert_close(a, b)
 
 
+@pytest.mark.parametrize("checkpointed", [False, True])
+def test_resnet_gives_its_output_and_features_from_one_pass_equal_to_two(checkpointed):
+    """forward_with_features: the same output as forward and the same activations as encode
+    (CUT's keys from the pass that translates the sources), residual head and checkpoints included."""
+    torch.manual_seed(0)
+    net = build_generator("resnet", ngf=4, n_blocks=2, residual=True, downsample="antialias", upsample="antialias")
+    with torch.no_grad():  # a non-zero network on top of the colour map
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    net.set_gradient_checkpointing(checkpointed)
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    out, features = net.forward_with_features(x, ["block1", "input", "down0"])
+    assert torch.equal(out, net(x))
+    for a, b in zip(features, net.encode(x, ["block1", "input", "down0"])):
+        assert torch.equal(a, b)
+    out.mean().backward()  # the features are the pass's own: the output's gradient reaches every weight
+    assert all(p.grad is not None for p in net.parameters() if p.requires_grad)
+
+
+def test_a_generator_whose_forward_is_not_its_stages_gives_no_features_from_it():
+    net = build_generator("unet", in_channels=3, out_channels=3, ngf=4, num_downs=3).eval()
+    x = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        out, features = net.forward_with_features(x, ["down0"])
+        assert features is None and torch.equal(out, net(x))
+
+
 def test_capabilities_are_declared_per_class():
     assert build_generator("resnet", ngf=4).supports_gradient_checkpointing
     assert not build_generator("unet", ngf=4, num_downs=3).supports_gradient_checkpointing

@@ -171,6 +171,36 @@ def test_fastcut_step_flips_and_logs_nce_without_identity(unpaired_data, tmp_pat
     assert all(p.grad is not None for p in cut.generators["F"].parameters())
 
 
+@pytest.mark.parametrize("mode", ["cut", "fastcut"])
+def test_keys_come_from_the_translating_pass_and_give_the_same_loss(unpaired_data, tmp_path, monkeypatch, mode):
+    """Unflipped, PatchNCE's keys are the features of the pass that translated the sources: one
+    encoder pass (the queries') instead of two, and the same loss as encoding the sources again.
+    A flipped FastCUT pass saw the mirrored sources, so its keys get their own pass."""
+    run = _run(unpaired_data, tmp_path, mode=mode)
+    cut = CUT(_prepared(run), run.train)
+    batch = {"A": torch.rand(1, 3, 32, 32) * 2 - 1, "B": torch.rand(1, 3, 32, 32) * 2 - 1}
+    g_class = type(cut.generators["G"])
+    encode, with_features = g_class.encode, g_class.forward_with_features
+    calls = []
+    monkeypatch.setattr(g_class, "encode", lambda self, x, layers: calls.append(1) or encode(self, x, layers))
+    seen_flips = set()
+    for _ in range(8):
+        state = cut.rng.get_state()
+        flipped = cut.opts.flip_equivariance and bool(torch.rand((), generator=torch.Generator().set_state(state)) < 0.5)
+        seen_flips.add(flipped)
+        calls.clear()
+        monkeypatch.setattr(g_class, "forward_with_features", with_features)
+        one_pass = cut.generator_loss(batch)
+        assert len(calls) == (2 if flipped else 1)
+        # The same step with the keys encoded separately: the same numbers.
+        cut.rng.set_state(state)
+        monkeypatch.setattr(g_class, "forward_with_features", lambda self, x, layers: (self(x), None))
+        two_passes = cut.generator_loss(batch)
+        assert torch.equal(one_pass.logs["NCE"], two_passes.logs["NCE"])
+        assert torch.equal(one_pass.loss, two_passes.loss)
+    assert seen_flips == ({False, True} if mode == "fastcut" else {False})
+
+
 def test_cut_learns_to_keep_patches_apart(unpaired_data, tmp_path):
     """NCE alone (no GAN) from a random start: the output's patches become recognisable, from
     above chance (log 16: every patch alike) to below it."""

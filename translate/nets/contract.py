@@ -12,6 +12,9 @@ says on its class, or per instance where it depends on the depth:
 * ``feature_layers`` (tuple of names, class default empty): the encoder layers whose
   activations ``encode(x, layers)`` returns, one ``B x C x h x w`` tensor per name asked, in the
   order asked. Contrastive translators (CUT) sample patches from them. ``"input"`` is the image.
+* ``forward_with_features(x, layers)``: the output and, where the forward pass itself runs the
+  encoder stages, their activations at ``layers`` from that same pass (else None: ask ``encode``).
+  CUT's PatchNCE keys are the source's features, which translating the source has just computed.
 * ``residual_output()``: its ResidualOutput head, or None (U-Net and ResNet may have one).
 * ``export_unsupported`` (class, str or None): why it cannot be exported as a fixed graph.
 * ``supports_sampling`` (class, bool): whether ``sample(z)`` draws images from noise (CoGAN).
@@ -55,6 +58,12 @@ class Generator(nn.Module):
     def encoder_stages(self) -> List[Stage]:
         """The named encoder stages ``encode`` runs in order; a generator with feature layers overrides it."""
         return []
+
+    def forward_with_features(self, x: torch.Tensor,
+                              layers: Sequence[str]) -> Tuple[torch.Tensor, Optional[List[torch.Tensor]]]:
+        """``self(x)`` and the activations at ``layers`` of that same pass, or None where the forward
+        pass does not run ``encoder_stages`` as they are (then ``encode`` computes them)."""
+        return self(x), None
 
     def residual_output(self) -> Optional[ResidualOutput]:
         """Its residual head (``clamp(M(input) + network)``), or None."""

@@ -13,14 +13,15 @@ pads images up to it).
 """
 from __future__ import annotations
 
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
 from translate.errors import InvalidSettingError
 from translate.nets.antialias import BlurDownsample, BlurUpsample
-from translate.nets.contract import Generator, Stage, layer_names, register_generator, resnet_stages
+from translate.nets.contract import (Generator, Stage, collect_features, layer_names, register_generator,
+                                     resnet_stages)
 from translate.nets.layers import conv_bias, conv_padding_mode, norm_layer, padding_layer, run_stages
 from translate.nets.residual import ResidualOutput, make_residual_output
 
@@ -322,6 +323,17 @@ class ResnetGenerator(Generator):
         stages = [self.stem, *self.down, *self.blocks, *self.up, self.head]
         out = run_stages(stages, x, self.gradient_checkpointing)
         return out if self.residual is None else self.residual(x, out)
+
+    def forward_with_features(self, x: torch.Tensor,
+                              layers: Sequence[str]) -> Tuple[torch.Tensor, Optional[List[torch.Tensor]]]:
+        # The same stages as forward, in the same order (so the same numbers), keeping the
+        # activations asked for: CUT's keys without a second encoder pass (~10% of its step).
+        found = collect_features(self.encoder_stages(), x, self.feature_layers, self.feature_layers,
+                                 type(self).__name__, self.gradient_checkpointing)
+        h = found[-1]  # after the last residual block: every encoder stage has run
+        out = run_stages([*self.up, self.head], h, self.gradient_checkpointing)
+        by_name = dict(zip(self.feature_layers, found))
+        return (out if self.residual is None else self.residual(x, out)), [by_name[name] for name in layers]
 
     def encoder_stages(self) -> List[Stage]:
         return resnet_stages(self.stem, self.down, self.blocks)

@@ -216,7 +216,11 @@ class CUT(Translator):
         # the reference's batch of two alike).
         real = torch.cat([real_a, real_b]) if o.nce_idt else real_a
         flipped = o.flip_equivariance and bool(torch.rand((), generator=self.rng) < 0.5)
-        fake = g(real.flip(3) if flipped else real)
+        source_features = None
+        if o.lambda_nce > 0 and not flipped:  # the pass over the sources also gives PatchNCE's keys
+            fake, source_features = g.forward_with_features(real, self.layers)
+        else:  # a flipped pass's features are not the sources': the keys get their own pass
+            fake = g(real.flip(3) if flipped else real)
         fake_b = fake[:count]
         gan = self.adversarial.generator_loss(self.discriminators["D"](self.for_discriminator(fake_b))) * o.lambda_gan
         logs: Dict[str, torch.Tensor] = {"G_gan": gan.detach()}
@@ -225,7 +229,7 @@ class CUT(Translator):
         if o.nce_idt:
             fakes["identity"] = fake[count:].detach()
         if o.lambda_nce > 0:
-            nce_x, nce_y = self._patch_nce(real, fake, flipped, count)
+            nce_x, nce_y = self._patch_nce(real, fake, flipped, count, source_features)
             logs["NCE"] = nce_x.detach()
             if nce_y is not None:
                 logs["NCE_idt"] = nce_y.detach()
@@ -233,16 +237,20 @@ class CUT(Translator):
             total = total + nce_x * o.lambda_nce
         return StepResult(total, logs, fakes)
 
-    def _patch_nce(self, sources: torch.Tensor, outputs: torch.Tensor, flipped: bool,
-                   count: int) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    def _patch_nce(self, sources: torch.Tensor, outputs: torch.Tensor, flipped: bool, count: int,
+                   source_features: Optional[List[torch.Tensor]] = None) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Mean PatchNCE over the layers, of the first ``count`` outputs against their sources and,
-        when more were translated (CUT's identity term), of the rest against theirs."""
+        when more were translated (CUT's identity term), of the rest against theirs. The keys are
+        ``source_features`` (from the translating pass) where given, else the sources encoded."""
         g, heads = self.generators["G"], self.generators["F"]
         queries = g.encode(outputs, self.layers)
         if flipped:  # the output of a flipped input, flipped back: equivariance is what is compared
             queries = [q.flip(3) for q in queries]
-        with torch.no_grad():  # the loss detaches the keys: no graph to build for them
-            keys = g.encode(sources, self.layers)
+        if source_features is not None:  # the loss detaches the keys: no gradient through them
+            keys = [feature.detach() for feature in source_features]
+        else:
+            with torch.no_grad():
+                keys = g.encode(sources, self.layers)
         locations = sample_locations(keys, self.opts.num_patches, self.rng)
         queries = heads(queries, locations)
         with torch.no_grad():
