@@ -461,6 +461,32 @@ def test_a_pipeline_is_served_from_its_declaration_alone(run_dir, image_file, tm
     assert len(jobs) == 1
 
 
+def test_a_pipeline_pick_reaches_the_job_and_the_page(run_dir, image_file, tmp_path):
+    """What a pipeline asks beside the upload (who dances, which face): typed on the page, handed
+    to the job as text, its default when left empty."""
+    from translate.pipelines.registry import Pick
+    from translate.serve.app import build
+
+    answers = []
+
+    def outline(job: PipelineJob) -> str:
+        answers.append(job.chosen(who))
+        write_image(job.destination, read_image(job.source))
+        return "outlined"
+
+    who = Pick("who", "largest, centre or an ID", "largest")
+    sketch = Pipeline("sketch", "Sketch", "Draw it.", (Input(IMAGE, "a photo"),), IMAGE, outline, pick=who)
+    models, _ = discover([run_dir.parent], pipelines=[sketch])
+    handlers = Handlers(ModelCache(models, "cpu", [sketch]), OutputFolder(tmp_path / "out"), UploadLimits(),
+                        [run_dir.parent])
+    assert handlers.run_pipeline("tiny", str(image_file), "fp32", "sketch", " 2 ")[1].startswith("Done")
+    assert handlers.run_pipeline("tiny", str(image_file), "fp32", "sketch", "")[1].startswith("Done")
+    assert handlers.run_pipeline("tiny", str(image_file), "fp32", "sketch")[1].startswith("Done")
+    assert answers == ["2", "largest", "largest"]
+    boxes = {b.elem_id: b for b in build(handlers).blocks.values() if getattr(b, "elem_id", None)}
+    assert boxes["sketch-choice"].value == "largest" and boxes["sketch-choice"].label == "who"
+
+
 def test_the_page_has_a_tab_per_registered_pipeline(handlers):
     from translate.pipelines.registry import list_pipelines
     from translate.serve.app import build
@@ -531,7 +557,11 @@ def test_face_swap_tab_runs_the_whole_pipeline_on_a_clip(tmp_path):
     video = make_face_video(tmp_path / "face.mp4", frames=4)
     refused = handlers.run_pipeline("swap", str(video), "fp32", "dance")[1]
     assert refused == "Error: swap is a faceswap model: use its own tab"
-    path, status = handlers.run_pipeline("swap", str(video), "fp32", "faceswap")
+    assert handlers.run_pipeline("swap", str(video), "fp32", "faceswap", "tallest")[1] \
+        == "Error: 'which face' must be an ID (1, 2, ...) or one of largest, centre; got 'tallest'"
+    absent = handlers.run_pipeline("swap", str(video), "fp32", "faceswap", "7")
+    assert absent[0] is None and absent[1].startswith("Error: ") and "7" in absent[1], absent
+    path, status = handlers.run_pipeline("swap", str(video), "fp32", "faceswap", "centre")
     assert status.startswith("Done: face swap"), status
     frames, _, _, audio_seconds, _ = read_back(path)
     assert len(frames) == 4 and frames[0].shape == (160, 192, 3) and audio_seconds
@@ -549,6 +579,10 @@ def test_dance_tab_runs_the_whole_pipeline_on_a_clip(tmp_path, dancer):  # noqa:
     photo = write_image(tmp_path / "still.png", np.zeros((32, 32, 3), np.uint8))
     assert handlers.run_pipeline("moves", str(photo), "fp32")[1] == "Error: dance takes a video of someone dancing"
     source = write_clip(tmp_path / "source.mp4", astronaut_frames(4, size=48), fps=8)
+    assert handlers.run_pipeline("moves", str(source), "fp32", "dance", "everyone")[1] \
+        == "Error: 'who dances' must be an ID (1, 2, ...) or one of largest, centre; got 'everyone'"
+    absent = handlers.run_pipeline("moves", str(source), "fp32", "dance", "9")
+    assert absent[0] is None and "9" in absent[1], absent
     path, status = handlers.run_pipeline("moves", str(source), "fp32")
     assert status.startswith("Done: 4 frames") and "not normalised" in status, status
     frames, _, _, audio_seconds, _ = read_back(path)

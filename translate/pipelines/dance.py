@@ -325,7 +325,10 @@ def face_stage(model: Model) -> Optional[Model]:
 # --- the declaration `translate serve` builds its Dance tab from (translate.pipelines.registry) ---------
 
 from translate.pipelines.registry import (  # noqa: E402  (the declaration needs the code above)
-    POSE_SEQUENCE, VIDEO, Input, Pipeline, PipelineJob, register_pipeline)
+    POSE_SEQUENCE, VIDEO, Input, Pick, Pipeline, PipelineJob, register_pipeline)
+
+WHO_DANCES = Pick("who dances", "in a video with several people: largest, centre, or an ID (as dance --preview "
+                                  "numbers them)", "largest")
 
 def serve_dance(job: PipelineJob) -> str:
     """One upload through the whole dance with the model serve loaded (and its face stage, when the
@@ -333,8 +336,9 @@ def serve_dance(job: PipelineJob) -> str:
     checkpoint the source keeps its own framing (as --no-normalise), and the line returned says so."""
     model = job.model
     normalise = bool((model.spec.preprocess or {}).get("pose_stats"))
-    result = dance(model, Path(job.source), Path(job.destination), DanceOptions(normalise=normalise, progress=False),
-                   face=face_stage(model))
+    source_person = PersonChoice.parse(job.chosen(WHO_DANCES), f"'{WHO_DANCES.label}'")  # refused before any work
+    options = DanceOptions(normalise=normalise, progress=False, source_person=source_person)
+    result = dance(model, Path(job.source), Path(job.destination), options, face=face_stage(model))
     if result.problem:
         raise TranslateError(f"dance: {result.problem}")
     framing = "" if normalise else " (not normalised: the checkpoint has no pose statistics)"
@@ -345,4 +349,4 @@ register_pipeline(Pipeline(
     name="dance", title="Dance", summary="Pose transfer: the checkpoint's person does the moves of the person "
                                          "in the video.",
     inputs=(Input(VIDEO, "a video of someone dancing"),), model=POSE_SEQUENCE, run=serve_dance,
-    stages=(FACE_STAGE,), how_to_train="translate train pose2frame"))
+    stages=(FACE_STAGE,), how_to_train="translate train pose2frame", pick=WHO_DANCES))

@@ -225,7 +225,10 @@ def swap_checkpoint(job: FaceSwapJob, make_detector: Callable[[], Any],
 # --- the declaration `translate serve` builds its Face swap tab from (translate.pipelines.registry) ------
 
 from translate.pipelines.registry import (  # noqa: E402  (the declaration needs the code above)
-    FACE, IMAGE, VIDEO, Input, Pipeline, PipelineJob, register_pipeline)
+    FACE, IMAGE, VIDEO, Input, Pick, Pipeline, PipelineJob, register_pipeline)
+
+WHICH_FACE = Pick("which face", "with several faces: largest, centre, or an ID (as faceswap --preview numbers "
+                                  "them); the others are left as they are", "largest")
 
 
 def serve_faceswap(job: PipelineJob) -> str:
@@ -234,7 +237,8 @@ def serve_faceswap(job: PipelineJob) -> str:
     from translate.people.faces_detect import build_detector
 
     spec = job.model.spec
-    options = SwapOptions(AlignSpec(int((spec.preprocess or {}).get("size") or 256)))
+    choice = Choice.parse(job.chosen(WHICH_FACE), f"'{WHICH_FACE.label}'", "face")  # refused before any work
+    options = SwapOptions(AlignSpec(int((spec.preprocess or {}).get("size") or 256)), choice=choice)
     with build_detector("mediapipe") as detector:
         swapper = FaceSwapper(job.model, detector, options)
         report = swap_batch(swapper, [(Path(job.source), Path(job.destination))], VideoOptions(), overwrite=True,
@@ -248,4 +252,4 @@ register_pipeline(Pipeline(
     name="faceswap", title="Face swap", summary="Swap the face in a video or a photo for the one the model "
                                                 "was trained on.",
     inputs=(Input(VIDEO, "a video with a face"), Input(IMAGE, "a photo with a face")), model=FACE,
-    run=serve_faceswap, how_to_train="translate train faceswap"))
+    run=serve_faceswap, how_to_train="translate train faceswap", pick=WHICH_FACE))

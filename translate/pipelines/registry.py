@@ -74,6 +74,17 @@ class Input:
     label: str
 
 
+@dataclass(frozen=True)
+class Pick:
+    """One thing the user picks for a run besides the upload, as a line of text: who in the video
+    (``largest``, ``centre`` or an ID from a preview). ``label`` names it on the page and in a
+    refusal; ``hint`` says what may be typed; ``default`` is what an empty field means."""
+
+    label: str
+    hint: str
+    default: str
+
+
 @dataclass
 class PipelineJob:
     """One run of a pipeline on one upload, as serve hands it over.
@@ -87,6 +98,11 @@ class PipelineJob:
     checkpoint: Path
     source: Path
     destination: Path
+    choice: str = ""  # the user's answer to the pipeline's Pick; empty = its default
+
+    def chosen(self, pick: Optional["Pick"]) -> str:
+        """The answer to ``pick``: what was typed, or its default when nothing was."""
+        return (self.choice or "").strip() or (pick.default if pick else "")
 
 
 Run = Callable[[PipelineJob], str]  # -> one line saying what was done; raises TranslateError on failure
@@ -104,6 +120,7 @@ class Pipeline:
     run: Run
     stages: Tuple[str, ...] = ()  # other generators of the same run folder it loads itself: not directions
     how_to_train: str = ""  # the command that makes a checkpoint of its kind, for an empty menu
+    pick: Optional[Pick] = None  # what the page asks beside the upload (who dances, which face)
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():

@@ -167,16 +167,20 @@ def _pipeline_tab(gr, handlers: Handlers, pipeline: Pipeline, precision: Any) ->
     model = gr.Dropdown(models, value=models[0][1] if models else None, label=f"{pipeline.title.lower()} model",
                         elem_id=f"{pipeline.name}-model")
     upload = gr.File(file_types=list(pipeline.media), label=pipeline.wanted(), elem_id=f"{pipeline.name}-upload")
+    inputs = [model, upload, precision]
+    if pipeline.pick is not None:  # who dances, which face: a line of text, its default shown
+        inputs.append(gr.Textbox(value=pipeline.pick.default, label=pipeline.pick.label,
+                                 info=pipeline.pick.hint, elem_id=f"{pipeline.name}-choice"))
     run = gr.Button("Run the pipeline", variant="primary", elem_id=f"run-{pipeline.name}")
     status = gr.Markdown(elem_id=f"{pipeline.name}-status")
     result = gr.Video(label="result", elem_id=f"{pipeline.name}-result", elem_classes=["pipeline-result"])
 
-    def on_run(name, uploaded, prec, progress=gr.Progress()):
+    def on_run(name, uploaded, prec, choice="", progress=gr.Progress()):
         progress(0.0, desc=f"running the whole {pipeline.title.lower()} pipeline (this takes a while)")
-        path, message = handlers.run_pipeline(name, uploaded, prec, pipeline.name)
+        path, message = handlers.run_pipeline(name, uploaded, prec, pipeline.name, choice)
         return (str(path) if path else None), message
 
-    run.click(on_run, [model, upload, precision], [result, status], concurrency_id=MODEL_GROUP)
+    run.click(on_run, inputs, [result, status], concurrency_id=MODEL_GROUP)
 
 
 def _examples(gr, target, sets: List[List[str]], elem_id: str, single: bool = False) -> None:

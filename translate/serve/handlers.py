@@ -177,9 +177,10 @@ class Handlers:
         return list(self.cache.pipelines.values())
 
     def run_pipeline(self, name: str, file: Optional[str], precision: str,
-                     pipeline: Optional[str] = None) -> Tuple[Optional[Path], str]:
+                     pipeline: Optional[str] = None, choice: str = "") -> Tuple[Optional[Path], str]:
         """``pipeline`` (default: the one that runs the model's kind) on one upload with the model
-        ``name``: the upload is checked first, then that the pipeline runs this kind of model."""
+        ``name`` and the answer ``choice`` to its Pick (who dances, which face): the upload is
+        checked first, then that the pipeline runs this kind of model."""
         try:
             if not file:
                 raise UploadError("no video: upload one first")
@@ -190,7 +191,7 @@ class Handlers:
                 raise self.cache.refuse_kind(model)
             destination = self.outputs.new(RESULT_SUFFIX[media], f"{Path(file).stem}_{chosen.name}")
             started = time.perf_counter()
-            note = self.cache.run_pipeline(chosen, name, Path(file), destination, precision)
+            note = self.cache.run_pipeline(chosen, name, Path(file), destination, precision, choice or "")
             return destination, f"Done: {note} in {time.perf_counter() - started:.1f} s"
         except Exception as exc:  # noqa: BLE001
             return None, _fail(exc)

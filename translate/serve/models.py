@@ -285,13 +285,13 @@ class ModelCache:
                 on_frames=counter.update, on_message=lambda m: None)
 
     def run_pipeline(self, pipeline: Pipeline, name: str, source: Path, destination: Path,
-                     precision: str = DEFAULT_PRECISION) -> str:
-        """``pipeline`` on one upload with the model ``name`` (loaded once and kept, as for images);
-        returns the pipeline's one line about what it did."""
+                     precision: str = DEFAULT_PRECISION, choice: str = "") -> str:
+        """``pipeline`` on one upload with the model ``name`` (loaded once and kept, as for images)
+        and the user's ``choice`` (the answer to its Pick); returns the pipeline's one line about what it did."""
         model = self._require(name, pipeline.model)
         with self.lock:
             loaded = self._load(model, None, precision)
-            return pipeline.run(PipelineJob(loaded, model.path, Path(source), Path(destination)))
+            return pipeline.run(PipelineJob(loaded, model.path, Path(source), Path(destination), choice))
 
 
 class _FrameCounter:
