@@ -210,3 +210,31 @@ def test_dance_takes_the_source_person_asked_for_and_shows_who_in_a_preview(chec
     assert main(["dance", "--checkpoint", str(checkpoint), "--source", str(source), "--output",
                  str(tmp_path / "o.mp4"), "--no-normalise", "--source-person", "middle"]) != 0
     assert "--source-person must be an ID" in capsys.readouterr().err
+
+
+def test_a_model_trained_on_figures_with_hands_dances_with_hands(dancer, tmp_path, monkeypatch):  # noqa: F811
+    """The figure skeleton the checkpoint was trained with decides: body25_hands figures ask the
+    source's estimator for hands too (drawing them is tests/people/test_poses_hands.py's)."""
+    import translate.pipelines.dance as dance_module
+    from translate.people.poses import hands as hands_module
+
+    figure = json.loads((dancer / "figure.json").read_text())
+    (dancer / "figure.json").write_text(json.dumps({**figure, "skeleton": "body25_hands"}))
+    assert main(["train", "pose2frame", "--data", str(dancer), "--name", "h", "--checkpoints-dir",
+                 str(tmp_path / "ck"), "--size", "32", "--steps", "1", "--num-workers", "0",
+                 *sum((["--set", s] for s in TINY + ["tensorboard=false", "flip=false"]), [])]) == 0
+    asked = []
+    build = dance_module.build_estimator
+    monkeypatch.setattr(dance_module, "build_estimator", lambda name, options: asked.append(options) or
+                        build(name, options))
+
+    def one_hand_at_her_left_wrist(self, image):  # a stand-in for the hand model: hers are out of the picture
+        return [np.array([[46.0, 80.0, 0.9]] + [[46.0 + (k % 5) * 2, 80.0 - 3 * (1 + k // 5), 0.9]
+                                                 for k in range(20)], np.float32)]
+
+    monkeypatch.setattr(hands_module.HandLandmarks, "__call__", one_hand_at_her_left_wrist)
+    source = write_clip(tmp_path / "s.mp4", astronaut_frames(2, size=128), fps=8)
+    out = tmp_path / "o.mp4"
+    assert main(["dance", "--checkpoint", str(tmp_path / "ck" / "h"), "--source", str(source), "--output", str(out),
+                 "--no-normalise"]) == 0
+    assert asked and asked[0].hands  # the hands model ran for the source

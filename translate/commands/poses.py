@@ -24,7 +24,8 @@ def _size(value: str) -> Tuple[int, int]:
 def add_figure_args(p: argparse.ArgumentParser) -> None:
     """Figure and smoothing options shared by extract, render and dance."""
     p.add_argument("--figure", default="coco18", help="skeleton the figures are drawn in: coco18 (default), body25 "
-                                                     "(with feet) or mediapipe33")
+                                                     "(with feet), body25_hands (feet and fingers: hands are found "
+                                                     "too) or mediapipe33")
     p.add_argument("--figure-mode", choices=("colour", "labels"), default="colour",
                    help="colour: one RGB figure (default); labels: one channel per limb (saved as .npy)")
     p.add_argument("--min-confidence", type=float, default=0.3, help="joints below this confidence are not drawn")

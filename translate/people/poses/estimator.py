@@ -42,6 +42,7 @@ class EstimatorOptions:
     tracking_confidence: float = 0.5
     min_visibility: float = DEFAULT_MIN_VISIBILITY  # joints below it are not seen (seen.py says why 0.5)
     scan_every: int = 30  # frames between scans for people walking in (everyone.py); 1 = every frame
+    hands: bool = False  # also both hands of each person (hands.py): for figures drawn with hands
 
     def __post_init__(self):
         check_threshold(self.min_visibility, "--min-visibility")
@@ -145,5 +146,11 @@ def _area(pose: Pose) -> float:
 
 
 def build_estimator(name: str = "mediapipe", options: EstimatorOptions = EstimatorOptions()) -> PoseEstimator:
-    """The backend ``name``, returning only the joints seen at ``options.min_visibility``."""
-    return SeenOnly(POSE_ESTIMATORS.build(name, options=options), options.min_visibility)
+    """The backend ``name`` (with each person's hands when ``options.hands``), returning only the
+    joints seen at ``options.min_visibility``."""
+    backend = POSE_ESTIMATORS.build(name, options=options)
+    if options.hands:
+        from .hands import WithHands  # MediaPipe Hands' graph is built only for figures with hands
+
+        backend = WithHands(backend, options.video)
+    return SeenOnly(backend, options.min_visibility)

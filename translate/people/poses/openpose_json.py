@@ -4,7 +4,8 @@ Layout (OpenPose ``--write_json``): ``{"version": 1.3, "people": [{"person_id": 
 "pose_keypoints_2d": [x0, y0, c0, x1, ...], "face_keypoints_2d": [], "hand_left_keypoints_2d":
 [], "hand_right_keypoints_2d": [], "pose_keypoints_3d": [], ...}]}``; pixel coordinates,
 missing joints are 0, 0, 0. The skeleton is recognised by the joint count (25 = BODY_25,
-18 = COCO-18, 33 = MediaPipe). We add one key OpenPose does not write, ``"canvas_size": [w,
+18 = COCO-18, 33 = MediaPipe); hands, where the lists hold them, make it ``body25_hands`` (or
+``mediapipe33_hands``), a missing hand's list being empty. We add one key OpenPose does not write, ``"canvas_size": [w,
 h]``, so a figure can be rendered at the frame's size without the frame; OpenPose readers
 ignore it, and files without it need a size from the caller. ``person_id`` holds the tracker's
 ID of each person (``translate.people.tracking``: the same number in every frame of a clip),
@@ -22,7 +23,9 @@ from typing import List, Optional, Tuple
 from translate.errors import InputNotFoundError, TranslateError
 from translate.fileio import atomic_write_text
 
-from .skeletons import Pose, skeleton_for_count
+from .skeletons import HAND_POINTS, WITH_HANDS, Pose, skeleton_for_count
+
+BODY_OF = {hands: body for body, hands in WITH_HANDS.items()}  # a *_hands skeleton -> its body's
 
 SUFFIX = "_keypoints.json"
 NO_ID = -1  # OpenPose's person_id for a person it does not track
@@ -54,11 +57,33 @@ class PoseFrame:
         return max(self.people, key=lambda p: float(p.points[:, 2].sum()), default=None)
 
 
+def _flat(points) -> list:
+    return [round(float(v), 3) for v in points.reshape(-1)]
+
+
 def _person(pose: Pose, pid: int) -> dict:
-    return {"person_id": [pid], "pose_keypoints_2d": [round(float(v), 3) for v in pose.points.reshape(-1)],
-            "face_keypoints_2d": [], "hand_left_keypoints_2d": [], "hand_right_keypoints_2d": [],
+    """A ``*_hands`` pose is written as OpenPose does: the body in ``pose_keypoints_2d``, each hand
+    in its own list (21 points, left first)."""
+    body, left, right = pose.points, [], []
+    if pose.skeleton in BODY_OF:
+        n = len(pose.points) - 2 * HAND_POINTS
+        body, left, right = pose.points[:n], _flat(pose.points[n:n + HAND_POINTS]), _flat(pose.points[n + HAND_POINTS:])
+    return {"person_id": [pid], "pose_keypoints_2d": _flat(body),
+            "face_keypoints_2d": [], "hand_left_keypoints_2d": left, "hand_right_keypoints_2d": right,
             "pose_keypoints_3d": [], "face_keypoints_3d": [], "hand_left_keypoints_3d": [],
             "hand_right_keypoints_3d": []}
+
+
+def _hands(path: Path, n: int, person: dict) -> Optional[list]:
+    """The person's two hand lists as one list of values, or None when the file has no hands."""
+    lists = [person.get(key) or [] for key in ("hand_left_keypoints_2d", "hand_right_keypoints_2d")]
+    if not any(lists):
+        return None
+    for key, values in zip(("hand_left_keypoints_2d", "hand_right_keypoints_2d"), lists):
+        if not isinstance(values, list) or len(values) not in (0, 3 * HAND_POINTS) or not all(
+                isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            raise KeypointFileError(path, f"person {n}: {key!r} must be empty or {HAND_POINTS} x, y, confidence numbers")
+    return [v for values in lists for v in (values or [0.0] * (3 * HAND_POINTS))]
 
 
 def to_json(frame: PoseFrame) -> str:
@@ -91,7 +116,12 @@ def read_keypoints(path: "str | os.PathLike") -> PoseFrame:
         if not values:
             continue
         try:
-            people.append(Pose(skeleton_for_count(len(values) // 3).name, values))
+            body = skeleton_for_count(len(values) // 3).name
+            hands = _hands(path, n, person)
+            if hands is not None and body in WITH_HANDS:
+                people.append(Pose(WITH_HANDS[body], values + hands))
+            else:
+                people.append(Pose(body, values))
         except ValueError as exc:
             raise KeypointFileError(path, f"person {n}: {exc}") from None
         ids.append(_person_id(path, n, person.get("person_id", [NO_ID])))

@@ -1,6 +1,7 @@
 """Stick figures: one renderer for training pairs and for transfer, so their figures match.
 
-A pose is first converted to the figure's skeleton (coco18 by default, body25 to show feet),
+A pose is first converted to the figure's skeleton (coco18 by default, body25 to show feet,
+body25_hands with fingers, drawn at half the width),
 so keypoints from MediaPipe, BODY_25 or COCO-18 files give the same picture. Each limb has one
 fixed colour, looked up by the names of its two joints in ``LIMB_COLOURS`` (shared by every
 figure skeleton, so a forearm is the same colour in a coco18 and a body25 figure). A limb is
@@ -18,7 +19,7 @@ import cv2
 import numpy as np
 
 from .seen import check_threshold, is_seen
-from .skeletons import SKELETONS, Pose, convert, skeleton
+from .skeletons import SKELETONS, Pose, convert, is_hand_joint, skeleton
 
 from translate.errors import InvalidSettingError
 
@@ -30,7 +31,7 @@ def _limb_key(a: str, b: str) -> FrozenSet[str]:
 def _palette() -> Dict[FrozenSet[str], Tuple[int, int, int]]:
     """Evenly spaced saturated hues over every limb any skeleton draws, in registry order."""
     limbs = []
-    for name in ("coco18", "body25", "mediapipe33"):
+    for name in ("coco18", "body25", "mediapipe33", "body25_hands"):
         for a, b in skeleton(name).limbs:
             if _limb_key(a, b) not in limbs:
                 limbs.append(_limb_key(a, b))
@@ -86,12 +87,17 @@ def _draw(canvas: np.ndarray, p: Tuple[int, int], q: Tuple[int, int], width: int
         cv2.circle(canvas, point, max(1, width // 2), colour, -1, cv2.LINE_8)
 
 
+def _width(a: str, width: int) -> int:
+    """Fingers at half the limbs' width: at the body's width a hand is one blob."""
+    return max(1, width // 2) if is_hand_joint(a) else width
+
+
 def _render_colour(pose, size, style) -> np.ndarray:
     w, h = size
     canvas = np.zeros((h, w, 3), np.uint8)
     width = style.line_width(h)
     for a, b, p, q in _visible_limbs(pose, style):
-        _draw(canvas, p, q, width, limb_colour(a, b))
+        _draw(canvas, p, q, _width(a, width), limb_colour(a, b))
     return canvas
 
 
@@ -103,7 +109,7 @@ def _render_labels(pose, size, style) -> np.ndarray:
     width = style.line_width(h)
     for a, b, p, q in _visible_limbs(pose, style):
         channel = np.zeros((h, w), np.uint8)
-        _draw(channel, p, q, width, 255)
+        _draw(channel, p, q, _width(a, width), 255)
         canvas[..., index[_limb_key(a, b)]] = channel
     return canvas
 

@@ -12,6 +12,10 @@ Formats (index order is each format's published order):
   coco18      OpenPose COCO-18
   body25      OpenPose BODY_25 (COCO-18 plus mid hip and six foot joints)
   mediapipe33 MediaPipe Pose landmarks (visibility used as confidence)
+  body25_hands, mediapipe33_hands  the same with both hands, 21 points each in OpenPose's hand
+              order (wrist, then thumb, index, middle, ring and little finger from base to tip),
+              which is also MediaPipe Hands' order; in OpenPose files the hands are their own
+              lists (hand_left_keypoints_2d, hand_right_keypoints_2d)
 """
 from __future__ import annotations
 
@@ -60,6 +64,32 @@ _MEDIAPIPE33_LIMBS = (("left_shoulder", "right_shoulder"), ("left_shoulder", "le
                       ("right_ankle", "right_heel"), ("right_heel", "right_foot_index"), ("nose", "left_eye"),
                       ("nose", "right_eye"), ("left_eye", "left_ear"), ("right_eye", "right_ear"))
 
+_FINGERS = ("thumb", "index", "middle", "ring", "pinky")
+HAND_POINTS = 21
+
+
+def hand_joints(side: str) -> Tuple[str, ...]:
+    """``side``'s 21 hand points: ``left_hand_wrist``, ``left_hand_thumb1`` .. ``left_hand_pinky4``."""
+    return (f"{side}_hand_wrist",) + tuple(f"{side}_hand_{finger}{k}" for finger in _FINGERS for k in range(1, 5))
+
+
+def hand_limbs(side: str) -> Tuple[Tuple[str, str], ...]:
+    """Each finger as a chain from the wrist: 20 bones a hand."""
+    limbs = []
+    for finger in _FINGERS:
+        chain = [f"{side}_hand_wrist"] + [f"{side}_hand_{finger}{k}" for k in range(1, 5)]
+        limbs += list(zip(chain, chain[1:]))
+    return tuple(limbs)
+
+
+HANDS = hand_joints("left") + hand_joints("right")  # OpenPose writes the left hand's list first
+HAND_LIMBS = hand_limbs("left") + hand_limbs("right")
+
+
+def is_hand_joint(name: str) -> bool:
+    return "_hand_" in name
+
+
 # Joints a format lacks, made from joints it may have (tried in order, first complete wins).
 DERIVED: Dict[str, Tuple[Tuple[str, ...], ...]] = {
     "neck": (("left_shoulder", "right_shoulder"),),
@@ -98,10 +128,21 @@ def _register(skeleton: Skeleton, summary: str) -> None:
 _register(Skeleton("coco18", _COCO18, _COCO18_LIMBS), "OpenPose COCO-18 (18 joints, 17 limbs)")
 _register(Skeleton("body25", _BODY25, _BODY25_LIMBS), "OpenPose BODY_25 (COCO-18 + mid hip + feet)")
 _register(Skeleton("mediapipe33", _MEDIAPIPE33, _MEDIAPIPE33_LIMBS), "MediaPipe Pose (33 landmarks)")
+_register(Skeleton("body25_hands", _BODY25 + HANDS, _BODY25_LIMBS + HAND_LIMBS),
+          "OpenPose BODY_25 with both hands (25 + 2 x 21 points)")
+_register(Skeleton("mediapipe33_hands", _MEDIAPIPE33 + HANDS, _MEDIAPIPE33_LIMBS + HAND_LIMBS),
+          "MediaPipe Pose with MediaPipe Hands (33 + 2 x 21 points)")
+
+WITH_HANDS = {"body25": "body25_hands", "mediapipe33": "mediapipe33_hands"}  # a body skeleton -> with hands
 
 
 def skeleton(name: str) -> Skeleton:
     return SKELETONS.build(name)
+
+
+def has_hands(name: str) -> bool:
+    """Whether skeleton ``name`` has hand points (figures drawn in it need a hand estimator)."""
+    return any(is_hand_joint(joint) for joint in skeleton(name).joints)
 
 
 def skeleton_for_count(count: int) -> Skeleton:
