@@ -4,9 +4,8 @@ Why once per clip: a rule applied per frame ("the largest face in this frame") j
 person to the other whenever they pass each other. The ID tracker (``tracking.py``) numbers
 everyone; a rule picks one number from the whole clip, and that one is used in every frame.
 
-This module knows only boxes (x0, y0, x1, y1 per ID per frame), so faces and poses can share it:
-``faces_choose`` maps faces to boxes. (``poses/choose.py`` holds the same rules over pose boxes;
-it could become a thin layer over this one.)
+This module knows only boxes (x0, y0, x1, y1 per ID per frame), so faces and poses share it:
+``faces_choose`` maps faces to boxes, ``poses/choose.py`` people to the boxes around their joints.
 
 Rules (``RULES``), over the IDs seen in at least half as many frames as the most-seen one, so
 that someone crossing the picture for a moment is never chosen by a rule:

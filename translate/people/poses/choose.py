@@ -6,7 +6,7 @@ The tracker numbers every person (``translate.people.tracking``); a rule picks o
 from the whole clip, and that person's pose is used in every frame (a frame without them has
 nobody in it, reported as such).
 
-Rules (``RULES``), over the people seen in at least half as many frames as the most-seen
+Rules (``translate.people.choosing.RULES``, shared with faces), over the people seen in at least half as many frames as the most-seen
 person, so that someone crossing the picture for a moment is never chosen by a rule:
   largest  the person whose figure covers the most, summed over the frames (size x time seen);
            with one person in the clip this is that person, as before several were found
@@ -16,11 +16,12 @@ person, so that someone crossing the picture for a moment is never chosen by a r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from translate.errors import DataError, InvalidSettingError
+from translate.errors import DataError
+from translate.people.choosing import Choice, NoSuchIdError
 
 from .skeletons import Pose
 
@@ -40,49 +41,16 @@ def pose_box(pose: Pose) -> Optional[np.ndarray]:
     return np.concatenate([found.min(0), found.max(0)]).astype(np.float64)
 
 
-def _area(pose: Pose) -> float:
-    box = pose_box(pose)
-    return 0.0 if box is None else float((box[2] - box[0]) * (box[3] - box[1]))
-
-
-def _by_id(frames: Frames) -> Dict[int, List[Pose]]:
-    seen: Dict[int, List[Pose]] = {}
-    for people in frames:
-        for pid, pose in people:
-            seen.setdefault(pid, []).append(pose)
-    return seen
-
-
-def _regulars(frames: Frames) -> Dict[int, List[Pose]]:
-    """The people seen in at least half as many frames as the most-seen person."""
-    seen = _by_id(frames)
-    most = max((len(p) for p in seen.values()), default=0)
-    return {pid: poses for pid, poses in seen.items() if 2 * len(poses) >= most}
-
-
-def _largest(frames: Frames, size: Tuple[int, int]) -> Optional[int]:
-    people = _regulars(frames)
-    return max(sorted(people), key=lambda pid: sum(_area(p) for p in people[pid]), default=None)
-
-
-def _centre(frames: Frames, size: Tuple[int, int]) -> Optional[int]:
-    middle = np.array(size, np.float64) / 2
-
-    def distance(pose: Pose) -> float:
-        box = pose_box(pose)
-        return float(np.linalg.norm((box[:2] + box[2:]) / 2 - middle)) if box is not None else float("inf")
-
-    people = _regulars(frames)
-    return min(sorted(people), key=lambda pid: float(np.mean([distance(p) for p in people[pid]])), default=None)
-
-
-RULES: Dict[str, Callable[[Frames, Tuple[int, int]], Optional[int]]] = {"largest": _largest, "centre": _centre}
-ALIASES = {"center": "centre"}
+def _boxes(frames: Frames):
+    """Each frame's (ID, box) pairs: the rules of ``translate.people.choosing`` see people as boxes."""
+    return [[(pid, box) for pid, box in ((pid, pose_box(pose)) for pid, pose in people) if box is not None]
+            for people in frames]
 
 
 @dataclass(frozen=True)
 class PersonChoice:
-    """A rule name from ``RULES``, or a tracker ID."""
+    """A rule name from ``translate.people.choosing.RULES`` (largest, centre), or a tracker ID:
+    the same rules faces are chosen by, over the boxes around each person's joints."""
 
     rule: str = "largest"
     id: Optional[int] = None
@@ -91,12 +59,8 @@ class PersonChoice:
     def parse(cls, text: str, flag: str = "--person") -> "PersonChoice":
         """'largest', 'centre' (or 'center') or an ID such as '2'; anything else is a one-line error
         naming ``flag``."""
-        word = ALIASES.get(str(text).strip().lower(), str(text).strip().lower())
-        if word in RULES:
-            return cls(word)
-        if word.isdigit() and int(word) >= 1:
-            return cls("id", int(word))
-        raise InvalidSettingError(f"{flag} must be an ID (1, 2, ...) or one of {', '.join(RULES)}; got {text!r}")
+        choice = Choice.parse(text, flag, "person")
+        return cls(choice.rule, choice.id)
 
     def describe(self) -> str:
         return f"ID {self.id}" if self.rule == "id" else self.rule
@@ -104,13 +68,10 @@ class PersonChoice:
     def choose(self, frames: Frames, size: Tuple[int, int]) -> Optional[int]:
         """The ID of the person chosen in ``frames`` (frames of ``size`` = width, height); None
         when nobody was seen; an ID never seen is an error that lists the IDs there were."""
-        if self.rule != "id":
-            return RULES[self.rule](frames, size)
-        seen = _by_id(frames)
-        if self.id not in seen:
-            there = ", ".join(str(i) for i in sorted(seen)) or "none"
-            raise NoSuchPersonError(f"--person {self.id}: no person had that ID (IDs seen: {there})")
-        return self.id
+        try:
+            return Choice(self.rule, self.id, "--person", "person").choose(_boxes(frames), size)
+        except NoSuchIdError as exc:
+            raise NoSuchPersonError(str(exc)) from None
 
 
 def poses_of(frames: Frames, pid: Optional[int]) -> List[Optional[Pose]]:
