@@ -99,6 +99,16 @@ class _Writer:
         self.keys[key] = (channels, 1, len(kernel), len(kernel[0]))
         self.constants[key] = tuple(v for row in kernel for v in row)
 
+    def residual_blocks(self, prefix: str, start: int, n_blocks: int, width: int, padding: str,
+                        dropout: bool) -> None:
+        """``n_blocks`` ResnetBlocks at ``{prefix}.{start}`` on: two convs each, where padding and
+        dropout put them in ``conv_block`` (the same in the CycleGAN and CUT generators)."""
+        first, second = _RESNET_BLOCK_CONVS[("zero" if padding == "zero" else "reflect", dropout)]
+        for b in range(start, start + n_blocks):
+            for j in (first, second):
+                self.conv(f"{prefix}.{b}.conv_block.{j}", width, width, 3, self.bias)
+                self.norm_layer(f"{prefix}.{b}.conv_block.{j + 1}", width)
+
     def layout(self, **fields: Any) -> Layout:
         return Layout(keys=dict(self.keys), optional=frozenset(self.optional), legacy=frozenset(self.legacy),
                       constants=dict(self.constants), **fields)
@@ -134,12 +144,7 @@ def reference_resnet(in_channels: int = 3, out_channels: int = 3, ngf: int = 64,
     for i in range(2):
         w.conv(f"model.{4 + 3 * i}", ngf * 2 ** (i + 1), ngf * 2**i, 3, w.bias)
         w.norm_layer(f"model.{5 + 3 * i}", ngf * 2 ** (i + 1))
-    width = 4 * ngf
-    first, second = _RESNET_BLOCK_CONVS[("zero" if padding == "zero" else "reflect", dropout)]
-    for b in range(n_blocks):
-        for j in (first, second):
-            w.conv(f"model.{10 + b}.conv_block.{j}", width, width, 3, w.bias)
-            w.norm_layer(f"model.{10 + b}.conv_block.{j + 1}", width)
+    w.residual_blocks("model", 10, n_blocks, 4 * ngf, padding, dropout)
     up = 10 + n_blocks
     for i in range(2):
         cin = ngf * 2 ** (2 - i)
@@ -147,18 +152,22 @@ def reference_resnet(in_channels: int = 3, out_channels: int = 3, ngf: int = 64,
         w.norm_layer(f"model.{up + 3 * i + 1}", cin // 2)
     w.conv(f"model.{up + 7}", out_channels, ngf, 7, True)
 
-    preset = _RESNET_PRESETS.get(n_blocks)
-    kwargs: Dict[str, Any] = {"ngf": ngf, "norm": norm, "dropout": dropout, "padding": padding}
-    if preset is None:
-        kwargs["n_blocks"] = n_blocks
+    architecture, kwargs = resnet_architecture(n_blocks, ngf=ngf, norm=norm, dropout=dropout, padding=padding)
     extra = ", dropout" if dropout else ""
     return w.layout(
         family="reference-resnet",
         description=f"{REFERENCE} ResnetGenerator ({n_blocks} blocks, ngf {ngf}, {norm} norm, "
                     f"{padding} padding{extra}, {in_channels}->{out_channels} channels)",
-        architecture=preset or "resnet", in_channels=in_channels, out_channels=out_channels,
+        architecture=architecture, in_channels=in_channels, out_channels=out_channels,
         kwargs=kwargs, translator="cyclegan",
     )
+
+
+def resnet_architecture(n_blocks: int, **options: Any) -> Tuple[str, Dict[str, Any]]:
+    """(architecture, kwargs) of a ResNet generator with ``n_blocks``: the preset of that depth
+    (resnet_6blocks, resnet_9blocks) where there is one, else ``resnet`` with n_blocks in kwargs."""
+    preset = _RESNET_PRESETS.get(n_blocks)
+    return (preset, dict(options)) if preset else ("resnet", {**options, "n_blocks": n_blocks})
 
 
 def _unet_prefix(level: int) -> str:

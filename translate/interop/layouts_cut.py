@@ -21,10 +21,10 @@ values and drops them, since the toolkit's blur modules keep the same filters un
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import List, Mapping, Tuple
 
-from translate.interop.layouts import (_RESNET_BLOCK_CONVS, _RESNET_PRESETS, LAYOUT_FAMILIES, Layout, Shape,
-                                       _conv_shape, _Writer, block_padding, resnet_blocks)
+from translate.interop.layouts import (LAYOUT_FAMILIES, Layout, Shape, _conv_shape, _Writer, block_padding,
+                                       resnet_architecture, resnet_blocks)
 
 CUT = "contrastive-unpaired-translation"
 
@@ -53,12 +53,7 @@ def cut_resnet(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blo
         if antialias_down:
             w.depthwise_constant(f"model.{index + 3}", c, DOWN_FILTER)
         index += 4 if antialias_down else 3
-    width = 4 * ngf
-    first, second = _RESNET_BLOCK_CONVS[("zero" if padding == "zero" else "reflect", dropout)]
-    for b in range(index, index + n_blocks):
-        for j in (first, second):
-            w.conv(f"model.{b}.conv_block.{j}", width, width, 3, w.bias)
-            w.norm_layer(f"model.{b}.conv_block.{j + 1}", width)
+    w.residual_blocks("model", index, n_blocks, 4 * ngf, padding, dropout)
     index += n_blocks
     for i in range(2):
         c = ngf * 2 ** (2 - i)
@@ -73,12 +68,9 @@ def cut_resnet(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blo
             index += 3
     w.conv(f"model.{index + 1}", out_channels, ngf, 7, True)
 
-    preset = _RESNET_PRESETS.get(n_blocks)
-    kwargs: Dict[str, Any] = {"ngf": ngf, "norm": norm, "dropout": dropout, "padding": padding,
-                              "downsample": "antialias" if antialias_down else "stride",
-                              "upsample": "antialias" if antialias_up else "transpose"}
-    if preset is None:
-        kwargs["n_blocks"] = n_blocks
+    architecture, kwargs = resnet_architecture(n_blocks, ngf=ngf, norm=norm, dropout=dropout, padding=padding,
+                                               downsample="antialias" if antialias_down else "stride",
+                                               upsample="antialias" if antialias_up else "transpose")
     sampling = {(True, True): "anti-aliased sampling", (True, False): "anti-aliased downsampling",
                 (False, True): "anti-aliased upsampling", (False, False): "strided sampling"}
     extra = ", dropout" if dropout else ""
@@ -86,7 +78,7 @@ def cut_resnet(in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blo
         family="cut-resnet",
         description=f"{CUT} ResnetGenerator ({n_blocks} blocks, ngf {ngf}, {norm} norm, {padding} padding{extra}, "
                     f"{sampling[antialias_down, antialias_up]}, {in_channels}->{out_channels} channels)",
-        architecture=preset or "resnet", in_channels=in_channels, out_channels=out_channels,
+        architecture=architecture, in_channels=in_channels, out_channels=out_channels,
         kwargs=kwargs, translator="cut",
     )
 
