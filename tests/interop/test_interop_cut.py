@@ -6,12 +6,9 @@ module order (an op's position is its ``model.N`` key) with a small interpreter 
 torch.nn.functional. Its anti-aliasing ops run as CUT's code runs them: the ``filt`` buffer read
 from the state dict, a transposed conv with padding 2 and the two one-pixel crops.
 """
-import math
-
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 import translate
 from translate.checkpoint import GeneratorSpec
@@ -19,11 +16,12 @@ from translate.interop.errors import LayoutError
 from translate.interop.layouts import recognise
 from translate.interop.loading import load_generator
 
+from test_interop_reference import _save, make_state, run  # the restated networks' interpreter
+
 torch.set_num_threads(1)
 
-# Ops: ("conv", cin, cout, k, stride, pad, bias), ("convT", cin, cout, k, stride, pad, outpad, bias),
-# ("norm", c), ("pad", n) (reflection), ("relu",), ("tanh",), ("res", ops) (x + ops(x), keys under
-# .conv_block), ("blurdown", c) and ("blurup", c): CUT's Downsample and Upsample, each a ``filt`` buffer.
+# Ops as in test_interop_reference (whose make_state and run interpret them), with ("blurdown", c)
+# and ("blurup", c): CUT's Downsample and Upsample, each a ``filt`` buffer.
 
 
 def cut_ops(cin, cout, ngf, n_blocks, norm="instance", down=True, up=True, padding="reflect"):
@@ -47,83 +45,6 @@ def cut_ops(cin, cout, ngf, n_blocks, norm="instance", down=True, up=True, paddi
     return ops + [("pad", 3), ("conv", ngf, cout, 7, 1, 0, True), ("tanh",)]
 
 
-def _cut_filter(row, channels):
-    """CUT's get_filter: outer(row, row) / its sum, one copy per channel; Upsample scales by stride**2."""
-    a = torch.tensor(row, dtype=torch.float32)
-    f = torch.outer(a, a) / torch.outer(a, a).sum() * (4 if len(row) == 4 else 1)
-    return f[None, None].repeat(channels, 1, 1, 1)
-
-
-def make_state(ops, norm="instance", prefix="model", out=None, make=None):
-    out = {} if out is None else out
-    make = make or _random
-    for i, op in enumerate(ops):
-        key, kind = f"{prefix}.{i}", op[0]
-        if kind in ("conv", "convT"):
-            cin, cout, k, bias = op[1], op[2], op[3], op[-1]
-            out[f"{key}.weight"] = make((cout, cin, k, k) if kind == "conv" else (cin, cout, k, k), "w")
-            if bias:
-                out[f"{key}.bias"] = make((cout,), "b")
-        elif kind == "norm" and norm == "batch":
-            for name, k in (("weight", "gamma"), ("bias", "b"), ("running_mean", "b"), ("running_var", "var")):
-                out[f"{key}.{name}"] = make((op[1],), k)
-            out[f"{key}.num_batches_tracked"] = make((), "count")
-        elif kind == "blurdown":
-            out[f"{key}.filt"] = _cut_filter([1., 2., 1.], op[1])
-        elif kind == "blurup":
-            out[f"{key}.filt"] = _cut_filter([1., 3., 3., 1.], op[1])
-        elif kind == "res":
-            make_state(op[1], norm, f"{key}.conv_block", out, make)
-    return out
-
-
-def _random(shape, kind):
-    if kind == "w":
-        return torch.randn(shape) / math.sqrt(math.prod(shape[1:]))
-    if kind == "gamma":
-        return 1 + 0.1 * torch.randn(shape)
-    if kind == "var":
-        return 0.5 + torch.rand(shape)
-    if kind == "count":
-        return torch.tensor(3)
-    return 0.1 * torch.randn(shape)
-
-
-def run(ops, sd, x, norm="instance", prefix="model"):
-    for i, op in enumerate(ops):
-        key, kind = f"{prefix}.{i}", op[0]
-        if kind == "conv":
-            x = F.conv2d(x, sd[f"{key}.weight"], sd.get(f"{key}.bias"), stride=op[4], padding=op[5])
-        elif kind == "convT":
-            x = F.conv_transpose2d(x, sd[f"{key}.weight"], sd.get(f"{key}.bias"), stride=op[4], padding=op[5],
-                                   output_padding=op[6])
-        elif kind == "norm":
-            x = (F.instance_norm(x, eps=1e-5) if norm == "instance" else
-                 F.batch_norm(x, sd[f"{key}.running_mean"], sd[f"{key}.running_var"], sd[f"{key}.weight"],
-                              sd[f"{key}.bias"], training=False, eps=1e-5))
-        elif kind == "pad":
-            x = F.pad(x, (op[1],) * 4, mode="reflect")
-        elif kind == "relu":
-            x = F.relu(x)
-        elif kind == "tanh":
-            x = torch.tanh(x)
-        elif kind == "res":
-            x = x + run(op[1], sd, x, norm, f"{key}.conv_block")
-        elif kind == "blurdown":
-            x = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), sd[f"{key}.filt"], stride=2, groups=x.shape[1])
-        elif kind == "blurup":
-            y = F.conv_transpose2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), sd[f"{key}.filt"], stride=2, padding=2,
-                                   groups=x.shape[1])
-            x = y[:, :, 1:, 1:][:, :, :-1, :-1]
-    return x
-
-
-def _save(tmp_path, state, name="latest_net_G.pth"):
-    path = tmp_path / name
-    torch.save(state, path)
-    return path
-
-
 CUTS = [  # in, out, ngf, n_blocks, norm, anti-aliased down, up, padding
     (3, 3, 4, 9, "instance", True, True, "reflect"),
     (3, 3, 4, 6, "instance", True, True, "reflect"),
@@ -138,7 +59,7 @@ CUTS = [  # in, out, ngf, n_blocks, norm, anti-aliased down, up, padding
 def test_cut_files_load_without_flags_and_match_the_reference_forward(tmp_path, cin, cout, ngf, n_blocks, norm,
                                                                        down, up, padding):
     ops = cut_ops(cin, cout, ngf, n_blocks, norm, down, up, padding)
-    sd = make_state(ops, norm)
+    sd = make_state(ops, norm=norm)
     model = translate.load(_save(tmp_path, sd), precision="fp32")
     spec = model.spec
     assert spec.architecture == {9: "resnet_9blocks", 6: "resnet_6blocks"}.get(n_blocks, "resnet")
@@ -148,22 +69,22 @@ def test_cut_files_load_without_flags_and_match_the_reference_forward(tmp_path, 
     assert (spec.kwargs["ngf"], spec.kwargs["norm"], spec.kwargs["padding"]) == (ngf, norm, padding)
     x = torch.rand(2, cin, 32, 40) * 2 - 1
     with torch.no_grad():
-        assert float((model(x) - run(ops, sd, x, norm)).abs().max()) < 1e-5
+        assert float((model(x) - run(ops, sd, x, norm=norm)).abs().max()) < 1e-5
 
 
 def test_a_cut_file_without_any_anti_aliasing_is_cyclegans_network(tmp_path):
     # --no_antialias --no_antialias_up: the same keys and shapes as CycleGAN's generator, named after it.
     ops = cut_ops(3, 3, 4, 2, down=False, up=False)
-    sd = make_state(ops)
+    sd = make_state(ops, norm="instance")
     net, spec = load_generator(_save(tmp_path, sd))
     assert spec.translator == "cyclegan" and spec.kwargs.get("upsample", "transpose") == "transpose"
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     with torch.no_grad():
-        assert float((net.eval()(x) - run(ops, sd, x)).abs().max()) < 1e-5
+        assert float((net.eval()(x) - run(ops, sd, x, norm="instance")).abs().max()) < 1e-5
 
 
 def test_full_size_published_cut_layout_lines_up():
-    sd = make_state(cut_ops(3, 3, 64, 9), make=lambda shape, kind: torch.empty(shape, device="meta"))
+    sd = make_state(cut_ops(3, 3, 64, 9), norm="instance", make=lambda shape, kind: torch.empty(shape, device="meta"))
     layout = recognise({k: tuple(v.shape) for k, v in sd.items()})
     assert layout.family == "cut-resnet" and layout.architecture == "resnet_9blocks"
     assert list(layout.keys) == list(sd)  # the same keys in the same (forward) order, filters included
@@ -181,7 +102,7 @@ def test_apply_command_runs_a_cut_file_on_a_folder(tmp_path):
 
     from translate.cli import main
 
-    path = _save(tmp_path, make_state(cut_ops(3, 3, 4, 1)))
+    path = _save(tmp_path, make_state(cut_ops(3, 3, 4, 1), norm="instance"))
     (tmp_path / "in").mkdir()
     rng = np.random.default_rng(0)
     for name in ("a.png", "b.png"):
@@ -196,7 +117,7 @@ def test_apply_command_runs_a_cut_file_on_a_folder(tmp_path):
 
 
 def test_a_truncated_cut_file_names_the_closest_layout_in_one_line(tmp_path):
-    sd = make_state(cut_ops(3, 3, 4, 9))
+    sd = make_state(cut_ops(3, 3, 4, 9), norm="instance")
     del sd["model.15.conv_block.5.weight"]
     del sd["model.25.filt"]
     sd["model.30.weight"] = torch.zeros(3, 5, 7, 7)
@@ -209,7 +130,7 @@ def test_a_truncated_cut_file_names_the_closest_layout_in_one_line(tmp_path):
 
 
 def test_a_cut_file_with_other_fixed_filters_is_refused(tmp_path):
-    sd = make_state(cut_ops(3, 3, 4, 1))
+    sd = make_state(cut_ops(3, 3, 4, 1), norm="instance")
     sd["model.11.filt"] = torch.full_like(sd["model.11.filt"], 1 / 9)  # a box blur: not what our modules apply
     with pytest.raises(LayoutError, match=r"latest_net_G.pth: model.11.filt is not the fixed filter of "
                                           r"contrastive-unpaired-translation ResnetGenerator"):

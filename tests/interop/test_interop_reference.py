@@ -25,7 +25,8 @@ torch.set_num_threads(1)
 # Ops: ("conv", cin, cout, k, stride, pad, bias), ("convT", cin, cout, k, stride, pad, outpad, bias),
 # ("norm", c), ("pad", n) (reflection), ("relu",), ("lrelu",), ("tanh",), ("dropout",),
 # ("res", ops) (x + ops(x), children under .conv_block), ("block", outermost, ops) (U-Net level,
-# children under .model).
+# children under .model); ("blurdown", c) and ("blurup", c): CUT's Downsample and Upsample
+# (tests/interop/test_interop_cut.py), each a ``filt`` buffer run as CUT's code runs it.
 
 
 def resnet_ops(cin, cout, ngf, n_blocks, norm, dropout=False, padding="reflect"):
@@ -94,10 +95,21 @@ def make_state(ops, prefix="model", norm="batch", make=None, out=None):
             for name, k in (("weight", "gamma"), ("bias", "b"), ("running_mean", "b"), ("running_var", "var")):
                 out[f"{key}.{name}"] = make((c,), k)
             out[f"{key}.num_batches_tracked"] = make((), "count")
+        elif kind == "blurdown":
+            out[f"{key}.filt"] = _cut_filter([1., 2., 1.], op[1])
+        elif kind == "blurup":
+            out[f"{key}.filt"] = _cut_filter([1., 3., 3., 1.], op[1])
         elif kind in ("res", "block"):
             child, sub = _children(op)
             make_state(sub, f"{key}.{child}", norm, make, out)
     return out
+
+
+def _cut_filter(row, channels):
+    """CUT's get_filter: outer(row, row) / its sum, one copy per channel; Upsample scales by stride**2."""
+    a = torch.tensor(row, dtype=torch.float32)
+    f = torch.outer(a, a) / torch.outer(a, a).sum() * (4 if len(row) == 4 else 1)
+    return f[None, None].repeat(channels, 1, 1, 1)
 
 
 def _random(shape, kind):
@@ -147,6 +159,12 @@ def run(ops, sd, x, prefix="model", norm="batch", bn_batch_stats=False, first=0)
             else:
                 act = F.leaky_relu(x, 0.2)
                 x = torch.cat([act, run(sub, sd, act, f"{key}.model", norm, bn_batch_stats, first=1)], 1)
+        elif kind == "blurdown":
+            x = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), sd[f"{key}.filt"], stride=2, groups=x.shape[1])
+        elif kind == "blurup":
+            y = F.conv_transpose2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), sd[f"{key}.filt"], stride=2, padding=2,
+                                   groups=x.shape[1])
+            x = y[:, :, 1:, 1:][:, :, :-1, :-1]
     return x
 
 
