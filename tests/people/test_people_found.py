@@ -4,11 +4,8 @@ Before, one skeleton per photo (MediaPipe Pose finds one person: ``mediapipe-sin
 default estimator now finds everyone whose face the detector can see."""
 import pytest
 
-from real_photos import PEOPLE, assets, matched, photo
+from real_photos import PEOPLE, matched, photo
 from translate.people.poses.estimator import EstimatorOptions, build_estimator
-
-needs_photos = pytest.mark.skipif(assets() is None or not (assets() / "bus.jpg").is_file(),
-                                  reason="ultralytics' photos are not installed (make install adds them, --no-deps)")
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +14,6 @@ def everyone():
         yield estimator
 
 
-@needs_photos
 def test_both_men_side_by_side_are_found_where_one_was():
     image = photo("zidane")
     with build_estimator("mediapipe-single", EstimatorOptions(video=False)) as single:
@@ -26,7 +22,6 @@ def test_both_men_side_by_side_are_found_where_one_was():
         assert matched(estimator.estimate_all(image), PEOPLE["zidane"]) == (2, 0)
 
 
-@needs_photos
 def test_the_pedestrians_who_show_their_faces_are_found_and_nothing_else(everyone):
     # Two of the four show their faces; the other two (back turned, cut by the edges) are missed:
     # MediaPipe's person detector is anchored on the face.
