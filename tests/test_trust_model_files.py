@@ -266,6 +266,18 @@ CASES: List[Tuple[str, Callable[[Path], Path], str, str]] = [
     ("instance-maps-string", _edit_entry(lambda e: e["preprocess"].update(input="label", num_classes=2,
                                                                           instance_maps="yes")),
      "translate.json", "'instance_maps' must be true or false"),
+    ("features-channels-huge", _edit_entry(lambda e: e["preprocess"].update(
+        input="label", num_classes=1, features={"channels": 10**6, "clusters": {}})),
+     "translate.json", "preprocess 'features': 'channels' must be a whole number 1-64"),
+    ("features-label-beyond", _edit_entry(lambda e: e["preprocess"].update(
+        input="label", num_classes=1, features={"channels": 2, "clusters": {"7": [[0, 0]]}})),
+     "translate.json", "cluster label '7' is not a class id below num_classes (1)"),
+    ("features-centre-nan", _edit_entry(lambda e: e["preprocess"].update(
+        input="label", num_classes=1, features={"channels": 2, "clusters": {"0": [[0, "x"]]}})),
+     "translate.json", "label 0: every centre must be 2 finite numbers"),
+    ("features-fill", _edit_entry(lambda e: e["preprocess"].update(
+        input="label", num_classes=1, features={"channels": 1, "clusters": {"0": [[0.5]]}})),
+     "translate.json", "(+1 with instance_maps, + the feature channels) must make the generator's in_channels (3)"),
     ("preprocess-list", _set("", "preprocess", [1]), "translate.json", "preprocess must be a mapping"),
     ("face-size-missing", _set("preprocess", "input", "pose_face"), "translate.json", "lacks 'face_size'"),
     # the metadata file itself

@@ -21,14 +21,15 @@ PathLike = Union[str, Path]
 
 
 def load(path: PathLike, direction: Optional[str] = None, device: Optional[str] = None,
-         precision: Optional[str] = None, tile: Union[str, int] = "auto") -> Model:
+         precision: Optional[str] = None, tile: Union[str, int] = "auto", features: Any = None) -> Model:
     """Load a run folder, a ``.safetensors`` generator or a published ``.pth``; no architecture flags.
 
     ``direction`` picks AtoB or BtoA in two-way models (default AtoB, or the only one there is);
-    ``tile`` is auto (whole, tiles only when an image does not fit in memory), off, or a size.
-    Returns the one inference object every part of the toolkit runs models through.
+    ``tile`` is auto (whole, tiles only when an image does not fit in memory), off, or a size;
+    ``features`` (pix2pixHD models trained with its feature encoder): the cluster each label takes,
+    ``{26: 3}`` or ``"26=3"`` (others: 0, the commonest) or ``"random"``. Returns the one inference object every part of the toolkit runs models through.
     """
-    return Model.from_file(path, direction, device, precision, tile)
+    return Model.from_file(path, direction, device, precision, tile, features=features)
 
 
 def train(translator: str, data: PathLike, steps: Optional[int] = None, name: Optional[str] = None,

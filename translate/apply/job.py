@@ -37,6 +37,7 @@ class ApplyJob:
     tile_overlap: int = 64
     reference_test_mode: bool = False  # the reference test script's train-mode norm and dropout
     batch: BatchOptions = field(default_factory=BatchOptions)
+    features: Optional[str] = None  # pix2pixHD feature-encoder models: "26=3,24=1" or "random" (FeatureChoice)
 
 
 def run_job(job: ApplyJob, on_message: Message = _stderr) -> BatchReport:
@@ -51,6 +52,9 @@ def run_job(job: ApplyJob, on_message: Message = _stderr) -> BatchReport:
         checkpoint = step_folder(checkpoint, job.step)
     plan = plan_batch(Path(job.input), Path(job.output))  # refused paths cost no model load
     model = Model.from_file(checkpoint, job.direction, job.device, job.precision, job.tile, job.tile_overlap,
-                            on_message, prepare=reference_test_mode if job.reference_test_mode else None)
+                            on_message, prepare=reference_test_mode if job.reference_test_mode else None,
+                            features=job.features)
     on_message(f"{model.describe()}: {len(plan.pairs)} file(s) -> {job.output}")
+    if model.feature_clusters is not None:
+        on_message(f"{model.feature_clusters.describe()}; painting {model.feature_choice.describe()}")
     return model.translate_plan(plan, job.batch, on_message)

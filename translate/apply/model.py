@@ -26,13 +26,14 @@ from torch import nn
 from translate.apply.batch import BatchOptions, BatchReport, Plan, plan_batch, run_batch
 from translate.apply.frames import batch_to_frames, frames_to_batch
 from translate.apply.images import translate_tensor
-from translate.apply.inputs import ENCODERS, InputEncoder, input_encoder
+from translate.apply.inputs import ENCODERS, InputEncoder, feature_clusters, input_encoder
 from translate.apply.memory import fits
 from translate.apply.tiling import TileSpec, TilingNet
 from translate.apply.video import VideoOptions, VideoResult, translate_video
 from translate.checkpoint import GeneratorSpec
 from translate.choices import DEFAULT_DIRECTION
 from translate.data import convert_channels
+from translate.data.feature_clusters import FeatureChoice, FeatureClusters
 from translate.data.io import MAX_PIXELS
 from translate.devices import precision_name, resolve_device, resolve_precision
 from translate.errors import DataError, InvalidSettingError, UsageError
@@ -68,7 +69,7 @@ class Model:
     def __init__(self, net: nn.Module, spec: GeneratorSpec, source: Optional[Path] = None,
                  metadata: Optional[Mapping[str, Any]] = None, device: Optional[str] = None,
                  precision: Optional[str] = None, tile: Union[str, int] = "auto", tile_overlap: int = 64,
-                 on_message: Message = _quiet, size_multiple: Optional[int] = None):
+                 on_message: Message = _quiet, size_multiple: Optional[int] = None, features: Any = None):
         mode, tiles = tiling_for(tile, tile_overlap)
         self.generator = net.eval()  # the network itself, for callers that need its layers
         self.spec = spec
@@ -78,14 +79,19 @@ class Model:
         self.multiple = int(net.size_multiple if size_multiple is None else size_multiple)
         self.net = TilingNet(net, mode, tiles, self.preprocess.get("size"), on_message, self.multiple).eval()
         self._encoder: Optional[InputEncoder] = None  # built on first file read: pose models read none
+        self.feature_choice = FeatureChoice()
+        if features is not None:
+            self.choose_features(features)
         self.to(device, precision)
 
     @classmethod
     def from_file(cls, path: PathLike, direction: Optional[str] = None, device: Optional[str] = None,
                   precision: Optional[str] = None, tile: Union[str, int] = "auto", tile_overlap: int = 64,
-                  on_message: Message = _quiet, prepare: Optional[Callable[[nn.Module], nn.Module]] = None) -> "Model":
+                  on_message: Message = _quiet, prepare: Optional[Callable[[nn.Module], nn.Module]] = None,
+                  features: Any = None) -> "Model":
         """Load a run folder, a ``.safetensors`` generator or a published ``.pth``; no architecture
-        flags. ``prepare`` may change the network before it is wrapped (the reference test mode)."""
+        flags. ``prepare`` may change the network before it is wrapped (the reference test mode);
+        ``features``: the clusters a feature-encoder model paints (see ``choose_features``)."""
         from translate import checkpoint as ckpt
         from translate.interop.loading import load_generator
 
@@ -97,7 +103,7 @@ class Model:
             metadata = {"step": meta.get("step"), "directions": list(meta.get("generators", {}))}
         if prepare is not None:
             net = prepare(net)
-        return cls(net, spec, path, metadata, device, precision, tile, tile_overlap, on_message)
+        return cls(net, spec, path, metadata, device, precision, tile, tile_overlap, on_message, features=features)
 
     @classmethod
     def of_network(cls, net: nn.Module, in_channels: int = 3, out_channels: int = 3, size_multiple: int = 1,
@@ -117,6 +123,27 @@ class Model:
     def input_kind(self) -> str:
         """What the generator reads: ``rgb`` images, ``label`` maps, ... (its checkpoint says)."""
         return self.spec.input_kind
+
+    @property
+    def feature_clusters(self) -> Optional[FeatureClusters]:
+        """The clusters of pix2pixHD's feature encoder this label model was trained with, else None."""
+        return feature_clusters(self.preprocess) if self.input_kind == "label" else None
+
+    def choose_features(self, choice: Any) -> "Model":
+        """Which cluster each label's objects take: ``"26=3,24=1"`` or ``{26: 3}`` (unnamed labels:
+        cluster 0, the commonest), ``"random"``, or a ``FeatureChoice``. Refused, naming the
+        clusters there are, for a model without them or a cluster a label does not have."""
+        choice = FeatureChoice.of(choice)
+        clusters = self.feature_clusters
+        if clusters is None:
+            if choice != FeatureChoice():
+                raise InvalidSettingError(f"--features: this {self.spec.translator or 'model'} model was not trained "
+                                          f"with pix2pixHD's feature encoder (train with --set features=instance)")
+            return self
+        choice.check(clusters)
+        self.feature_choice = choice
+        self._encoder = None  # rebuilt with the new choice on the next read
+        return self
 
     @property
     def metadata(self) -> Dict[str, Any]:
@@ -182,7 +209,7 @@ class Model:
             if self.input_kind not in ENCODERS:
                 raise UsageError(f"this {self.spec.translator or 'model'} model reads {self.input_kind} inputs, "
                                  f"not image files: run it through its pipeline (see `translate --help`)")
-            self._encoder = input_encoder(self.preprocess, self.spec.in_channels)
+            self._encoder = input_encoder(self.preprocess, self.spec.in_channels, self.feature_choice)
         return self._encoder
 
     def read(self, path: Path, size: Optional[int] = None, max_pixels: Optional[int] = MAX_PIXELS) -> np.ndarray:

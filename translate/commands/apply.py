@@ -44,6 +44,11 @@ def _apply_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference-test-mode", action="store_true",
                    help="behave like pytorch-CycleGAN-and-pix2pix's test.py: batch norm uses each image's own "
                         "statistics and dropout stays on (random). Default: evaluation mode (deterministic)")
+    p.add_argument("--features", metavar="LABEL=CLUSTER,...|random",
+                   help="pix2pixHD models trained with its feature encoder (--set features=instance): the look "
+                        "each label's objects take, as a cluster of the training objects' codes, e.g. 26=3,24=1 "
+                        "(labels not named: cluster 0, the commonest; the clusters are listed when apply starts), "
+                        "or random (a cluster drawn per object, as pix2pixHD does)")
     v = p.add_argument_group("video")
     v.add_argument("--fps", type=frame_rate, help="constant output frame rate (frames dropped or repeated); default keeps "
                                             "every input frame and its timestamp (variable frame rate too)")
@@ -85,7 +90,7 @@ def _apply_run(args: argparse.Namespace) -> int:
                          max_pixels=args.max_pixels or None, video=video)
     report = run_job(ApplyJob(Path(args.checkpoint), Path(args.input), Path(args.output), args.direction, args.step,
                               args.device, args.precision, args.tile, args.tile_overlap, args.reference_test_mode,
-                              batch))
+                              batch, args.features))
     skipped = f", skipped {len(report.skipped)} existing" if report.skipped else ""
     return report_failures(report.failed, f"wrote {len(report.written)} file(s) to {args.output}{skipped}")
 

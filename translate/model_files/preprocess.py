@@ -9,7 +9,8 @@ The ranges come from where the values are set: the training config's rules (``si
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+import math
+from typing import Any, Callable, Mapping, Optional
 
 from translate.config import Rule, TrainConfig
 from translate.model_files.bounds import CheckpointError
@@ -54,12 +55,50 @@ def _rgb_input(pre: Mapping[str, Any], in_channels: int, where: str) -> None:
 
 @INPUT_KINDS.register("label")
 def _label_input(pre: Mapping[str, Any], in_channels: int, where: str) -> None:
-    """Label maps, one-hot over ``num_classes`` plus one instance-boundary channel with ``instance_maps``."""
+    """Label maps, one-hot over ``num_classes`` plus one instance-boundary channel with ``instance_maps``,
+    plus the feature encoder's code channels with ``features`` (translate.data.feature_clusters)."""
     _check_type(pre, "instance_maps", bool, where)
     _check_int(pre, "num_classes", Rule(1, in_channels), where, required=True)
-    if pre["num_classes"] + int(pre.get("instance_maps", False)) != in_channels:
-        raise _problem(where, "num_classes", pre["num_classes"],
-                       f"(+1 with instance_maps) must make the generator's in_channels ({in_channels})")
+    codes = 0
+    if "features" in pre:
+        problem = _features_problem(pre["features"], pre["num_classes"])
+        if problem:
+            raise CheckpointError(f"{where}: preprocess 'features': {problem}")
+        codes = pre["features"]["channels"]
+    if pre["num_classes"] + int(pre.get("instance_maps", False)) + codes != in_channels:
+        raise _problem(where, "num_classes", pre["num_classes"], f"(+1 with instance_maps, + the feature channels) "
+                                                                 f"must make the generator's in_channels ({in_channels})")
+
+
+_FEATURES_PER = ("instance", "label")
+_MAX_CENTRES = 1000  # per label; pix2pixHD makes 10
+
+
+def _features_problem(record: Any, num_classes: int) -> Optional[str]:
+    """What is wrong with a label model's ``features`` record (channels, per, clusters), or None."""
+    if not isinstance(record, Mapping):
+        return "must be a mapping"
+    channels = record.get("channels")
+    if not isinstance(channels, int) or isinstance(channels, bool) or not 1 <= channels <= 64:
+        return f"'channels' must be a whole number 1-64, got {str(channels)[:40]!r}"
+    if record.get("per", "instance") not in _FEATURES_PER:
+        return f"'per' must be one of {', '.join(_FEATURES_PER)}, got {str(record.get('per'))[:40]!r}"
+    clusters = record.get("clusters", {})
+    if not isinstance(clusters, Mapping):
+        return "'clusters' must be a mapping of label -> centres"
+    for label, rows in clusters.items():
+        if not str(label).isdigit() or int(label) >= num_classes:
+            return f"cluster label {str(label)[:20]!r} is not a class id below num_classes ({num_classes})"
+        if not isinstance(rows, list) or not 1 <= len(rows) <= _MAX_CENTRES:
+            return f"label {label}: centres must be a list of 1-{_MAX_CENTRES} vectors"
+        for row in rows:
+            if not isinstance(row, list) or len(row) != channels or not all(_finite(v) for v in row):
+                return f"label {label}: every centre must be {channels} finite numbers"
+    return None
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @INPUT_KINDS.register("pose_sequence")

@@ -11,10 +11,17 @@ High resolution comes in two stages (see ``translate train-hd``): the global gen
 resolution, then ``generator=pix2pixhd_local`` initialised from it (``global_weights``) with the
 global part frozen for ``fix_global_steps`` steps. ``ngf`` is the global generator's width in
 both stages, so the weights always fit: the local enhancer is ``ngf / 2**n_local_enhancers`` wide.
+
+Feature encoder (``features=instance`` or ``label``, pix2pixHD's --instance_feat / --label_feat):
+E encodes the real photo into a few channels averaged over each object; G reads them after the
+condition, D does not. E trains with G; its codes of the latest steps are clustered per label when
+the run saves and travel in G's file, so apply paints an object with the cluster chosen for its
+label (``translate apply --features 26=3``; see ``translate.data.feature_clusters``).
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Dict, FrozenSet, List, Optional
 
@@ -25,15 +32,20 @@ from translate.checkpoint import GeneratorSpec
 from translate.config import COUNT, WIDTH, ConfigError, Rule, between, one_of
 from translate.data.hd_pairs import INPUT_KINDS, HDPairedDataset, find_hd_sources
 from translate.data.samples import SampleSet
+from translate.data.feature_clusters import FeatureBank
 from translate.data.labels import colorize, encode_labels, input_channels, scan_labels
 from translate.losses import AdversarialLoss, FeatureMatchingLoss
-from translate.nets import set_requires_grad
+from translate.nets import init_weights, set_requires_grad
+from translate.nets.instance_features import InstanceFeatureEncoder
 from translate.nets.pix2pixhd import GlobalGenerator, LocalEnhancer
 from translate.registry import TRANSLATORS
 from translate.translators.base import (NetworkOptions, StepResult, Translator, WarmStart, build_generator_from_spec,
                                         generator_spec, preprocess_config,
                                         make_discriminator, preprocess_record)
 from translate.translators.terms import WeightedTerms, image_terms, predictions
+
+
+FEATURE_KINDS = ("none", "instance", "label")  # pix2pixHD's off, --instance_feat, --label_feat
 
 
 @dataclass
@@ -54,6 +66,14 @@ class Pix2PixHDOptions(NetworkOptions):
     global_weights: Optional[str] = None  # local generator: a trained global checkpoint to start from
     fix_global_steps: int = 0  # local generator: steps during which the global part stays frozen
     gradient_checkpointing: bool = False  # recompute activations in backward: less memory, more time
+    # pix2pixHD's feature encoder (section 3.4, translate.nets.instance_features): a style code per
+    # object, clustered per label when the run saves and chosen per label at apply (--features).
+    features: str = "none"  # none | instance (one code per object of the instance map) | label (per label region)
+    feature_channels: int = 3  # length of each code (pix2pixHD's feat_num)
+    feature_width: int = 16  # encoder width (pix2pixHD's nef)
+    n_downsample_features: int = 4  # encoder depth (pix2pixHD's n_downsample_E)
+    feature_clusters: int = 10  # k-means clusters per label (pix2pixHD's n_clusters)
+    feature_bank: int = 1024  # latest codes kept per label for clustering
 
     # global_weights is a path, opened (and checked) by the training loop.
     RULES: ClassVar[Dict[str, Rule]] = {
@@ -64,10 +84,16 @@ class Pix2PixHDOptions(NetworkOptions):
         "n_local_enhancers": between(1, 4),
         "n_blocks_local": between(0, 100),
         "fix_global_steps": COUNT,
+        "features": one_of(FEATURE_KINDS),
+        "feature_channels": between(1, 64),
+        "feature_width": WIDTH,
+        "n_downsample_features": between(1, 8),
+        "feature_clusters": between(1, 1000),
+        "feature_bank": between(1, 1_000_000),
     }
     ARCHITECTURE: ClassVar[FrozenSet[str]] = frozenset({
         "input", "num_classes", "instance_maps", "n_downsample_global", "n_blocks_global", "n_local_enhancers",
-        "n_blocks_local"})
+        "n_blocks_local", "features", "feature_channels", "feature_width", "n_downsample_features"})
 
 
 def _global_kwargs(o: Pix2PixHDOptions) -> Dict[str, Any]:
@@ -120,8 +146,27 @@ def resolve_inputs(opts: Pix2PixHDOptions, train) -> Pix2PixHDOptions:
 def _input_record(opts: Pix2PixHDOptions, channels: int) -> Dict[str, Any]:
     """What ``apply`` needs to encode a file the way training did (see translate.apply.inputs)."""
     if opts.input == "label":
-        return {"input": "label", "num_classes": opts.num_classes, "instance_maps": bool(opts.instance_maps)}
+        record = {"input": "label", "num_classes": opts.num_classes, "instance_maps": bool(opts.instance_maps)}
+        if opts.features != "none":  # the clusters are filled in when the run saves (exported)
+            record["features"] = {"channels": opts.feature_channels, "per": opts.features, "clusters": {}}
+        return record
     return {"input": "rgb", "channels": channels}
+
+
+def _condition_channels(opts: Pix2PixHDOptions, train) -> int:
+    """What D judges beside the photo, and G reads before the feature codes."""
+    return input_channels(opts.num_classes, opts.instance_maps) if opts.input == "label" else train.channels_a
+
+
+def _check_features(opts: Pix2PixHDOptions) -> None:
+    if opts.features == "none":
+        return
+    if opts.input != "label":
+        raise ConfigError(f"config key 'features' ({opts.features}) needs input=label: the codes are averaged "
+                          f"over the objects of label and instance maps")
+    if opts.features == "instance" and not opts.instance_maps:
+        raise ConfigError("config key 'features' is 'instance' but the run has no instance maps (train_inst/): "
+                          "use features=label for one code per label region")
 
 
 @TRANSLATORS.register("pix2pixhd")
@@ -133,9 +178,19 @@ class Pix2PixHD(Translator):
 
     def __init__(self, opts: Pix2PixHDOptions, train):
         self.opts = self._checked(opts, train)
+        _check_features(self.opts)
         self.spec = self._generator_spec(self.opts, train)
         generator = build_generator_from_spec(self.spec, self.opts)
         self.generators = nn.ModuleDict({"G": generator})
+        self.bank: Optional[FeatureBank] = None
+        if self.opts.features != "none":
+            o = self.opts
+            # E trains with G (one optimiser, as in pix2pixHD); it is not exported: apply reads codes
+            # from the clusters saved with G.
+            self.generators["E"] = init_weights(
+                InstanceFeatureEncoder(train.channels_b, o.feature_channels, o.feature_width, o.n_downsample_features,
+                                       o.norm), kind=o.init, gain=o.init_gain)
+            self.bank = FeatureBank(o.num_classes, o.feature_channels, o.feature_bank)
         self.discriminators = nn.ModuleDict({"D": make_discriminator(self.opts, self._discriminator_channels())})
         self.adversarial = AdversarialLoss(self.opts.gan_mode)
         self.feature_matching = FeatureMatchingLoss() if self.opts.lambda_feature_matching else None
@@ -158,12 +213,13 @@ class Pix2PixHD(Translator):
 
     @classmethod
     def _generator_spec(cls, opts: Pix2PixHDOptions, train) -> GeneratorSpec:
-        c_in = input_channels(opts.num_classes, opts.instance_maps) if opts.input == "label" else train.channels_a
+        c_in = _condition_channels(opts, train) + (opts.feature_channels if opts.features != "none" else 0)
         return cls._spec(opts, c_in, train.channels_b, {**preprocess_record(train), **_input_record(opts, c_in)})
 
     def _discriminator_channels(self) -> int:
-        """D judges (condition, photo) pairs."""
-        return self.spec.in_channels + self.spec.out_channels
+        """D judges (condition, photo) pairs: the feature codes are G's alone, as in pix2pixHD."""
+        codes = self.opts.feature_channels if self.opts.features != "none" else 0
+        return self.spec.in_channels - codes + self.spec.out_channels
 
     @classmethod
     def prepare(cls, opts: Pix2PixHDOptions, train, samples: SampleSet) -> Pix2PixHDOptions:
@@ -212,10 +268,20 @@ class Pix2PixHD(Translator):
             return batch["A"]
         return encode_labels(batch["A"], self.opts.num_classes, batch.get("inst") if self.opts.instance_maps else None)
 
+    def generator_input(self, batch: Dict[str, torch.Tensor], cond: torch.Tensor) -> torch.Tensor:
+        """The condition, with the feature encoder's per-object codes of the real photo when the
+        run has them (each batch's codes also go to the bank that is clustered at saves)."""
+        if self.bank is None:
+            return cond
+        objects = batch["inst"] if self.opts.features == "instance" else batch["A"]
+        codes = self.generators["E"](batch["B"], objects)
+        self.bank.add(codes.detach(), batch["A"], objects)
+        return torch.cat([cond, codes.to(cond.dtype)], 1)
+
     def generator_loss(self, batch: Dict[str, torch.Tensor]) -> StepResult:
         o, d = self.opts, self.discriminators["D"]
         cond, real = self.condition(batch), batch["B"]
-        fake = self.generators["G"](cond)
+        fake = self.generators["G"](self.generator_input(batch, cond))
         fake_features = d.forward_features(torch.cat([cond, fake], 1))
         logs: Dict[str, torch.Tensor] = {}
         gan = self.adversarial.generator_loss(predictions(fake_features)) * o.lambda_gan
@@ -243,7 +309,19 @@ class Pix2PixHD(Translator):
         return {"input": shown, "output": fakes["fake"], "target": batch["B"]}
 
     def exported(self):
-        return {"AtoB": (self.generators["G"], self.spec)}
+        spec = self.spec
+        if self.bank is not None:
+            clusters = self.bank.cluster(self.opts.feature_clusters)
+            record = {**spec.preprocess["features"], **clusters.to_record()}
+            spec = dataclasses.replace(spec, preprocess={**spec.preprocess, "features": record})
+        return {"AtoB": (self.generators["G"], spec)}
+
+    def extra_state(self) -> Dict[str, Any]:
+        return {"feature_bank": self.bank.state_dict()} if self.bank is not None else {}
+
+    def load_extra_state(self, state: Dict[str, Any], device: torch.device) -> None:
+        if self.bank is not None and "feature_bank" in state:
+            self.bank.load_state_dict(state["feature_bank"])
 
     @classmethod
     def build_dataset(cls, run, split: str = "train") -> HDPairedDataset:
@@ -251,9 +329,11 @@ class Pix2PixHD(Translator):
         if opts.input == "label" and opts.num_classes is None:  # built without the loop's prepare() (tools)
             opts = resolve_inputs(opts, t)
         sources = find_hd_sources(t.data, split, opts.input)
-        c_in = input_channels(opts.num_classes, opts.instance_maps) if opts.input == "label" else t.channels_a
+        c_in = _condition_channels(opts, t)
         with torch.device("meta"):  # the multiple without allocating the network
             multiple = cls._spec(opts, c_in, t.channels_b, {}).build().size_multiple
+        if opts.features != "none":  # the feature encoder halves the crop n_downsample_features times
+            multiple = math.lcm(multiple, 2**opts.n_downsample_features)
         pre = preprocess_config(t)
         return HDPairedDataset(sources, opts.input, pre, train=True, num_classes=opts.num_classes,
                                instance_maps=bool(opts.instance_maps), channels_a=t.channels_a,
