@@ -132,3 +132,87 @@ def test_every_published_model_has_a_recognised_layout():
         assert {k: layout.kwargs[k] for k in model.kwargs} == model.kwargs, model.name
     assert published("label2city_1024p").preprocess["num_classes"] == 35
     assert published("edges2shoes").name == "pix2pix_edges2shoes"
+
+
+def _feature_model(folder, classes=4, codes=3, clusters=None, options=None):
+    """A pix2pixHD global G trained with --instance_feat: classes + instance edge + codes in, as
+    NVIDIA's train.py saves it, with the cluster file its encode_features.py writes beside it."""
+    import numpy as np
+
+    ops = global_ops(classes + 1 + codes, 3, 4, 2, 1)
+    sd = make_state(ops, "model", "instance")
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(sd, folder / "latest_net_G.pth")
+    if clusters is not False:
+        table = clusters if clusters is not None else {
+            label: np.zeros((0, codes)) for label in range(classes)}  # every label, most empty, as theirs
+        if clusters is None:
+            table[2] = np.array([[0.9, -0.2, 0.1], [-0.8, 0.3, 0.0]])
+        np.save(folder / "features_clustered_010.npy", table)
+    if options:
+        (folder / "opt.txt").write_text(options)
+    return ops, sd
+
+
+def test_a_model_trained_with_features_loads_with_its_clusters(tmp_path):
+    import numpy as np
+
+    from translate.apply.model import Model
+
+    ops, sd = _feature_model(tmp_path / "run")
+    model = Model.from_file(tmp_path / "run" / "latest_net_G.pth", features="2=1")
+    pre = model.preprocess
+    assert pre["num_classes"] == 4 and pre["instance_maps"] and pre["features"]["channels"] == 3
+    assert model.feature_clusters.count(2) == 2 and model.feature_clusters.count(0) == 0
+    label = np.zeros((16, 16), np.int32)
+    label[4:12, 4:12] = 2
+    x = model.to_batch([np.stack([label, label], -1)])
+    assert x.shape == (1, 8, 16, 16)
+    assert torch.allclose(x[0, 5:, 8, 8], torch.tensor([-0.8, 0.3, 0.0]))  # label 2, cluster 1
+    assert x[0, 5:, 0, 0].abs().max() == 0  # label 0 has no clusters: zeros, as pix2pixHD leaves it
+    with torch.no_grad():
+        assert float((model.generator(x) - run(ops, sd, x, "model", "instance")).abs().max()) < 1e-5
+
+
+def test_options_say_per_label_codes_and_a_missing_cluster_file_gives_zeros(tmp_path):
+    from translate.interop.reference import import_file
+
+    _feature_model(tmp_path / "a", clusters=False, options="label_feat: True\nfeat_num: 3\nlabel_nc: 4\n")
+    imported = import_file(tmp_path / "a" / "latest_net_G.pth", "AtoB")
+    features = imported.spec.preprocess["features"]
+    assert features == {"channels": 3, "per": "label", "clusters": {}}
+    assert any("no features_clustered_" in note for note in imported.notes)
+
+
+def test_a_hostile_cluster_file_is_refused_unread(tmp_path):
+    import os
+
+    import numpy as np
+
+    from translate.model_files.pickles import UnsafeFileError
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(tmp_path / "ran"),))
+
+    evil = np.empty((), dtype=object)
+    evil[()] = {2: Evil()}
+    _feature_model(tmp_path / "run", clusters=False)
+    np.save(tmp_path / "run" / "features_clustered_010.npy", evil)
+    with pytest.raises(UnsafeFileError, match="features_clustered_010.npy: refused: loading it would import and "
+                                              "call posix.system"):
+        load_generator(tmp_path / "run" / "latest_net_G.pth")
+    assert not (tmp_path / "ran").exists()
+
+
+def test_a_cluster_file_that_does_not_fit_is_refused_in_one_line(tmp_path):
+    import numpy as np
+
+    from translate.checkpoint import CheckpointError
+
+    _feature_model(tmp_path / "run", clusters={9: np.zeros((2, 3))})  # label 9 of 4 classes
+    with pytest.raises(CheckpointError, match="cluster label '9' is not a class id below num_classes"):
+        load_generator(tmp_path / "run" / "latest_net_G.pth")
+    _feature_model(tmp_path / "odd", clusters={1: "not centres"})
+    with pytest.raises(CheckpointError, match="label 1: centres must be a finite k x n array"):
+        load_generator(tmp_path / "odd" / "latest_net_G.pth")

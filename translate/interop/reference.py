@@ -32,6 +32,7 @@ from translate.fileio import atomic_write_text
 from translate.interop.errors import LayoutError, UnsafeCheckpointError
 from translate.interop.layouts import Layout, recognise
 from translate.model_files.bounds import check_torch_file
+from translate.model_files.preprocess import check_preprocess
 from translate.nets.contract import Generator
 
 SOURCE_FILE = "source.json"  # provenance of a converted run folder, next to translate.json
@@ -198,28 +199,84 @@ def _apply_reference_options(imported: ImportedGenerator, path: Path) -> Importe
             imported.net = net.eval()
             imported.notes.append(f"dropout off: {path.parent / name} says no_dropout: True")
         break
-    _label_input(imported, text)
+    _label_input(imported, text, path.parent)
     return imported
 
 
-def _label_input(imported: ImportedGenerator, options: str) -> None:
+def _option(options: str, name: str) -> Optional[str]:
+    found = re.search(rf"^\s*{name}:\s*(\S+)", options, re.MULTILINE)
+    return found.group(1) if found else None
+
+
+def _label_input(imported: ImportedGenerator, options: str, folder: Path) -> None:
     """A generator reading more than 4 channels reads label maps: one-hot classes plus,
-    by NVIDIA's default, one instance-boundary channel (label2city: 35 + 1 = 36). Recorded in the
-    spec so apply encodes label-map files without flags; an options file (label_nc, no_instance)
-    beside the weights wins over the default."""
+    by NVIDIA's default, one instance-boundary channel (label2city: 35 + 1 = 36), plus the
+    feature encoder's codes for a model trained with them (its ``features_clustered_NNN.npy``
+    beside the weights, or ``instance_feat``/``label_feat`` in its options). Recorded in the spec
+    so apply encodes label-map files without flags; an options file (label_nc, no_instance,
+    feat_num) beside the weights wins over the defaults."""
     spec = imported.spec
     # pix2pixHD's global generator has the ResNet layout, so the recogniser may name it "resnet":
     # the channel count, not the name, says label maps (no image has more than 4 channels).
     if spec.in_channels <= 4 or spec.preprocess.get("input"):
         return
-    no_instance = re.search(r"^\s*no_instance:\s*True\b", options, re.MULTILINE) is not None
-    found = re.search(r"^\s*label_nc:\s*(\d+)", options, re.MULTILINE)
-    classes = int(found.group(1)) if found else spec.in_channels - (0 if no_instance else 1)
-    instances = spec.in_channels - classes == 1
-    if classes < 1 or spec.in_channels - classes not in (0, 1):
+    features = _features(options, folder, imported.notes)
+    codes = features["channels"] if features else 0
+    no_instance = _option(options, "no_instance") == "True"
+    label_nc = _option(options, "label_nc")
+    classes = int(label_nc) if label_nc and label_nc.isdigit() else spec.in_channels - codes - (0 if no_instance else 1)
+    instances = spec.in_channels - codes - classes == 1
+    if classes < 1 or spec.in_channels - codes - classes not in (0, 1):
         return  # an options file that does not fit the weights: leave it to the user
     spec.preprocess = {**spec.preprocess, "input": "label", "num_classes": classes, "instance_maps": instances}
-    imported.notes.append(f"label-map input: {classes} classes{' + instance boundaries' if instances else ''}")
+    if features:
+        spec.preprocess["features"] = features
+        check_preprocess(spec.preprocess, spec.in_channels, folder / "features_clustered_*.npy")
+    imported.notes.append(f"label-map input: {classes} classes{' + instance boundaries' if instances else ''}"
+                          f"{f' + {codes} feature-code channels' if codes else ''}")
+
+
+def _features(options: str, folder: Path, notes: List[str]) -> Optional[Dict[str, Any]]:
+    """The ``features`` preprocess record of a pix2pixHD model trained with its feature encoder,
+    from the cluster file its ``encode_features.py`` wrote (read without running code), or None."""
+    per = "label" if _option(options, "label_feat") == "True" else "instance"
+    found = sorted(folder.glob("features_clustered_*.npy"))
+    named = _option(options, "cluster_path")
+    if named and (folder / named).is_file():
+        found = [folder / named]
+    if not found:
+        feat_num = _option(options, "feat_num")
+        if "True" in (_option(options, "instance_feat"), _option(options, "label_feat")) and feat_num:
+            notes.append("trained with the feature encoder, but no features_clustered_*.npy beside the weights: "
+                         "the codes are zeros (run pix2pixHD's encode_features.py to make the file)")
+            return {"channels": int(feat_num), "per": per, "clusters": {}}
+        return None
+    if len(found) > 1:
+        notes.append(f"several cluster files; using {found[0].name}")
+    from translate.model_files.pickles import load_npy_safely
+
+    table = load_npy_safely(found[0], "feature cluster file")
+    if not isinstance(table, Mapping):
+        raise CheckpointError(f"{found[0]}: expected pix2pixHD's label -> cluster centres mapping, "
+                              f"got {type(table).__name__}")
+    clusters: Dict[str, List[List[float]]] = {}
+    widths = set()
+    for label, centres in table.items():
+        try:
+            rows = torch.as_tensor(centres, dtype=torch.float64)
+            label = int(label)
+        except (TypeError, ValueError, RuntimeError):
+            rows = torch.zeros(0)
+        if rows.dim() != 2 or not torch.isfinite(rows).all():
+            raise CheckpointError(f"{found[0]}: label {label}: centres must be a finite k x n array")
+        if len(rows):
+            clusters[str(label)] = rows.tolist()
+            widths.add(rows.shape[1])
+    if len(widths) != 1:
+        raise CheckpointError(f"{found[0]}: the cluster centres must all have one length, got {sorted(widths)}")
+    notes.append(f"feature clusters from {found[0].name} ({len(clusters)} labels; in the file's order, "
+                 f"not by how common)")
+    return {"channels": widths.pop(), "per": per, "clusters": clusters}
 
 
 def load_reference_generator(path: Path, direction: Optional[str] = None) -> Tuple[nn.Module, GeneratorSpec]:

@@ -55,3 +55,52 @@ def torch_load_safely(path: Path, what: str = "file") -> Any:
         raise CheckpointError(f"{path}: no such file") from None
     except Exception as exc:  # truncated, not a torch file, a folder ...
         raise CheckpointError(f"{path}: cannot read this {what} ({_first_sentence(exc)})") from None
+
+
+# numpy's names for rebuilding arrays in a pickle, under numpy 1 and numpy 2 module paths: they
+# make arrays and dtypes and call nothing else, so a pickle limited to them runs no code.
+_NUMPY_GLOBALS = {(module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+                  for name in ("_reconstruct", "scalar")} | {("numpy", "ndarray"), ("numpy", "dtype")}
+MAX_NPY_BYTES = 64 * 2**20  # pix2pixHD's cluster files are a few kilobytes
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """An unpickler that rebuilds numpy arrays and plain containers and refuses every other global."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _NUMPY_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"Unsupported global: GLOBAL {module}.{name}")
+
+
+def load_npy_safely(path: Path, what: str = "file") -> Any:
+    """A ``.npy`` file, including the pickled dicts ``np.save`` writes for objects (pix2pixHD's
+    ``features_clustered_010.npy``), read without running code: ``np.load(allow_pickle=True)``
+    would unpickle anything. Plain arrays come back as arrays; a pickled object array of shape ()
+    comes back as its one object."""
+    import numpy as np
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_NPY_BYTES:
+            raise CheckpointError(f"{path}: {size:,} bytes, over the {MAX_NPY_BYTES:,} a {what} may have")
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            shape, _, dtype = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0(f))
+            if not dtype.hasobject:
+                return np.load(path, allow_pickle=False)
+            array = _ArraysOnly(f, encoding="latin1").load()  # latin1: files pickled by Python 2
+    except CheckpointError:
+        raise
+    except pickle.UnpicklingError as exc:
+        raise UnsafeFileError(f"{path}: refused: {refusal_reason(exc)}, and translate never runs code from a "
+                              f"file; only arrays and plain containers are read.") from None
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file") from None
+    except Exception as exc:  # not a .npy, truncated ...
+        raise CheckpointError(f"{path}: cannot read this {what} ({_first_sentence(exc)})") from None
+    if isinstance(array, np.ndarray) and array.shape == () and array.dtype.hasobject:
+        return array.item()
+    return array
