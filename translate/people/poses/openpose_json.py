@@ -5,7 +5,8 @@ Layout (OpenPose ``--write_json``): ``{"version": 1.3, "people": [{"person_id": 
 [], "hand_right_keypoints_2d": [], "pose_keypoints_3d": [], ...}]}``; pixel coordinates,
 missing joints are 0, 0, 0. The skeleton is recognised by the joint count (25 = BODY_25,
 18 = COCO-18, 33 = MediaPipe); hands, where the lists hold them, make it ``body25_hands`` (or
-``mediapipe33_hands``), a missing hand's list being empty. We add one key OpenPose does not write, ``"canvas_size": [w,
+``mediapipe33_hands``), a missing hand's list being empty; a face list (70 points) adds ``_face``
+(``body25_hands_face``, ``body25_face``, ...). We add one key OpenPose does not write, ``"canvas_size": [w,
 h]``, so a figure can be rendered at the frame's size without the frame; OpenPose readers
 ignore it, and files without it need a size from the caller. ``person_id`` holds the tracker's
 ID of each person (``translate.people.tracking``: the same number in every frame of a clip),
@@ -23,9 +24,10 @@ from typing import List, Optional, Tuple
 from translate.errors import InputNotFoundError, TranslateError
 from translate.fileio import atomic_write_text
 
-from .skeletons import HAND_POINTS, WITH_HANDS, Pose, skeleton_for_count
+from .skeletons import FACE_POINTS, HAND_POINTS, WITH_FACE, WITH_HANDS, Pose, skeleton_for_count
 
 BODY_OF = {hands: body for body, hands in WITH_HANDS.items()}  # a *_hands skeleton -> its body's
+FACELESS = {face: base for base, face in WITH_FACE.items()}  # a *_face skeleton -> the same without the face
 
 SUFFIX = "_keypoints.json"
 NO_ID = -1  # OpenPose's person_id for a person it does not track
@@ -62,14 +64,16 @@ def _flat(points) -> list:
 
 
 def _person(pose: Pose, pid: int) -> dict:
-    """A ``*_hands`` pose is written as OpenPose does: the body in ``pose_keypoints_2d``, each hand
-    in its own list (21 points, left first)."""
-    body, left, right = pose.points, [], []
-    if pose.skeleton in BODY_OF:
-        n = len(pose.points) - 2 * HAND_POINTS
-        body, left, right = pose.points[:n], _flat(pose.points[n:n + HAND_POINTS]), _flat(pose.points[n + HAND_POINTS:])
+    """A pose with hands or face is written as OpenPose does: the body in ``pose_keypoints_2d``,
+    each hand in its own list (21 points, left first), the face in ``face_keypoints_2d`` (70)."""
+    body, name, left, right, face = pose.points, pose.skeleton, [], [], []
+    if name in FACELESS:  # the face comes last in every *_face skeleton
+        body, face, name = body[:-FACE_POINTS], _flat(body[-FACE_POINTS:]), FACELESS[name]
+    if name in BODY_OF:
+        n = len(body) - 2 * HAND_POINTS
+        body, left, right = body[:n], _flat(body[n:n + HAND_POINTS]), _flat(body[n + HAND_POINTS:])
     return {"person_id": [pid], "pose_keypoints_2d": _flat(body),
-            "face_keypoints_2d": [], "hand_left_keypoints_2d": left, "hand_right_keypoints_2d": right,
+            "face_keypoints_2d": face, "hand_left_keypoints_2d": left, "hand_right_keypoints_2d": right,
             "pose_keypoints_3d": [], "face_keypoints_3d": [], "hand_left_keypoints_3d": [],
             "hand_right_keypoints_3d": []}
 
@@ -84,6 +88,18 @@ def _hands(path: Path, n: int, person: dict) -> Optional[list]:
                 isinstance(v, (int, float)) and math.isfinite(v) for v in values):
             raise KeypointFileError(path, f"person {n}: {key!r} must be empty or {HAND_POINTS} x, y, confidence numbers")
     return [v for values in lists for v in (values or [0.0] * (3 * HAND_POINTS))]
+
+
+def _face(path: Path, n: int, person: dict) -> Optional[list]:
+    """The person's face list, or None when the file has no face for them."""
+    values = person.get("face_keypoints_2d") or []
+    if not values:
+        return None
+    if not isinstance(values, list) or len(values) != 3 * FACE_POINTS or not all(
+            isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+        raise KeypointFileError(path, f"person {n}: 'face_keypoints_2d' must be empty or {FACE_POINTS} x, y, "
+                                      f"confidence numbers")
+    return values
 
 
 def to_json(frame: PoseFrame) -> str:
@@ -116,12 +132,13 @@ def read_keypoints(path: "str | os.PathLike") -> PoseFrame:
         if not values:
             continue
         try:
-            body = skeleton_for_count(len(values) // 3).name
-            hands = _hands(path, n, person)
-            if hands is not None and body in WITH_HANDS:
-                people.append(Pose(WITH_HANDS[body], values + hands))
-            else:
-                people.append(Pose(body, values))
+            name = skeleton_for_count(len(values) // 3).name
+            hands, face = _hands(path, n, person), _face(path, n, person)
+            if hands is not None and name in WITH_HANDS:
+                name, values = WITH_HANDS[name], values + hands
+            if face is not None and name in WITH_FACE:
+                name, values = WITH_FACE[name], values + face
+            people.append(Pose(name, values))
         except ValueError as exc:
             raise KeypointFileError(path, f"person {n}: {exc}") from None
         ids.append(_person_id(path, n, person.get("person_id", [NO_ID])))

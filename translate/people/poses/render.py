@@ -1,10 +1,13 @@
 """Stick figures: one renderer for training pairs and for transfer, so their figures match.
 
 A pose is first converted to the figure's skeleton (coco18 by default, body25 to show feet,
-body25_hands with fingers, drawn at half the width),
-so keypoints from MediaPipe, BODY_25 or COCO-18 files give the same picture. Each limb has one
-fixed colour, looked up by the names of its two joints in ``LIMB_COLOURS`` (shared by every
-figure skeleton, so a forearm is the same colour in a coco18 and a body25 figure). A limb is
+body25_hands with fingers, drawn at half the width, body25_hands_face also with the face's lines,
+drawn at a quarter of the width), so keypoints from MediaPipe, BODY_25 or COCO-18 files give the
+same picture. Each limb has one fixed colour, looked up by the names of its two joints in
+``LIMB_COLOURS`` (shared by every figure skeleton, so a forearm is the same colour in a coco18 and
+a body25 figure). The face is drawn white, as OpenPose draws it: its 63 lines in hues of their own
+would crowd the palette until neighbouring hues looked alike (``face_crop`` finds the head by the
+head limbs' hues), and white is far from every saturated hue. A limb is
 drawn only when both its joints reach ``min_confidence`` (and are not missing): a guessed limb
 teaches the generator a wrong body, and half a limb has no end to draw to. ``mode="labels"``
 gives one 0/255 channel per limb instead of colours.
@@ -19,7 +22,7 @@ import cv2
 import numpy as np
 
 from .seen import check_threshold, is_seen
-from .skeletons import SKELETONS, Pose, convert, is_hand_joint, skeleton
+from .skeletons import FACE_LIMBS, SKELETONS, Pose, convert, is_face_joint, is_hand_joint, skeleton
 
 from translate.errors import InvalidSettingError
 
@@ -28,8 +31,12 @@ def _limb_key(a: str, b: str) -> FrozenSet[str]:
     return frozenset((a, b))
 
 
+FACE_COLOUR = (255, 255, 255)  # OpenPose's face colour (face/faceParameters: FACE_COLORS_RENDER)
+
+
 def _palette() -> Dict[FrozenSet[str], Tuple[int, int, int]]:
-    """Evenly spaced saturated hues over every limb any skeleton draws, in registry order."""
+    """Evenly spaced saturated hues over every body and hand limb any skeleton draws, in registry
+    order; the face's lines all white."""
     limbs = []
     for name in ("coco18", "body25", "mediapipe33", "body25_hands"):
         for a, b in skeleton(name).limbs:
@@ -39,6 +46,7 @@ def _palette() -> Dict[FrozenSet[str], Tuple[int, int, int]]:
     for i, key in enumerate(limbs):
         r, g, b = colorsys.hsv_to_rgb((i * 0.618034) % 1.0, 1.0, 1.0)  # golden-ratio steps: neighbours differ
         colours[key] = (int(round(r * 255)), int(round(g * 255)), int(round(b * 255)))
+    colours.update({_limb_key(a, b): FACE_COLOUR for a, b in FACE_LIMBS})
     return colours
 
 
@@ -88,7 +96,10 @@ def _draw(canvas: np.ndarray, p: Tuple[int, int], q: Tuple[int, int], width: int
 
 
 def _width(a: str, width: int) -> int:
-    """Fingers at half the limbs' width: at the body's width a hand is one blob."""
+    """Fingers at half the limbs' width and the face at a quarter: at the body's width a hand is
+    one blob, and a face (eyes and lips a few pixels apart in a whole-body frame) one smear."""
+    if is_face_joint(a):
+        return max(1, width // 4)
     return max(1, width // 2) if is_hand_joint(a) else width
 
 

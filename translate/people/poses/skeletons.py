@@ -16,6 +16,10 @@ Formats (index order is each format's published order):
               order (wrist, then thumb, index, middle, ring and little finger from base to tip),
               which is also MediaPipe Hands' order; in OpenPose files the hands are their own
               lists (hand_left_keypoints_2d, hand_right_keypoints_2d)
+  body25_face, mediapipe33_face, body25_hands_face, mediapipe33_hands_face  the same (hands or
+              not) with the face's 70 points ``face_0`` .. ``face_69`` after everything else, in
+              OpenPose's face order (the 68 points of the iBUG 300-W layout, then the right and
+              left pupil; ``face.py`` says which is which); in OpenPose files, face_keypoints_2d
 """
 from __future__ import annotations
 
@@ -90,6 +94,22 @@ def is_hand_joint(name: str) -> bool:
     return "_hand_" in name
 
 
+FACE_POINTS = 70
+FACE = tuple(f"face_{k}" for k in range(FACE_POINTS))
+# OpenPose's face lines (face/faceParameters: FACE_PAIRS_RENDER): jaw, brows, nose bridge and
+# nostrils as open chains, eyes and both lip outlines closed; the pupils (68, 69) are points of
+# the file but no line ends at them, so a figure does not draw them.
+_FACE_CHAINS = ((range(0, 17), False), (range(17, 22), False), (range(22, 27), False), (range(27, 31), False),
+                (range(31, 36), False), (range(36, 42), True), (range(42, 48), True), (range(48, 60), True),
+                (range(60, 68), True))
+FACE_LIMBS = tuple((FACE[a], FACE[b]) for chain, closed in _FACE_CHAINS
+                   for a, b in zip(chain, list(chain[1:]) + ([chain[0]] if closed else [])))
+
+
+def is_face_joint(name: str) -> bool:
+    return name.startswith("face_")
+
+
 # Joints a format lacks, made from joints it may have (tried in order, first complete wins).
 DERIVED: Dict[str, Tuple[Tuple[str, ...], ...]] = {
     "neck": (("left_shoulder", "right_shoulder"),),
@@ -133,7 +153,20 @@ _register(Skeleton("body25_hands", _BODY25 + HANDS, _BODY25_LIMBS + HAND_LIMBS),
 _register(Skeleton("mediapipe33_hands", _MEDIAPIPE33 + HANDS, _MEDIAPIPE33_LIMBS + HAND_LIMBS),
           "MediaPipe Pose with MediaPipe Hands (33 + 2 x 21 points)")
 
+_register(Skeleton("body25_face", _BODY25 + FACE, _BODY25_LIMBS + FACE_LIMBS),
+          "OpenPose BODY_25 with the face (25 + 70 points)")
+_register(Skeleton("mediapipe33_face", _MEDIAPIPE33 + FACE, _MEDIAPIPE33_LIMBS + FACE_LIMBS),
+          "MediaPipe Pose with the face mesh's 70 OpenPose face points (33 + 70 points)")
+_register(Skeleton("body25_hands_face", _BODY25 + HANDS + FACE, _BODY25_LIMBS + HAND_LIMBS + FACE_LIMBS),
+          "OpenPose BODY_25 with both hands and the face (25 + 2 x 21 + 70 points), Everybody Dance Now's figure")
+_register(Skeleton("mediapipe33_hands_face", _MEDIAPIPE33 + HANDS + FACE,
+                   _MEDIAPIPE33_LIMBS + HAND_LIMBS + FACE_LIMBS),
+          "MediaPipe Pose, Hands and the face mesh's 70 face points (33 + 2 x 21 + 70 points)")
+
 WITH_HANDS = {"body25": "body25_hands", "mediapipe33": "mediapipe33_hands"}  # a body skeleton -> with hands
+# a skeleton (hands or not) -> the same with the face, which always comes last
+WITH_FACE = {"body25": "body25_face", "mediapipe33": "mediapipe33_face", "body25_hands": "body25_hands_face",
+             "mediapipe33_hands": "mediapipe33_hands_face"}
 
 
 def skeleton(name: str) -> Skeleton:
@@ -143,6 +176,11 @@ def skeleton(name: str) -> Skeleton:
 def has_hands(name: str) -> bool:
     """Whether skeleton ``name`` has hand points (figures drawn in it need a hand estimator)."""
     return any(is_hand_joint(joint) for joint in skeleton(name).joints)
+
+
+def has_face(name: str) -> bool:
+    """Whether skeleton ``name`` has the face's points (figures drawn in it need a face estimator)."""
+    return any(is_face_joint(joint) for joint in skeleton(name).joints)
 
 
 def skeleton_for_count(count: int) -> Skeleton:
