@@ -25,7 +25,9 @@ def add_figure_args(p: argparse.ArgumentParser) -> None:
     """Figure and smoothing options shared by extract, render and dance."""
     p.add_argument("--figure", default="coco18", help="skeleton the figures are drawn in: coco18 (default), body25 "
                                                      "(with feet), body25_hands (feet and fingers: hands are found "
-                                                     "too) or mediapipe33")
+                                                     "too), body25_hands_face (feet, fingers and OpenPose's 70 face "
+                                                     "points, Everybody Dance Now's figure: faces are found too), "
+                                                     "body25_face (feet and face) or mediapipe33")
     p.add_argument("--figure-mode", choices=("colour", "labels"), default="colour",
                    help="colour: one RGB figure (default); labels: one channel per limb (saved as .npy)")
     p.add_argument("--min-confidence", type=float, default=0.3, help="joints below this confidence are not drawn")

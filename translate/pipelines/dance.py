@@ -45,7 +45,7 @@ from translate.people.poses.preview import draw_people
 from translate.people.poses.normalise import PoseNormaliser, PoseStats, pose_stats
 from translate.people.poses.render import FigureStyle, render_pose
 from translate.people.poses.seen import DEFAULT_MIN_VISIBILITY, check_against_figure, check_threshold
-from translate.people.poses.skeletons import Pose, convert, has_hands
+from translate.people.poses.skeletons import Pose, convert, has_face, has_hands
 from translate.people.poses.smoothing import SmoothingOptions, smooth_poses
 
 Message = Callable[[str], None]
@@ -221,7 +221,8 @@ def dance(model: Model, source: Path, output: Path, options: DanceOptions, on_me
     result = DanceResult()
     target = _target_stats(spec, options) if options.normalise else None  # before the slow pass: fail early
     seen = EstimatorOptions(min_visibility=min_visibility_of(spec, options, style), scan_every=options.scan_every,
-                            hands=has_hands(style.skeleton))  # the figures training drew: with hands or not
+                            hands=has_hands(style.skeleton),  # the figures training drew: with hands or not,
+                            face=has_face(style.skeleton))  # with the face or not
     poses, source_size = _source_poses(Path(source), style.skeleton, SmoothingOptions(smooth, style.min_confidence),
                                        seen, options, result)
     normaliser = None

@@ -42,7 +42,7 @@ from translate.people.poses.people import Chosen, PeopleRecord
 from translate.people.poses.preview import draw_people
 from translate.people.poses.render import FigureStyle, render_pose
 from translate.people.poses.seen import DEFAULT_MIN_VISIBILITY, check_against_figure
-from translate.people.poses.skeletons import convert, has_hands
+from translate.people.poses.skeletons import convert, has_face, has_hands
 from translate.people.poses.smoothing import SmoothingOptions, smooth_poses
 
 # The names the data room reads them back by (translate.data.pose_record): written once.
@@ -73,7 +73,8 @@ class ExtractOptions:
         """Checked here, before any file is written: a bad threshold loses nothing."""
         check_against_figure(self.min_visibility, self.style.min_confidence)
         return EstimatorOptions(detection_confidence=self.detection_confidence, min_visibility=self.min_visibility,
-                                scan_every=self.scan_every, hands=has_hands(self.style.skeleton))
+                                scan_every=self.scan_every, hands=has_hands(self.style.skeleton),
+                                face=has_face(self.style.skeleton))
 
 
 @dataclass

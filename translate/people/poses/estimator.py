@@ -43,6 +43,7 @@ class EstimatorOptions:
     min_visibility: float = DEFAULT_MIN_VISIBILITY  # joints below it are not seen (seen.py says why 0.5)
     scan_every: int = 30  # frames between scans for people walking in (everyone.py); 1 = every frame
     hands: bool = False  # also both hands of each person (hands.py): for figures drawn with hands
+    face: bool = False  # also each person's 70 face points (face.py): for figures drawn with the face
 
     def __post_init__(self):
         check_threshold(self.min_visibility, "--min-visibility")
@@ -146,11 +147,16 @@ def _area(pose: Pose) -> float:
 
 
 def build_estimator(name: str = "mediapipe", options: EstimatorOptions = EstimatorOptions()) -> PoseEstimator:
-    """The backend ``name`` (with each person's hands when ``options.hands``), returning only the
-    joints seen at ``options.min_visibility``."""
+    """The backend ``name`` (with each person's hands when ``options.hands``, face when
+    ``options.face``, in that order, as the skeletons list them), returning only the joints seen
+    at ``options.min_visibility``."""
     backend = POSE_ESTIMATORS.build(name, options=options)
     if options.hands:
         from .hands import WithHands  # MediaPipe Hands' graph is built only for figures with hands
 
         backend = WithHands(backend, options.video)
+    if options.face:
+        from .face import WithFace  # the face mesh's graph is built only for figures with the face
+
+        backend = WithFace(backend)
     return SeenOnly(backend, options.min_visibility)
