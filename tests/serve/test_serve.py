@@ -587,3 +587,50 @@ def test_dance_tab_runs_the_whole_pipeline_on_a_clip(tmp_path, dancer):  # noqa:
     assert status.startswith("Done: 4 frames") and "not normalised" in status, status
     frames, _, _, audio_seconds, _ = read_back(path)
     assert len(frames) == 4 and audio_seconds  # the source's moves, its timing and its sound
+
+
+# --- label-map models and pix2pixHD's feature clusters ------------------------------------------
+
+@pytest.fixture(scope="module")
+def feature_model(tmp_path_factory):
+    from label_cars import make_cars, train_feature_model
+
+    root = tmp_path_factory.mktemp("cars")
+    data = make_cars(root / "data")
+    return train_feature_model(data, root / "runs"), data
+
+
+def test_a_label_map_model_reads_uploads_as_label_maps_with_the_chosen_clusters(feature_model, tmp_path):
+    run, data = feature_model
+    models, problems = discover([run.parent])
+    assert not problems
+    handlers = Handlers(ModelCache(models, "cpu"), OutputFolder(tmp_path / "out"), UploadLimits(), [run.parent])
+    hint = handlers.feature_hint("feat")
+    assert hint.startswith("feature clusters per label: 0: ") and "random" in hint
+    assert "label maps (2 classes" in handlers.model_info("feat")[0]["reads"]
+    upload = str(data / "test_label" / "c0.png")
+    first = handlers.translate_images("feat", [upload], None, "AtoB", "fp32", 0, "")
+    assert first.status.startswith("Done: 1 image(s)"), first.status
+    labels, picture = first.pairs[0]
+    assert read_image(picture).shape == (32, 32, 3) and read_image(labels).shape == (32, 32, 3)
+    count = handlers.cache.get("feat").feature_clusters().count(1)
+    last = handlers.translate_images("feat", [upload], None, "AtoB", "fp32", 0, f"1={count - 1}")
+    assert last.status.startswith("Done"), last.status
+    from translate.apply.model import Model
+
+    expected = Model.from_file(run, precision="fp32", features=f"1={count - 1}").translate_file(upload)
+    assert np.array_equal(read_image(last.pairs[0][1]), expected)  # the page paints what apply paints
+    bad = handlers.translate_images("feat", [upload], None, "AtoB", "fp32", 0, f"1={count}")
+    assert bad.status.startswith(f"Error: --features 1={count}: label 1 has clusters 0-{count - 1}"), bad.status
+    photo = write_image(tmp_path / "photo.png", np.full((20, 20, 3), (200, 90, 40), np.uint8))
+    colour = handlers.translate_images("feat", [str(photo), upload], None, "AtoB", "fp32", 0, "")
+    assert colour.status.startswith("Done: 1 image(s)"), colour.status  # the label map still translated
+    assert "- photo: a colour (RGB) image, not a label map of class ids" in colour.status
+    cam = handlers.translate_images("feat", None, np.zeros((8, 8, 3), np.uint8), "AtoB", "fp32", 0, "")
+    assert cam.status == "Error: feat reads label maps (class-id PNGs), not webcam pictures"
+
+
+def test_feature_clusters_are_refused_for_a_model_without_them(handlers, image_file):
+    assert handlers.feature_hint("tiny") is None
+    result = handlers.translate_images("tiny", [str(image_file)], None, "AtoB", "fp32", 0, "1=0")
+    assert result.status == "Error: feature clusters: tiny was not trained with pix2pixHD's feature encoder"

@@ -6,6 +6,8 @@ import pytest
 import torch
 from PIL import Image
 
+from label_cars import TINY, make_cars, tiny_flags, train_feature_model
+
 import translate
 from translate.apply.model import Model
 from translate.cli import main
@@ -16,48 +18,19 @@ from translate.training.loop import build_translator
 
 torch.set_num_threads(1)
 
-TINY = ["ngf=8", "ndf=4", "n_downsample_global=2", "n_blocks_global=1", "n_layers_d=2", "lambda_perceptual=0",
-        "feature_width=4", "n_downsample_features=2", "tensorboard=false"]
-RED, BLUE, GREY = (220, 30, 30), (30, 30, 220), (90, 90, 90)
-
-
-def _save(path, array):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array).save(path)
 
 
 @pytest.fixture(scope="module")
 def cars(tmp_path_factory):
-    """Label 1 = cars (two per image, each its own instance), red or blue; the label map cannot say which."""
-    root = tmp_path_factory.mktemp("cars")
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 6), ("test", 2)):
-        for i in range(n):
-            label = np.zeros((32, 32), np.uint8)
-            inst = np.zeros((32, 32), np.uint16)
-            photo = np.full((32, 32, 3), GREY, np.uint8)
-            for k, (y, x) in enumerate(((2, 2), (18, 16))):
-                label[y:y + 12, x:x + 12] = 1
-                inst[y:y + 12, x:x + 12] = 1000 + k
-                photo[y:y + 12, x:x + 12] = RED if rng.random() < 0.5 else BLUE
-            _save(root / f"{split}_label" / f"c{i}.png", label)
-            _save(root / f"{split}_inst" / f"c{i}.png", inst)
-            if split == "train":
-                _save(root / f"{split}_img" / f"c{i}.png", photo)
-    return root
+    return make_cars(tmp_path_factory.mktemp("cars"))
 
 
-def _flags(*pairs):
-    return sum((["--set", p] for p in TINY + list(pairs)), [])
+_flags = tiny_flags
 
 
 @pytest.fixture(scope="module")
 def trained(cars, tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs")
-    assert main(["train", "pix2pixhd", "--data", str(cars), "--name", "feat", "--checkpoints-dir", str(out),
-                 "--size", "32", "--steps", "8", "--num-workers", "0", *_flags("features=instance",
-                                                                               "feature_clusters=3")]) == 0
-    return out / "feat"
+    return train_feature_model(cars, tmp_path_factory.mktemp("runs"))
 
 
 def _run(data, tmp_path, *pairs):

@@ -220,6 +220,13 @@ class Model:
     def to_batch(self, arrays: Sequence[np.ndarray]) -> torch.Tensor:
         return self.encoder.to_batch(arrays)
 
+    def translate_file(self, path: PathLike, size: Optional[int] = None,
+                       max_pixels: Optional[int] = MAX_PIXELS) -> np.ndarray:
+        """One input file read as apply reads it (an image, or a label map for label-map models)
+        -> the translation as HxWxC uint8, at the file's size or ``size`` (long side)."""
+        x = self.to_batch([self.read(Path(path), size, max_pixels)])
+        return from_unit(self.run(x))[0].permute(1, 2, 0).cpu().numpy()
+
     # -- the Python API's kinds ------------------------------------------------------------------
     def __call__(self, images: Any) -> Any:
         if isinstance(images, (list, tuple)):

@@ -54,6 +54,7 @@ class ModelControls:
     direction: Any
     precision: Any
     size: Any
+    features: Any  # the feature clusters per label, shown for pix2pixHD models trained with its encoder
 
 
 def build(handlers: Handlers, title: str = "translate"):
@@ -96,6 +97,9 @@ def _model_controls(gr, handlers: Handlers) -> ModelControls:
                              elem_id="direction", visible=len(directions) > 1)
         precision = gr.Dropdown(list(PRECISIONS), value=DEFAULT_PRECISION, label="precision", elem_id="precision")
         size = gr.Number(value=0, precision=0, label="size (long side px, 0 = keep)", elem_id="size")
+    hint = handlers.feature_hint(first)
+    features = gr.Textbox(value="", label="feature clusters (label=cluster, ... or random)", info=hint,
+                          elem_id="features", visible=hint is not None)
     if not image_models:
         gr.Markdown("No image models found: train one (`translate train ...`) or pass `--checkpoint`.")
     with gr.Accordion("model details", open=False):
@@ -103,11 +107,13 @@ def _model_controls(gr, handlers: Handlers) -> ModelControls:
 
     def on_model(name):
         info, directions = handlers.model_info(name)
-        return info, gr.update(choices=directions, value=directions[0][1] if directions else None,
-                               visible=len(directions) > 1)
+        hint = handlers.feature_hint(name)
+        return (info, gr.update(choices=directions, value=directions[0][1] if directions else None,
+                                visible=len(directions) > 1),
+                gr.update(value="", info=hint, visible=hint is not None))
 
-    model.change(on_model, model, [details, direction])
-    return ModelControls(model, direction, precision, size)
+    model.change(on_model, model, [details, direction, features])
+    return ModelControls(model, direction, precision, size, features)
 
 
 def _images_tab(gr, handlers: Handlers, c: ModelControls) -> None:
@@ -126,13 +132,13 @@ def _images_tab(gr, handlers: Handlers, c: ModelControls) -> None:
     downloads = gr.File(label="download", file_count="multiple", elem_id="downloads")
     pairs = gr.State([])
 
-    def on_images(name, uploaded, cam, way, prec, px):
-        result = handlers.translate_images(name, uploaded, cam, way, prec, px)
+    def on_images(name, uploaded, cam, way, prec, px, features):
+        result = handlers.translate_images(name, uploaded, cam, way, prec, px, features)
         first_pair = tuple(str(p) for p in result.pairs[0]) if result.pairs else None
         return (result.status, first_pair, [str(t) for _, t in result.pairs],
                 [str(p) for p in result.downloads] or None, [tuple(map(str, p)) for p in result.pairs])
 
-    run.click(on_images, [c.model, files, webcam, c.direction, c.precision, c.size],
+    run.click(on_images, [c.model, files, webcam, c.direction, c.precision, c.size, c.features],
               [status, slider, gallery, downloads, pairs], concurrency_id=MODEL_GROUP)
 
     def on_pick(chosen: list, evt: gr.SelectData):

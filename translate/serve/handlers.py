@@ -23,7 +23,8 @@ from translate.pipelines.registry import IMAGE, VIDEO, Pipeline
 from translate.serve.models import VIDEO_BATCH, ModelCache, Progress
 from translate.serve.requests import RequestError, check_output, parse_size
 from translate.serve.runs import Run, config_text, find_runs, read_scalars, runs_table, sample_grids
-from translate.serve.safety import OutputFolder, UploadError, UploadLimits, check_array, check_image, check_video
+from translate.serve.safety import (OutputFolder, UploadError, UploadLimits, check_array, check_image, check_size,
+                                   check_video)
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 RESULT_SUFFIX = {VIDEO: ".mp4", IMAGE: ".png"}  # a pipeline's result is the medium of its upload
@@ -83,6 +84,18 @@ class Handlers:
 
     # --- try a model --------------------------------------------------------------------------
 
+    def feature_hint(self, name: Optional[str]) -> Optional[str]:
+        """What the feature-clusters box says for ``name``: its clusters per label, or None when the
+        model has none (the box is hidden)."""
+        try:
+            clusters = self.cache.get(name).feature_clusters() if name else None
+        except TranslateError:
+            return None
+        if clusters is None:
+            return None
+        return (f"{clusters.describe()}. Type LABEL=CLUSTER pairs (e.g. 26=3,24=1; labels not named take cluster 0, "
+                f"the commonest) or random.")
+
     def model_info(self, name: Optional[str]) -> Tuple[Dict[str, Any], List[Tuple[str, str]]]:
         """The model's metadata for the page and the directions it can run, as (label, value)."""
         if not name:
@@ -94,16 +107,21 @@ class Handlers:
         return model.describe(), model.direction_choices()
 
     def translate_images(self, name: str, files: Optional[Sequence[str]], webcam: Any,
-                         direction: Optional[str], precision: str, size: Any) -> ImageResults:
+                         direction: Optional[str], precision: str, size: Any, features: str = "") -> ImageResults:
         """Every upload translated on its own, as ``translate apply`` goes past bad files: a corrupt
         file (or one too large for the size asked) is listed with its reason, the others come back.
-        A bad request parameter or too many files refuses the whole request."""
+        A bad request parameter or too many files refuses the whole request. Label-map models read
+        the uploads as label maps, painted with the feature clusters ``features`` names."""
         result = ImageResults()
         started = time.perf_counter()
         try:
             size = parse_size(size, self.limits)
-            self.cache.check_request(name, direction, precision)
+            served = self.cache.check_request(name, direction, precision)
+            if (features or "").strip() and served.feature_clusters() is None:
+                raise RequestError(f"feature clusters: {name} was not trained with pix2pixHD's feature encoder")
             files = list(files or [])
+            if served.reads_labels and webcam is not None:
+                raise UploadError(f"{name} reads label maps (class-id PNGs), not webcam pictures")
             if not files and webcam is None:
                 raise UploadError("no image: upload one or more images (or take a webcam picture) first")
             count = len(files) + (webcam is not None)
@@ -112,7 +130,8 @@ class Handlers:
             sources = [(Path(f).stem, Path(f)) for f in files] + ([("webcam", webcam)] if webcam is not None else [])
             for stem, source in sources:  # one at a time: one decoded image in memory, not all of them
                 try:
-                    result.pairs.append(self._one_image(name, stem, source, direction, precision, size))
+                    one = self._one_label_map if served.reads_labels else self._one_image
+                    result.pairs.append(one(name, stem, source, direction, precision, size, features))
                 except (UploadError, RequestError) as exc:
                     result.skipped.append(str(exc))
             result.seconds = time.perf_counter() - started
@@ -129,8 +148,31 @@ class Handlers:
         result.status += _skipped_lines(result.skipped)
         return result
 
+    def _one_label_map(self, name: str, stem: str, source: Any, direction: Optional[str], precision: str,
+                       size: Optional[int], features: str) -> Tuple[Path, Path]:
+        """A label-map upload: read as apply reads it (ids, never colours; the pixel limit first),
+        shown in the label colours beside the picture it became."""
+        from translate.data import ImageReadError, write_image
+        from translate.data.labels import colorize, read_label_map
+        from translate.pixels import from_unit
+
+        path = Path(source)
+        check_size(path, self.limits)
+        try:
+            output = self.cache.translate_label_map(name, path, direction, precision, size, features,
+                                                    self.limits.max_pixels)
+            ids = read_label_map(path, self.limits.max_pixels)
+        except ImageReadError as exc:  # its reason is one line; the name, not the server's temp path
+            raise UploadError(f"{stem}: {exc.reason}") from None
+        shown = from_unit(colorize(torch_ids(ids), self.cache.get(name).num_classes or int(ids.max()) + 1))[0].permute(1, 2, 0).numpy()
+        if size:
+            shown = resize_nearest(shown, output.shape[:2])
+        source_path = write_image(self.outputs.new(".png", f"{stem}_labels"), shown)
+        target = write_image(self.outputs.new(".png", f"{stem}_translated"), output)
+        return source_path, target
+
     def _one_image(self, name: str, stem: str, source: Any, direction: Optional[str], precision: str,
-                   size: Optional[int]) -> Tuple[Path, Path]:
+                   size: Optional[int], features: str = "") -> Tuple[Path, Path]:
         from translate.data import resize_long_side, write_image
 
         image = check_array(source, self.limits) if isinstance(source, np.ndarray) else \
@@ -255,6 +297,18 @@ class Handlers:
     def config(self, name: Optional[str]) -> str:
         run = self.run(name)
         return config_text(run.path) if run else ""
+
+
+def torch_ids(ids: np.ndarray):
+    import torch
+
+    return torch.from_numpy(ids.astype(np.int64))
+
+
+def resize_nearest(image: np.ndarray, shape: Tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
 
 
 def _shape(path: Path) -> Tuple[int, int]:

@@ -53,6 +53,24 @@ class ServedModel:
         """(label, value) pairs for the direction menu: ``("comic -> photo", "BtoA")``."""
         return [(direction_label(d, self.domains), d) for d in self.directions]
 
+    @property
+    def reads_labels(self) -> bool:
+        """Whether uploads are label maps (pix2pixHD on Cityscapes-like ids), not pictures."""
+        first = next(iter((self.metadata.get("generators") or {}).values()), {})
+        return (first.get("preprocess") or {}).get("input") == "label"
+
+    @property
+    def num_classes(self) -> Optional[int]:
+        first = next(iter((self.metadata.get("generators") or {}).values()), {})
+        return (first.get("preprocess") or {}).get("num_classes") if self.reads_labels else None
+
+    def feature_clusters(self):
+        """pix2pixHD's feature clusters, for a model trained with its feature encoder; else None."""
+        from translate.apply.inputs import feature_clusters
+
+        first = next(iter((self.metadata.get("generators") or {}).values()), {})
+        return feature_clusters(first.get("preprocess")) if self.reads_labels else None
+
     def describe(self) -> Dict[str, Any]:
         """What the page shows about the model: translator, architecture, steps, eval metrics."""
         first = next(iter((self.metadata.get("generators") or {}).values()), {})
@@ -65,6 +83,12 @@ class ServedModel:
             "directions": ", ".join(label for label, _ in self.direction_choices()),
             "trained at size": (first.get("preprocess") or {}).get("size", "unknown"),
         }
+        preprocess = first.get("preprocess") or {}
+        if preprocess.get("input") == "label":
+            info["reads"] = f"label maps ({preprocess.get('num_classes')} classes, single-channel PNG ids)"
+        clusters = self.feature_clusters()
+        if clusters is not None:
+            info["feature clusters"] = clusters.describe()
         info.update({f"eval {k}": v for k, v in latest_eval(self.path).items()})
         return info
 
@@ -271,6 +295,17 @@ class ModelCache:
         with self.lock:
             out = self._load(model, direction, precision)(np.ascontiguousarray(image))
         return np.repeat(out, 3, axis=2) if out.shape[2] == 1 else out  # the page shows RGB
+
+    def translate_label_map(self, name: str, path: Path, direction: Optional[str] = None,
+                            precision: str = DEFAULT_PRECISION, size: Optional[int] = None, features: str = "",
+                            max_pixels: Optional[int] = None) -> np.ndarray:
+        """A label-map upload (class ids) -> the translated picture, with the clusters ``features``
+        names for a model trained with pix2pixHD's feature encoder (refused for one without)."""
+        model = self._require(name, IMAGE)
+        with self.lock:
+            loaded = self._load(model, direction, precision)
+            loaded.choose_features(features or None)
+            return loaded.translate_file(path, size, max_pixels)
 
     def translate_video(self, name: str, source: Path, destination: Path, direction: Optional[str] = None,
                         precision: str = DEFAULT_PRECISION, size: Optional[int] = None,
