@@ -238,3 +238,32 @@ def test_a_model_trained_on_figures_with_hands_dances_with_hands(dancer, tmp_pat
     assert main(["dance", "--checkpoint", str(tmp_path / "ck" / "h"), "--source", str(source), "--output", str(out),
                  "--no-normalise"]) == 0
     assert asked and asked[0].hands  # the hands model ran for the source
+
+
+def test_a_model_trained_on_figures_with_a_face_dances_with_her_face(dancer, tmp_path, monkeypatch):  # noqa: F811
+    """body25_hands_face figures ask the source's estimator for the face too, and the face mesh
+    (the real one, on the astronaut's real face) puts white face lines into the figure."""
+    import av
+
+    import translate.pipelines.dance as dance_module
+
+    figure = json.loads((dancer / "figure.json").read_text())
+    (dancer / "figure.json").write_text(json.dumps({**figure, "skeleton": "body25_hands_face"}))
+    assert main(["train", "pose2frame", "--data", str(dancer), "--name", "f", "--checkpoints-dir",
+                 str(tmp_path / "ck"), "--size", "32", "--steps", "1", "--num-workers", "0",
+                 *sum((["--set", s] for s in TINY + ["tensorboard=false", "flip=false"]), [])]) == 0
+    asked = []
+    build = dance_module.build_estimator
+    monkeypatch.setattr(dance_module, "build_estimator", lambda name, options: asked.append(options) or
+                        build(name, options))
+    source = write_clip(tmp_path / "s.mp4", astronaut_frames(2, size=256), fps=8)
+    out = tmp_path / "o.mp4"
+    assert main(["dance", "--checkpoint", str(tmp_path / "ck" / "f"), "--source", str(source), "--output", str(out),
+                 "--no-normalise", "--side-by-side"]) == 0
+    assert asked and asked[0].face and asked[0].hands
+    with av.open(str(out)) as c:
+        frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    width = frame.shape[1] // 3
+    figure = frame[:, width:2 * width].astype(int)
+    white = (figure.min(axis=2) > 150).sum()  # the face's lines: white, unlike every limb's hue
+    assert white > 20
