@@ -128,15 +128,19 @@ def paired_folders(root: Path, n: int = 4, size: int = 36) -> Path:
 
 
 def label_maps(root: Path) -> Path:
-    """pix2pixHD's layout: train_label/ (ids 0..3) + train_img/, and test_label/ of odd sizes."""
+    """pix2pixHD's layout: train_label/ (ids 0..3) + train_inst/ (each block its own object, ids
+    label * 1000 + block, as Cityscapes numbers them) + train_img/, and test_label/ of odd sizes."""
     rng = np.random.default_rng(3)
     colours = np.array([[0, 0, 0], [200, 30, 30], [30, 200, 30], [30, 30, 200]], np.uint8)
     for split, n, (h, w) in (("train", 3, (32, 40)), ("test", 2, (29, 37))):
         for i in range(n):
             blocks = rng.integers(0, 4, (4, 5)).astype(np.uint8)
-            label = np.kron(blocks, np.ones((h // 4 + 1, w // 5 + 1), np.uint8))[:h, :w]
+            cell = np.ones((h // 4 + 1, w // 5 + 1), np.uint16)
+            label = np.kron(blocks, cell)[:h, :w].astype(np.uint8)
+            objects = np.kron(blocks.astype(np.uint16) * 1000 + np.arange(20, dtype=np.uint16).reshape(4, 5), cell)
             _write(root / f"{split}_label" / f"c_{i:03d}.png", label)
             if split == "train":
+                _write(root / f"{split}_inst" / f"c_{i:03d}.png", objects[:h, :w])
                 _write(root / f"{split}_img" / f"c_{i:03d}.png", colours[label])
     return root
 

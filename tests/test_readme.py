@@ -96,6 +96,7 @@ TRAIN_FACESWAP = "translate train faceswap --data datasets/swap --name a2b --siz
 POSES = "translate poses extract target.mp4 datasets/dancer"
 TRAIN_DANCER = "translate train pose2frame --data datasets/dancer --name dancer --set preprocess=none"
 TRAIN_LABEL2CITY = "translate train pix2pixhd --data datasets/cityscapes_like --name label2city"
+TRAIN_STYLES = "translate train pix2pixhd --data datasets/cityscapes_like --name label2city_styles --set features=instance"
 MAKE_DEMO_DATASET = ".venv/bin/python datasets/make_demo_dataset.py"
 DEMO = ".venv/bin/python tools/demo.py --pictures docs/images"
 BENCH_QUALITY = "python tools/bench_quality.py"
@@ -336,6 +337,15 @@ TABLE: Dict[str, Entry] = {
         Entry("in-process", "translate apply --checkpoint checkpoints/label2city --input "
                             "datasets/cityscapes_like/test_label --output out/", needs=(TRAIN_LABEL2CITY,),
               outputs=("out/c_000.png", "out/c_001.png")),
+
+    TRAIN_STYLES: Entry(
+        "in-process", f"{TRAIN_STYLES} {FAST} {TINY_HD} --set feature_width=4 --set n_downsample_features=2",
+        outputs=("checkpoints/label2city_styles/translate.json",)),
+    "translate apply --checkpoint checkpoints/label2city_styles --input datasets/cityscapes_like/test_label --output styled/ --features 2=1":
+        Entry("in-process", "translate apply --checkpoint checkpoints/label2city_styles --input "
+                            "datasets/cityscapes_like/test_label --output styled/ --features 2=1",
+              needs=(TRAIN_STYLES,), outputs=("styled/c_000.png", "styled/c_001.png"),
+              stderr=("feature clusters per label:", "painting feature clusters 2=1")),
 
     # --- Evaluate -------------------------------------------------------------------------------
     "translate eval --checkpoint checkpoints/facades --data datasets/facades --split test": Entry(
