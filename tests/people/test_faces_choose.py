@@ -8,6 +8,7 @@ from translate.apply.model import Model
 from translate.people.choosing import Choice, NoSuchIdError
 from translate.people.faces_blend import BlendOptions
 from translate.people.faces_choose import FaceNumbering
+from translate.people.tracking import TrackingOptions
 from translate.people.faces_detect import MediaPipeFaceDetector
 from translate.people.faces_align import AlignSpec
 from translate.people.faces_preview import draw_faces
@@ -70,12 +71,13 @@ def test_one_face_at_a_time_is_swapped_under_every_id(detector):
     # The face leaves for longer than the tracker remembers and comes back under a new ID:
     # with nobody else in the clip, "largest" still swaps it everywhere, as before IDs.
     blank = np.full_like(face_frame(0), 90)
-    frames = [face_frame(i) for i in range(3)] + [blank] * 20 + [face_frame(i) for i in range(3)]
+    gone = TrackingOptions().max_missing + 5
+    frames = [face_frame(i) for i in range(3)] + [blank] * gone + [face_frame(i) for i in range(3)]
     swapper = _swapper(detector, "largest")
     chosen = swapper.choose(swapper.scan(frames))
     assert chosen.ids == {1, 2}
     swapper(frames)
-    assert swapper.stats.swapped == 6 and swapper.stats.no_face == 20
+    assert swapper.stats.swapped == 6 and swapper.stats.no_face == gone
 
 
 def test_choice_words_and_errors():

@@ -50,6 +50,8 @@ def _dance_check(args: argparse.Namespace) -> None:
         require_writable(args.preview)
     if args.scan_every < 1:
         raise UsageError("--scan-every must be at least 1 frame")
+    if not 0 <= args.min_seconds <= 60:
+        raise UsageError(f"--min-seconds must be between 0 and 60, got {args.min_seconds:g}")
     person_choice(args.source_person, "--source-person")
 
 
@@ -62,7 +64,7 @@ def _dance_run(args: argparse.Namespace) -> int:
                            source_stats=Path(args.source_stats) if args.source_stats else None, codec=args.codec,
                            crf=args.crf, hold_last=args.hold_last, min_visibility=args.min_visibility,
                            source_person=person_choice(args.source_person, "--source-person"),
-                           scan_every=args.scan_every, preview=Path(args.preview) if args.preview else None)
+                           scan_every=args.scan_every, min_seconds=args.min_seconds, preview=Path(args.preview) if args.preview else None)
     result = dance_checkpoint(Path(args.checkpoint), Path(args.source), Path(args.output), options, args.device,
                               args.precision, say)
     split = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())

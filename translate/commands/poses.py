@@ -53,6 +53,10 @@ def add_people_args(p: argparse.ArgumentParser, flag: str, whose: str) -> None:
     p.add_argument("--scan-every", type=int, default=30,
                    help="frames between searches of the whole frame for people walking in (30; 1 = every "
                         "frame, slowest); people already found are followed in every frame")
+    p.add_argument("--min-seconds", type=float, default=0.2,
+                   help="a person must be seen this long without a break (0.2 s: 5 frames at 25 fps); people "
+                        "seen for less are taken for the detector's mistakes (a fence, a reflection) and left "
+                        "out; 0 keeps every detection")
 
 
 def person_choice(text: str, flag: str = "--person"):
@@ -120,7 +124,7 @@ def _extract(args: argparse.Namespace) -> int:
     options = ExtractOptions(every=args.every, max_size=args.max_size, limit=args.limit, style=figure_style(args),
                              smooth=args.smooth, detection_confidence=args.detection_confidence,
                              hold_last=args.hold_last, person=person_choice(args.person),
-                             scan_every=args.scan_every, **seen)
+                             scan_every=args.scan_every, min_seconds=args.min_seconds, **seen)
     report = extract_dataset(Path(args.video), Path(args.dataset), options)
     print(report.summary(), file=sys.stderr)
     return EXIT_FAILED if report.problem else 0
@@ -136,6 +140,8 @@ def _extract_check(args: argparse.Namespace) -> None:
         raise UsageError("--every, --max-size and --limit must be positive")
     if args.scan_every < 1:
         raise UsageError("--scan-every must be at least 1 frame")
+    if not 0 <= args.min_seconds <= 60:
+        raise UsageError(f"--min-seconds must be between 0 and 60, got {args.min_seconds:g}")
     person_choice(args.person)
     if args.figure_mode != "colour":
         raise UsageError("extract writes colour figures (pose2frame reads RGB conditions); for label maps run "

@@ -40,7 +40,7 @@ from translate.data import write_image
 from translate.people.poses.choose import PersonChoice
 from translate.people.poses.estimator import EstimatorOptions, build_estimator
 from translate.people.poses.nobody import Nobody, hold_last
-from translate.people.poses.people import PeopleRecord
+from translate.people.poses.people import DEFAULT_MIN_SECONDS, PeopleRecord, frames_for
 from translate.people.poses.preview import draw_people
 from translate.people.poses.normalise import PoseNormaliser, PoseStats, pose_stats
 from translate.people.poses.render import FigureStyle, render_pose
@@ -71,6 +71,7 @@ class DanceOptions:
     source_person: PersonChoice = field(default_factory=PersonChoice)  # who in the source dances: ID, largest, centre
     preview: Optional[Path] = None  # PNG of the source's people with their IDs, the chosen one marked
     scan_every: int = 30  # frames between scans of the source for people walking in
+    min_seconds: float = DEFAULT_MIN_SECONDS  # people seen for less without a break are left out (drop_fleeting)
 
 
 @dataclass
@@ -139,12 +140,15 @@ def _source_poses(video: Path, skeleton_name: str, smooth: SmoothingOptions, est
     result.problem = reader.problem
     if not record.frames:
         raise NoPersonError(f"{video}: no frames decoded ({reader.problem or 'empty video'})")
+    fleeting = record.drop_fleeting(frames_for(options.min_seconds, info.fps))
     chosen = record.choose(options.source_person)
     poses = [None if p is None else convert(p, skeleton_name) for p in chosen.poses]
     result.nobody = Nobody.of(poses, held=options.hold_last)
     if chosen.id is None:
         raise NoPersonError(f"{video}: no person found in any of its {len(poses)} frame(s)")
-    result.people = record.summary(chosen)
+    result.people = record.summary(chosen) + (
+        f"; left out {len(fleeting)} detection(s) seen for less than {options.min_seconds:g} s without a break "
+        f"(--min-seconds)" if fleeting else "")
     if options.preview is not None:
         why = "" if chosen.choice.rule == "id" else chosen.choice.describe()
         write_image(options.preview, draw_people(record.shown, record.frames[record.shown_index], chosen.id, why))

