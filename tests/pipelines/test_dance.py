@@ -212,21 +212,29 @@ def test_dance_takes_the_source_person_asked_for_and_shows_who_in_a_preview(chec
     assert "--source-person must be an ID" in capsys.readouterr().err
 
 
-def test_a_model_trained_on_figures_with_hands_dances_with_hands(dancer, tmp_path, monkeypatch):  # noqa: F811
-    """The figure skeleton the checkpoint was trained with decides: body25_hands figures ask the
-    source's estimator for hands too (drawing them is tests/people/test_poses_hands.py's)."""
+def _trained_on(dancer, skeleton_name, run, monkeypatch):  # noqa: F811
+    """A one-step pose2frame run on ``dancer``'s figures redrawn as ``skeleton_name``; returns the list
+    that collects the estimator options dance then asks for."""
     import translate.pipelines.dance as dance_module
-    from translate.people.poses import hands as hands_module
 
     figure = json.loads((dancer / "figure.json").read_text())
-    (dancer / "figure.json").write_text(json.dumps({**figure, "skeleton": "body25_hands"}))
-    assert main(["train", "pose2frame", "--data", str(dancer), "--name", "h", "--checkpoints-dir",
-                 str(tmp_path / "ck"), "--size", "32", "--steps", "1", "--num-workers", "0",
+    (dancer / "figure.json").write_text(json.dumps({**figure, "skeleton": skeleton_name}))
+    assert main(["train", "pose2frame", "--data", str(dancer), "--name", run.name, "--checkpoints-dir",
+                 str(run.parent), "--size", "32", "--steps", "1", "--num-workers", "0",
                  *sum((["--set", s] for s in TINY + ["tensorboard=false", "flip=false"]), [])]) == 0
     asked = []
     build = dance_module.build_estimator
     monkeypatch.setattr(dance_module, "build_estimator", lambda name, options: asked.append(options) or
                         build(name, options))
+    return asked
+
+
+def test_a_model_trained_on_figures_with_hands_dances_with_hands(dancer, tmp_path, monkeypatch):  # noqa: F811
+    """The figure skeleton the checkpoint was trained with decides: body25_hands figures ask the
+    source's estimator for hands too (drawing them is tests/people/test_poses_hands.py's)."""
+    from translate.people.poses import hands as hands_module
+
+    asked = _trained_on(dancer, "body25_hands", tmp_path / "ck" / "h", monkeypatch)
 
     def one_hand_at_her_left_wrist(self, image):  # a stand-in for the hand model: hers are out of the picture
         return [np.array([[46.0, 80.0, 0.9]] + [[46.0 + (k % 5) * 2, 80.0 - 3 * (1 + k // 5), 0.9]
@@ -245,17 +253,7 @@ def test_a_model_trained_on_figures_with_a_face_dances_with_her_face(dancer, tmp
     (the real one, on the astronaut's real face) puts white face lines into the figure."""
     import av
 
-    import translate.pipelines.dance as dance_module
-
-    figure = json.loads((dancer / "figure.json").read_text())
-    (dancer / "figure.json").write_text(json.dumps({**figure, "skeleton": "body25_hands_face"}))
-    assert main(["train", "pose2frame", "--data", str(dancer), "--name", "f", "--checkpoints-dir",
-                 str(tmp_path / "ck"), "--size", "32", "--steps", "1", "--num-workers", "0",
-                 *sum((["--set", s] for s in TINY + ["tensorboard=false", "flip=false"]), [])]) == 0
-    asked = []
-    build = dance_module.build_estimator
-    monkeypatch.setattr(dance_module, "build_estimator", lambda name, options: asked.append(options) or
-                        build(name, options))
+    asked = _trained_on(dancer, "body25_hands_face", tmp_path / "ck" / "f", monkeypatch)
     source = write_clip(tmp_path / "s.mp4", astronaut_frames(2, size=256), fps=8)
     out = tmp_path / "o.mp4"
     assert main(["dance", "--checkpoint", str(tmp_path / "ck" / "f"), "--source", str(source), "--output", str(out),

@@ -30,6 +30,7 @@ from .choose import pose_box
 from .everyone import MediaPipeEveryone
 from .mediapipe_graphs import confidence
 from .seen import DEFAULT_MIN_VISIBILITY, check_threshold, drop_unseen
+from .everyone_found import everyone_found
 from .skeletons import Pose
 
 POSE_ESTIMATORS = Registry("pose estimator")
@@ -129,7 +130,7 @@ class SeenOnly:
         self.skeleton = backend.skeleton
 
     def estimate_all(self, image: np.ndarray) -> List[Pose]:
-        found = self.backend.estimate_all(image) if self.backend.finds_everyone else [self.backend.estimate(image)]
+        found = everyone_found(self.backend, image)
         return [p for p in (drop_unseen(pose, self.min_visibility) for pose in found) if p is not None]
 
     def estimate(self, image: np.ndarray) -> Optional[Pose]:

@@ -43,6 +43,7 @@ import numpy as np
 from translate.people.mediapipe_compat import import_mediapipe
 
 from .seen import DEFAULT_MIN_VISIBILITY
+from .everyone_found import everyone_found
 from .skeletons import FACE_POINTS, WITH_FACE, Pose
 
 # The face-mesh vertex of each OpenPose face point, in OpenPose's order (the module docstring says
@@ -151,10 +152,7 @@ class WithFace:
         self.faces = finder if finder is not None else FaceLandmarks()
 
     def estimate_all(self, image: np.ndarray) -> List[Pose]:
-        if self.backend.finds_everyone:
-            poses = self.backend.estimate_all(image)
-        else:
-            poses = [p for p in [self.backend.estimate(image)] if p is not None]
+        poses = everyone_found(self.backend, image)
         return attach_faces(poses, [self.faces(image, head_box(pose)) for pose in poses])
 
     def estimate(self, image: np.ndarray) -> Optional[Pose]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from translate.people.mediapipe_compat import import_mediapipe
 
+from .everyone_found import everyone_found
 from .skeletons import HAND_POINTS, WITH_HANDS, Pose
 
 REACH = 1.0  # a hand's wrist may lie this many hand sizes from the body's wrist
@@ -96,10 +97,7 @@ class WithHands:
         self.hands = finder if finder is not None else HandLandmarks(video)
 
     def estimate_all(self, image: np.ndarray) -> List[Pose]:
-        if self.backend.finds_everyone:
-            poses = self.backend.estimate_all(image)
-        else:
-            poses = [p for p in [self.backend.estimate(image)] if p is not None]
+        poses = everyone_found(self.backend, image)
         return attach_hands(poses, self.hands(image)) if poses else []
 
     def estimate(self, image: np.ndarray) -> Optional[Pose]:
