@@ -122,3 +122,10 @@ def test_resume_is_bit_identical_with_the_encoder(cars, tmp_path):
     wa = load_file(tmp_path / "straight" / "generator_AtoB.safetensors")
     wb = load_file(tmp_path / "halves" / "generator_AtoB.safetensors")
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_inspect_says_the_clusters_each_label_has(trained, capsys):
+    assert main(["inspect", "--checkpoint", str(trained)]) == 0
+    out = capsys.readouterr().out
+    assert "reads label maps with a 3-number code per instance (pix2pixHD's feature encoder); clusters per label: 0: " \
+        in out and "choose with apply --features LABEL=CLUSTER" in out

@@ -105,6 +105,13 @@ def _print_text(info: Dict[str, Any]) -> None:
         print(f"  generator {g['direction']}: {g['architecture']}({options})")
         print(f"    channels {g['in_channels']} -> {g['out_channels']}, height/width multiple of "
               f"{g['size_multiple']}, {g['parameters']:,} parameters ({g['parameters'] * 4 / 2**20:.1f} MiB in fp32)")
+        features = (g.get("preprocess") or {}).get("features")
+        if features:
+            counts = ", ".join(f"{label}: {len(rows)}" for label, rows in sorted(
+                features.get("clusters", {}).items(), key=lambda item: int(item[0])))
+            print(f"    reads label maps with a {features['channels']}-number code per "
+                  f"{features.get('per', 'instance')} (pix2pixHD's feature encoder); clusters per label: "
+                  f"{counts or 'none'} (choose with apply --features LABEL=CLUSTER)")
     if info.get("config"):
         print("  training config:")
         for key, value in info["config"].items():
