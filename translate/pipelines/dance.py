@@ -40,7 +40,7 @@ from translate.data import write_image
 from translate.people.poses.choose import PersonChoice
 from translate.people.poses.estimator import EstimatorOptions, build_estimator
 from translate.people.poses.nobody import Nobody, hold_last
-from translate.people.poses.people import DEFAULT_MIN_SECONDS, PeopleRecord, frames_for
+from translate.people.poses.people import DEFAULT_MIN_SECONDS, PeopleRecord, fleeting_note, frames_for
 from translate.people.poses.preview import draw_people
 from translate.people.poses.normalise import PoseNormaliser, PoseStats, pose_stats
 from translate.people.poses.render import FigureStyle, render_pose
@@ -146,9 +146,7 @@ def _source_poses(video: Path, skeleton_name: str, smooth: SmoothingOptions, est
     result.nobody = Nobody.of(poses, held=options.hold_last)
     if chosen.id is None:
         raise NoPersonError(f"{video}: no person found in any of its {len(poses)} frame(s)")
-    result.people = record.summary(chosen) + (
-        f"; left out {len(fleeting)} detection(s) seen for less than {options.min_seconds:g} s without a break "
-        f"(--min-seconds)" if fleeting else "")
+    result.people = record.summary(chosen) + fleeting_note(fleeting, options.min_seconds)
     if options.preview is not None:
         why = "" if chosen.choice.rule == "id" else chosen.choice.describe()
         write_image(options.preview, draw_people(record.shown, record.frames[record.shown_index], chosen.id, why))

@@ -38,7 +38,7 @@ from translate.people.poses.estimator import EstimatorOptions, build_estimator
 from translate.people.poses.nobody import Nobody, hold_last
 from translate.people.poses.normalise import pose_stats
 from translate.people.poses.openpose_json import PoseFrame, write_keypoints
-from translate.people.poses.people import DEFAULT_MIN_SECONDS, Chosen, PeopleRecord, frames_for
+from translate.people.poses.people import DEFAULT_MIN_SECONDS, Chosen, PeopleRecord, fleeting_note, frames_for
 from translate.people.poses.preview import draw_people
 from translate.people.poses.render import FigureStyle, render_pose
 from translate.people.poses.seen import DEFAULT_MIN_VISIBILITY, check_against_figure
@@ -185,9 +185,7 @@ def extract_dataset(video: Path, dataset: Path, options: ExtractOptions = Extrac
                             f"{options.detection_confidence:g} (people seen from the waist up, or small, often "
                             f"score lower: try --detection-confidence {lower:g})")
     report.people, report.preview = record.summary(chosen), write_preview(dataset / PREVIEW_FILE, record, chosen)
-    if fleeting:
-        report.people += (f"; left out {len(fleeting)} detection(s) seen for less than {options.min_seconds:g} s "
-                          f"without a break (--min-seconds)")
+    report.people += fleeting_note(fleeting, options.min_seconds)
     style = options.style
     kept = hold_last(raw) if options.hold_last else raw
     figures = [None if p is None else convert(p, style.skeleton) for p in kept]

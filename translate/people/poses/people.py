@@ -30,6 +30,13 @@ def frames_for(seconds: float, fps: float, every: int = 1) -> int:
     return max(1, math.ceil(round(seconds * float(fps) / every, 6)))
 
 
+def fleeting_note(left_out: Sequence[int], seconds: float) -> str:
+    """The summary's words for the people ``drop_fleeting`` left out ("" when none was)."""
+    if not left_out:
+        return ""
+    return f"; left out {len(left_out)} detection(s) seen for less than {seconds:g} s without a break (--min-seconds)"
+
+
 @dataclass
 class Chosen:
     """The person chosen, how, and their pose in each frame (None where unseen)."""
