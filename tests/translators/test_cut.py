@@ -174,7 +174,7 @@ def test_fastcut_step_flips_and_logs_nce_without_identity(unpaired_data, tmp_pat
 @pytest.mark.parametrize("mode", ["cut", "fastcut"])
 def test_keys_come_from_the_translating_pass_and_give_the_same_loss(unpaired_data, tmp_path, monkeypatch, mode):
     """Unflipped, PatchNCE's keys are the features of the pass that translated the sources: one
-    encoder pass (the queries') instead of two, and the same loss as encoding the sources again.
+    encoder pass per translating pass (the queries') instead of two, and the same loss as encoding the sources again.
     A flipped FastCUT pass saw the mirrored sources, so its keys get their own pass."""
     run = _run(unpaired_data, tmp_path, mode=mode)
     cut = CUT(_prepared(run), run.train)
@@ -191,7 +191,8 @@ def test_keys_come_from_the_translating_pass_and_give_the_same_loss(unpaired_dat
         calls.clear()
         monkeypatch.setattr(g_class, "forward_with_features", with_features)
         one_pass = cut.generator_loss(batch)
-        assert len(calls) == (2 if flipped else 1)
+        passes = 2 if mode == "cut" else 1  # CUT's identity term translates in a pass of its own
+        assert len(calls) == passes * (2 if flipped else 1)
         # The same step with the keys encoded separately: the same numbers.
         cut.rng.set_state(state)
         monkeypatch.setattr(g_class, "forward_with_features", lambda self, x, layers: (self(x), None))
@@ -199,6 +200,89 @@ def test_keys_come_from_the_translating_pass_and_give_the_same_loss(unpaired_dat
         assert torch.equal(one_pass.logs["NCE"], two_passes.logs["NCE"])
         assert torch.equal(one_pass.loss, two_passes.loss)
     assert seen_flips == ({False, True} if mode == "fastcut" else {False})
+
+
+class _LiveSavedBytes:
+    """Bytes of the tensors autograd holds for backward, now and at most, while active."""
+
+    def __init__(self):
+        self.now = self.peak = 0
+
+    def pack(self, tensor):
+        size = tensor.numel() * tensor.element_size()
+        self.now += size
+        self.peak = max(self.peak, self.now)
+        return _Held(tensor, size, self)
+
+    def __enter__(self):
+        self.hooks = torch.autograd.graph.saved_tensors_hooks(self.pack, lambda held: held.tensor)
+        self.hooks.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.hooks.__exit__(*exc)
+
+
+class _Held:
+    def __init__(self, tensor, size, owner):
+        self.tensor, self.size, self.owner = tensor, size, owner
+
+    def __del__(self):
+        self.owner.now -= self.size
+
+
+def _step_of(cut, batch):
+    """One generator loss and its backward: the loss and logs, the gradients, the peak of saved bytes."""
+    cut.generators.zero_grad(set_to_none=True)
+    with _LiveSavedBytes() as saved:
+        out = cut.generator_loss(batch)
+        out.loss.backward()
+    grads = {name: w.grad.clone() for name, w in cut.generators.named_parameters() if w.grad is not None}
+    return out, grads, saved.peak
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_the_identity_term_in_its_own_pass_gives_the_same_step_with_half_the_saved_activations(
+        unpaired_data, tmp_path, flip):
+    """nce_idt_pass=separate differentiates NCE(G(b), b) before the sources' pass and carries its
+    gradient into the one backward: the same loss, logs and gradients as the shared pass of the
+    reference, while autograd never holds both passes' activations."""
+    steps = {}
+    for mode in ("shared", "separate"):
+        torch.manual_seed(0)
+        run = _run(unpaired_data, tmp_path, name=mode, nce_idt_pass=mode, flip_equivariance=flip)
+        cut = CUT(_prepared(run), run.train)
+        batch = {"A": torch.rand(2, 3, 32, 32) * 2 - 1, "B": torch.rand(2, 3, 32, 32) * 2 - 1}
+        flips = []
+        for _ in range(6 if flip else 2):  # with flips on, steps of each kind (the same draws in both)
+            flips.append(bool(torch.rand((), generator=torch.Generator().set_state(cut.rng.get_state())) < 0.5))
+            steps.setdefault(mode, []).append(_step_of(cut, batch))
+    if flip:
+        assert len(set(flips)) == 2, flips
+    for (shared, shared_grads, shared_peak), (apart, apart_grads, apart_peak) in zip(steps["shared"], steps["separate"]):
+        assert set(apart.logs) == set(shared.logs) == {"G_gan", "NCE", "NCE_idt"}
+        for key in shared.logs:
+            torch.testing.assert_close(apart.logs[key], shared.logs[key], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(apart.loss, shared.loss, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(apart.fakes["identity"], shared.fakes["identity"], rtol=1e-5, atol=1e-6)
+        assert apart_grads.keys() == shared_grads.keys() and any(k.startswith("F.") for k in apart_grads)
+        # The same sums in another order: equal to rounding, for each weight with a gradient worth
+        # the name (a conv bias before instance norm has none: both are rounding noise) and overall.
+        for key in shared_grads:
+            gap, size = (apart_grads[key] - shared_grads[key]).norm(), shared_grads[key].norm()
+            assert size < 1e-3 or gap <= 1e-5 * size, (key, gap, size)
+        whole = [torch.cat([g[key].flatten() for key in sorted(shared_grads)]) for g in (apart_grads, shared_grads)]
+        assert (whole[0] - whole[1]).norm() <= 1e-6 * whole[1].norm()
+        assert apart_peak < 0.7 * shared_peak, (apart_peak, shared_peak)
+
+
+def test_nce_idt_pass_auto_shares_the_pass_under_batch_norm_and_separate_is_refused_there(unpaired_data, tmp_path):
+    run = _run(unpaired_data, tmp_path, norm="batch")
+    cut = CUT(_prepared(run), run.train)
+    assert not cut._identity_apart(torch.zeros(1, 3, 32, 32))
+    assert CUT(_prepared(_run(unpaired_data, tmp_path)), run.train)._identity_apart(torch.zeros(1, 3, 32, 32))
+    with pytest.raises(ConfigError, match="'nce_idt_pass': separate passes change batch norm"):
+        _run(unpaired_data, tmp_path, norm="batch", nce_idt_pass="separate")
 
 
 def test_cut_learns_to_keep_patches_apart(unpaired_data, tmp_path):

@@ -62,6 +62,7 @@ PAPER_NCE_LAYERS = ("input", "down0", "down1", "block0", "block4")
 # Generators whose down/upsampling can be anti-aliased (translate/nets/antialias.py).
 ANTIALIAS_GENERATORS = ("resnet", "resnet_6blocks", "resnet_9blocks")
 ANTIALIAS_OPTIONS = {"downsample": "antialias", "upsample": "antialias"}
+NCE_IDT_PASSES = ("auto", "separate", "shared")
 
 
 @dataclass
@@ -78,6 +79,11 @@ class CUTOptions(NetworkOptions):
     nce_temperature: float = 0.07  # tau of PatchNCE
     projection_channels: int = 256  # width of the per-layer MLP heads
     nce_negatives_from_batch: bool = False  # negatives from every image of the batch (single-image training)
+    # CUT's identity term NCE(G(b), b): in a pass of its own whose gradient is taken before the
+    # sources' pass (separate: only one pass's activations alive at a time, the same gradient), or
+    # batched with the sources as the reference does (shared). auto: separate, except with batch
+    # norm (its statistics span the batch) or fp16 (the trainer's loss scale guards its gradients).
+    nce_idt_pass: str = "auto"  # auto | separate | shared
     antialias: Union[bool, str] = "auto"  # anti-aliased down/upsampling in the generator (auto: on for ResNets)
     # Measured on the comic task (tools/BENCHMARKS.md): the paper's plain generator scores 12.9 dB at
     # 600 steps; starting at the colour transfer between the domains (residual, as CycleGAN does)
@@ -92,6 +98,7 @@ class CUTOptions(NetworkOptions):
         "nce_temperature": between(0, 100, exclude_low=True),
         "projection_channels": between(1, 4096),
         "antialias": one_of((True, False, "auto")),
+        "nce_idt_pass": one_of(NCE_IDT_PASSES),
     }
     ARCHITECTURE = NetworkOptions.ARCHITECTURE | frozenset({"nce_layers", "projection_channels", "antialias",
                                                             "lambda_nce"})
@@ -102,6 +109,12 @@ class CUTOptions(NetworkOptions):
             if getattr(self, key):
                 raise ConfigError(f"config key {key!r} is not applied by cut (it compares an output with its "
                                   f"target, which unpaired data lacks): remove it")
+        if self.nce_idt_pass == "separate" and self.norm == "batch":
+            raise ConfigError("config key 'nce_idt_pass': separate passes change batch norm's statistics (they "
+                              "span the sources and targets together); use nce_idt_pass=shared or another norm")
+        if self.nce_idt_pass == "separate" and train.precision == "fp16":
+            raise ConfigError("config key 'nce_idt_pass': separate is not available with fp16 (the identity term's "
+                              "gradient is taken before the trainer's loss scale applies); use shared or bf16")
 
 
 def paper_layers(declared: Sequence[str]) -> List[str]:
@@ -209,39 +222,80 @@ class CUT(Translator):
         return batch[source], batch[target]
 
     def generator_loss(self, batch: Dict[str, torch.Tensor]) -> StepResult:
-        o, g = self.opts, self.generators["G"]
+        o = self.opts
         real_a, real_b = self._pair(batch)
         count = real_a.shape[0]
-        # CUT's identity term translates target images too: one pass over both (instance norm and
-        # the reference's batch of two alike).
-        real = torch.cat([real_a, real_b]) if o.nce_idt else real_a
         flipped = o.flip_equivariance and bool(torch.rand((), generator=self.rng) < 0.5)
-        source_features = None
-        if o.lambda_nce > 0 and not flipped:  # the pass over the sources also gives PatchNCE's keys
-            fake, source_features = g.forward_with_features(real, self.layers)
-        else:  # a flipped pass's features are not the sources': the keys get their own pass
-            fake = g(real.flip(3) if flipped else real)
+        apart = o.nce_idt and o.lambda_nce > 0 and self._identity_apart(real_b)
+        identity = self._identity_gradient(real_b, flipped) if apart else None
+        # CUT's identity term, when it shares the pass, translates the targets with the sources
+        # (instance norm and the reference's batch of two alike).
+        real = torch.cat([real_a, real_b]) if o.nce_idt and not apart else real_a
+        fake, source_features = self._translate(real, flipped)
         fake_b = fake[:count]
         gan = self.adversarial.generator_loss(self.discriminators["D"](self.for_discriminator(fake_b))) * o.lambda_gan
         logs: Dict[str, torch.Tensor] = {"G_gan": gan.detach()}
         total = gan
         fakes = {"fake": fake_b.detach()}
         if o.nce_idt:
-            fakes["identity"] = fake[count:].detach()
+            fakes["identity"] = identity.fake if identity is not None else fake[count:].detach()
         if o.lambda_nce > 0:
-            nce_x, nce_y = self._patch_nce(real, fake, flipped, count, source_features)
+            locations = identity.locations if identity is not None else None
+            nce_x, nce_y, _ = self._patch_nce(real, fake, flipped, count, source_features, locations)
             logs["NCE"] = nce_x.detach()
+            if identity is not None:  # its gradient is carried in; its value makes the total the shared pass's
+                nce_y = identity.nce
+                total = total + identity.carrier
             if nce_y is not None:
                 logs["NCE_idt"] = nce_y.detach()
                 nce_x = (nce_x + nce_y) * 0.5
             total = total + nce_x * o.lambda_nce
         return StepResult(total, logs, fakes)
 
+    def _identity_apart(self, targets: torch.Tensor) -> bool:
+        """Whether the identity term gets a pass of its own this step (``nce_idt_pass``)."""
+        o = self.opts
+        if o.nce_idt_pass == "shared" or not torch.is_grad_enabled():
+            return False
+        device = targets.device.type
+        fp16 = torch.is_autocast_enabled(device) and torch.get_autocast_dtype(device) == torch.float16
+        if o.nce_idt_pass == "separate":
+            if fp16:
+                raise ConfigError("config key 'nce_idt_pass': separate is not available with fp16 (the identity "
+                                  "term's gradient is taken before the trainer's loss scale applies); use shared")
+            return True
+        return not fp16 and o.norm != "batch"
+
+    def _identity_gradient(self, targets: torch.Tensor, flipped: bool) -> "_Identity":
+        """CUT's identity term NCE(G(b), b) in a pass of its own, differentiated at once so that
+        its activations are freed before the sources' pass builds its own: the step's peak is one
+        pass's, not two. The gradient returns as a carrier, a term worth 0 whose gradient with
+        respect to each weight is that weight's identity gradient, so the trainer's single
+        backward (and DDP's one all-reduce) sees the same gradient as the shared pass gives."""
+        fake, features = self._translate(targets, flipped)
+        nce, _, locations = self._patch_nce(targets, fake, flipped, targets.shape[0], features)
+        weights = [w for w in self.generators.parameters() if w.requires_grad]
+        grads = torch.autograd.grad(nce * (0.5 * self.opts.lambda_nce), weights, allow_unused=True)
+        # (w - w.detach()) is 0 with gradient 1: the product's gradient is g, its value 0.
+        carrier = sum(((w - w.detach()) * g).sum() for w, g in zip(weights, grads) if g is not None)
+        return _Identity(nce.detach(), fake.detach(), locations, carrier)
+
+    def _translate(self, real: torch.Tensor, flipped: bool) -> Tuple[torch.Tensor, Optional[List[torch.Tensor]]]:
+        """G's output, and PatchNCE's keys where the same pass gives them: an unflipped pass over
+        the sources also gives their features; a flipped one saw the mirrored sources, so the keys
+        get their own pass later."""
+        g = self.generators["G"]
+        if self.opts.lambda_nce > 0 and not flipped:
+            return g.forward_with_features(real, self.layers)
+        return g(real.flip(3) if flipped else real), None
+
     def _patch_nce(self, sources: torch.Tensor, outputs: torch.Tensor, flipped: bool, count: int,
-                   source_features: Optional[List[torch.Tensor]] = None) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+                   source_features: Optional[List[torch.Tensor]] = None, locations: Optional[List[torch.Tensor]] = None,
+                   ) -> Tuple[torch.Tensor, Optional[torch.Tensor], List[torch.Tensor]]:
         """Mean PatchNCE over the layers, of the first ``count`` outputs against their sources and,
-        when more were translated (CUT's identity term), of the rest against theirs. The keys are
-        ``source_features`` (from the translating pass) where given, else the sources encoded."""
+        when more were translated (CUT's identity term), of the rest against theirs; and the patch
+        locations (drawn here unless given). The keys are ``source_features`` (from the translating
+        pass) where given, else the sources encoded."""
         g, heads = self.generators["G"], self.generators["F"]
         queries = g.encode(outputs, self.layers)
         if flipped:  # the output of a flipped input, flipped back: equivariance is what is compared
@@ -251,7 +305,8 @@ class CUT(Translator):
         else:
             with torch.no_grad():
                 keys = g.encode(sources, self.layers)
-        locations = sample_locations(keys, self.opts.num_patches, self.rng)
+        if locations is None:
+            locations = sample_locations(keys, self.opts.num_patches, self.rng)
         queries = heads(queries, locations)
         with torch.no_grad():
             keys = heads(keys, locations)
@@ -259,7 +314,7 @@ class CUT(Translator):
                      for q, k in zip(queries, keys)]
         nce_x = torch.stack([x for x, _ in per_layer]).mean()
         nce_y = None if per_layer[0][1] is None else torch.stack([y for _, y in per_layer]).mean()
-        return nce_x, nce_y
+        return nce_x, nce_y, locations
 
     def discriminator_loss(self, batch: Dict[str, torch.Tensor], fakes: Dict[str, torch.Tensor]) -> StepResult:
         _, real_b = self._pair(batch)
@@ -283,6 +338,17 @@ class CUT(Translator):
 
     def load_extra_state(self, state: Dict[str, Any], device: torch.device) -> None:
         self.rng.set_state(state["rng"])
+
+
+@dataclass
+class _Identity:
+    """CUT's identity term from its own pass: its value, its output image, the patch locations the
+    sources' pass reuses, and the carrier of its gradient."""
+
+    nce: torch.Tensor
+    fake: torch.Tensor
+    locations: List[torch.Tensor]
+    carrier: torch.Tensor
 
 
 def _antialias(opts: CUTOptions) -> bool:
